@@ -1,0 +1,44 @@
+# onecert — the README's two commands, and a few more.
+#   make run    install what is missing, build, create the demo world, start
+#   make test   the whole suite: a normal build and an ASan+UBSan build
+#   make bench  benchmarks against named peers (not part of make test)
+
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+
+.PHONY: all bootstrap build build-asan test test-fast run bench demo-reset clean
+
+all: build
+
+bootstrap:
+	@./scripts/bootstrap
+
+build: bootstrap
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+build-asan: bootstrap
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Sanitize >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+# The whole suite: every test in the normal build, then every test again
+# under ASan+UBSan.  ctest's closing summary is what CI reads.
+test: build build-asan
+	@./scripts/run-tests $(BUILD) $(ASAN_BUILD)
+
+# One build only, for quick iteration.
+test-fast: build
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+run: build
+	@./scripts/demo run $(BUILD)
+
+demo-reset:
+	@./scripts/demo reset
+
+bench: build
+	@./bench/run
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)
