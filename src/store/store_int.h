@@ -1,0 +1,48 @@
+/*
+ * store_int.h — the backend table behind include/onecert/store.h.  Each
+ * backend (sqlite.c; pg.c later) fills one of these; store.c dispatches.
+ */
+#ifndef ONECERT_STORE_INT_H
+#define ONECERT_STORE_INT_H
+
+#include "onecert/store.h"
+
+struct oc_store_ops {
+	const char *name;
+	void (*close)(struct oc_store *st);
+	int (*schema_version)(struct oc_store *st);
+	int (*exec)(struct oc_store *st, const char *sql, struct oc_err *err);
+	int (*company_put)(struct oc_store *, struct oc_company *, struct oc_err *);
+	int (*company_get)(struct oc_store *, long long, struct oc_company *, struct oc_err *);
+	int (*company_find)(struct oc_store *, const char *, struct oc_company *, struct oc_err *);
+	int (*enroll_insert)(struct oc_store *, struct oc_enrollment *, struct oc_err *);
+	int (*enroll_get)(struct oc_store *, long long, struct oc_enrollment *, struct oc_err *);
+	int (*enroll_transition)(struct oc_store *, long long, enum oc_enroll_status,
+		enum oc_enroll_status, const char *, const char *, const char *, struct oc_err *);
+	int (*cert_insert)(struct oc_store *, const struct oc_cert_rec *, struct oc_err *);
+	int (*cert_list)(struct oc_store *, const struct oc_cert_filter *, oc_cert_cb, void *, struct oc_err *);
+	int (*cert_revoke)(struct oc_store *, const char *, time_t, int, const char *, struct oc_err *);
+	int (*cert_set_replaced_by)(struct oc_store *, const char *, const char *, struct oc_err *);
+	int (*medium_put)(struct oc_store *, const struct oc_medium *, struct oc_err *);
+	int (*medium_get)(struct oc_store *, const char *, struct oc_medium *, struct oc_err *);
+	int (*medium_set_status)(struct oc_store *, const char *, const char *, struct oc_err *);
+	int (*audit_last)(struct oc_store *, char prev_hash[65], struct oc_err *);
+	int (*audit_insert)(struct oc_store *, const struct oc_audit_rec *, struct oc_err *);
+	int (*audit_list)(struct oc_store *, long long, oc_audit_cb, void *, struct oc_err *);
+	int (*counter_next)(struct oc_store *, const char *, long long *, struct oc_err *);
+};
+
+struct oc_store {
+	const struct oc_store_ops *ops;
+	void *impl;
+	int depth;        /* transaction nesting */
+	int failed;       /* a nested rollback happened */
+};
+
+struct oc_store *oc__store_sqlite_open(const char *path, struct oc_err *err);
+
+/* Copy src into a fixed field; OC_EINVAL naming `what` if it does not fit. */
+int oc__store_copy(char *dst, size_t cap, const char *src, const char *what,
+	struct oc_err *err);
+
+#endif
