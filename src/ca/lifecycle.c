@@ -1,0 +1,648 @@
+/*
+ * lifecycle.c — the life of an end-entity certificate at the CA (SPEC
+ * §3.4): enroll → approve/reject → issue; renew (更新), change (变更),
+ * reissue on a new medium (补办), revoke (撤销).
+ *
+ * Each operation checks its input and the current state, then does all of
+ * its writes — certificate, enrollment transition, links, audit row — in
+ * one store transaction.  The certificate is signed before the transaction
+ * commits and returned only after it has: a certificate the caller sees is
+ * always on disk, and one whose transaction failed never leaves the
+ * engine.  Impossible transitions (issuing to an enrollment that was not
+ * approved, renewing a revoked certificate, revoking twice) are refused
+ * with OC_ECONFLICT by the store's conditional updates, so two operators
+ * racing each other cannot both succeed.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "ca/ca_priv.h"
+#include "onecert/ident.h"
+#include "onecert/log.h"
+#include "store/store_int.h"
+
+/* Text a person typed: valid UTF-8, no control characters, 1..max bytes. */
+static int
+check_text(const char *v, size_t max, bool required, const char *what,
+    struct oc_err *err)
+{
+	size_t n;
+	const unsigned char *p;
+
+	if (v == NULL || *v == '\0') {
+		if (required)
+			return oc_err_set(err, OC_EINVAL, "%s is required", what);
+		return 0;
+	}
+	n = strlen(v);
+	if (n > max)
+		return oc_err_set(err, OC_EINVAL, "%s is too long (%zu bytes, at most %zu)",
+		    what, n, max);
+	for (p = (const unsigned char *)v; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return oc_err_set(err, OC_EINVAL, "%s contains a control character", what);
+	/* jansson's validator is a strict UTF-8 check. */
+	json_t *s = json_string(v);
+	if (s == NULL)
+		return oc_err_set(err, OC_EINVAL, "%s is not valid UTF-8", what);
+	json_decref(s);
+	return 0;
+}
+
+/* Resident identity card number (GB 11643-1999): 17 digits and an ISO
+ * 7064 MOD 11-2 check character. */
+static int
+resident_id_check(const char *s, struct oc_err *err)
+{
+	static const int w[17] = { 7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2 };
+	static const char check[] = "10X98765432";
+	int sum = 0;
+
+	if (s == NULL || strlen(s) != 18)
+		return oc_err_set(err, OC_EINVAL, "身份证号码应为18位 / identity number must be 18 characters");
+	for (int i = 0; i < 17; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return oc_err_set(err, OC_EINVAL,
+			    "身份证号码第%d位应为数字 / identity number: position %d must be a digit",
+			    i + 1, i + 1);
+		sum += (s[i] - '0') * w[i];
+	}
+	if (s[17] != check[sum % 11])
+		return oc_err_set(err, OC_EINVAL,
+		    "身份证号码校验位错误：第18位应为 %c / identity number check character should be %c",
+		    check[sum % 11], check[sum % 11]);
+	return 0;
+}
+
+static int
+check_phone(const char *v, struct oc_err *err)
+{
+	size_t n;
+
+	if (v == NULL || *v == '\0')
+		return 0;
+	n = strlen(v);
+	if (n < 5 || n > 20 || strspn(v, "0123456789-+ ") != n)
+		return oc_err_set(err, OC_EINVAL, "联系电话格式错误 / phone number is malformed");
+	if (n == 11 && v[0] == '1')
+		return oc_mobile_check(v, err);
+	return 0;
+}
+
+static int
+check_materials(const char *m, struct oc_err *err)
+{
+	json_error_t je;
+	json_t *j;
+
+	if (m == NULL || *m == '\0')
+		return 0;
+	if (strlen(m) >= sizeof(((struct oc_enrollment *)0)->materials))
+		return oc_err_set(err, OC_EINVAL, "materials list is too long");
+	if ((j = json_loads(m, JSON_REJECT_DUPLICATES, &je)) == NULL)
+		return oc_err_set(err, OC_EINVAL, "materials must be JSON: %s", je.text);
+	if (!json_is_array(j) && !json_is_object(j)) {
+		json_decref(j);
+		return oc_err_set(err, OC_EINVAL, "materials must be a JSON array or object");
+	}
+	json_decref(j);
+	return 0;
+}
+
+static char *
+detail_json(const char *fmt, ...)
+{
+	/* Small helper: a json_pack'd object as compact text (caller frees). */
+	va_list ap;
+	json_error_t je;
+	json_t *j;
+	char *s;
+
+	va_start(ap, fmt);
+	j = json_vpack_ex(&je, 0, fmt, ap);
+	va_end(ap);
+	s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	return s ? s : strdup("{}");
+}
+
+static int
+fill_company(const struct oc_enroll_req *r, struct oc_company *c, struct oc_err *err)
+{
+	char orgcode[10];
+	int rc;
+
+	if ((rc = check_text(r->name, 200, true, "企业名称 / company name", err)) != 0)
+		return rc;
+	if (r->uscc == NULL || *r->uscc == '\0')
+		return oc_err_set(err, OC_EINVAL,
+		    "统一社会信用代码 / USCC or organization code is required");
+	if ((rc = oc_company_id_check(r->uscc, orgcode, err)) != 0)
+		return rc;
+	if ((rc = check_text(r->st, 60, false, "省 / province", err)) != 0 ||
+	    (rc = check_text(r->l, 60, false, "市 / city", err)) != 0 ||
+	    (rc = check_text(r->legal_rep, 120, false, "法定代表人 / legal representative", err)) != 0 ||
+	    (rc = check_text(r->contact, 120, false, "联系人 / contact", err)) != 0 ||
+	    (rc = check_phone(r->phone, err)) != 0 ||
+	    (rc = check_text(r->ic_reg_no, 30, false, "工商注册号 / IC registration number", err)) != 0 ||
+	    (rc = check_text(r->tax_no, 30, false, "税号 / taxation number", err)) != 0 ||
+	    (rc = check_text(r->insurance_no, 30, false, "社保号 / insurance number", err)) != 0)
+		return rc;
+	/* GM/T 0015 values are PrintableStrings. */
+	{
+		const char *pv[3] = { r->ic_reg_no, r->tax_no, r->insurance_no };
+		static const char printable[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "abcdefghijklmnopqrstuvwxyz0123456789 '()+,-./:=?";
+
+		for (int i = 0; i < 3; i++)
+			if (pv[i] != NULL && strspn(pv[i], printable) != strlen(pv[i]))
+				return oc_err_set(err, OC_EINVAL,
+				    "%s may hold only letters, digits and - . / ( )", pv[i]);
+	}
+	memset(c, 0, sizeof(*c));
+	if (strlen(r->uscc) == 18)
+		snprintf(c->uscc, sizeof(c->uscc), "%s", r->uscc);
+	snprintf(c->orgcode, sizeof(c->orgcode), "%s", orgcode);
+	snprintf(c->name, sizeof(c->name), "%s", r->name);
+	snprintf(c->st, sizeof(c->st), "%s", r->st && *r->st ? r->st : "上海市");
+	snprintf(c->l, sizeof(c->l), "%s", r->l && *r->l ? r->l : "上海市");
+	snprintf(c->legal_rep, sizeof(c->legal_rep), "%s", r->legal_rep ? r->legal_rep : "");
+	snprintf(c->contact, sizeof(c->contact), "%s", r->contact ? r->contact : "");
+	snprintf(c->phone, sizeof(c->phone), "%s", r->phone ? r->phone : "");
+	snprintf(c->ic_reg_no, sizeof(c->ic_reg_no), "%s", r->ic_reg_no ? r->ic_reg_no : "");
+	snprintf(c->tax_no, sizeof(c->tax_no), "%s", r->tax_no ? r->tax_no : "");
+	snprintf(c->insurance_no, sizeof(c->insurance_no), "%s", r->insurance_no ? r->insurance_no : "");
+	return 0;
+}
+
+static int
+insert_enrollment(struct oc_ca *ca, const struct oc_actor *who,
+    struct oc_enrollment *e, struct oc_err *err)
+{
+	char *d;
+	char obj[32];
+	int rc;
+
+	if ((rc = oc_store_enroll_insert(ca->st, e, err)) != 0)
+		return rc;
+	snprintf(obj, sizeof(obj), "enrollment:%lld", e->id);
+	d = detail_json("{s:s, s:s, s:s, s:I, s:s}", "kind", oc_enroll_kind_name(e->kind),
+	    "status", oc_enroll_status_name(e->status), "profile", e->profile,
+	    "company_id", (json_int_t)e->company_id, "old_serial", e->old_serial);
+	rc = oc_ca_audit(ca, who, "enroll.create", obj, d, err);
+	free(d);
+	return rc;
+}
+
+int
+oc_ca_enroll(struct oc_ca *ca, const struct oc_actor *who,
+    const struct oc_enroll_req *r, long long *id, struct oc_err *err)
+{
+	struct oc_company c;
+	struct oc_enrollment e;
+	int rc;
+
+	memset(&e, 0, sizeof(e));
+	if (r->profile != OC_PROFILE_ENTERPRISE && r->profile != OC_PROFILE_PERSONAL)
+		return oc_err_set(err, OC_EINVAL, "profile must be enterprise or personal");
+	if ((rc = check_materials(r->materials, err)) != 0)
+		return rc;
+	if (r->medium && (strlen(r->medium) == 0 || strlen(r->medium) > 16))
+		return oc_err_set(err, OC_EINVAL, "medium serial must be 1..16 characters");
+	if (r->profile == OC_PROFILE_PERSONAL) {
+		if ((rc = check_text(r->name, 120, true, "姓名 / name", err)) != 0 ||
+		    (rc = resident_id_check(r->identity_code, err)) != 0)
+			return rc;
+		snprintf(e.person_name, sizeof(e.person_name), "%s", r->name);
+		snprintf(e.identity_code, sizeof(e.identity_code), "%s", r->identity_code);
+	} else if ((rc = fill_company(r, &c, err)) != 0) {
+		return rc;
+	}
+	e.kind = OC_ENROLL_APPLY;
+	e.status = OC_ENR_PENDING;
+	snprintf(e.profile, sizeof(e.profile), "%s", oc_profile_name(r->profile));
+	snprintf(e.materials, sizeof(e.materials), "%s", r->materials && *r->materials ? r->materials : "[]");
+	snprintf(e.medium, sizeof(e.medium), "%s", r->medium ? r->medium : "");
+	if ((rc = oc__store_copy(e.operator_, sizeof(e.operator_), who->who, "operator", err)) != 0)
+		return rc;
+	if ((rc = oc_store_begin(ca->st, err)) != 0)
+		return rc;
+	if (r->profile == OC_PROFILE_ENTERPRISE) {
+		if ((rc = oc_store_company_put(ca->st, &c, err)) != 0)
+			goto fail;
+		e.company_id = c.id;
+	}
+	if ((rc = insert_enrollment(ca, who, &e, err)) != 0)
+		goto fail;
+	if ((rc = oc_store_commit(ca->st, err)) != 0)
+		return rc;
+	*id = e.id;
+	return 0;
+fail:
+	oc_store_rollback(ca->st);
+	return rc;
+}
+
+int
+oc_ca_decide(struct oc_ca *ca, const struct oc_actor *who, long long id,
+    bool approve, const char *note, struct oc_err *err)
+{
+	char obj[32];
+	char *d;
+	int rc;
+
+	if (!approve && (note == NULL || *note == '\0'))
+		return oc_err_set(err, OC_EINVAL, "a rejection needs a reason");
+	if ((rc = check_text(note, 500, false, "note", err)) != 0)
+		return rc;
+	if ((rc = oc_store_begin(ca->st, err)) != 0)
+		return rc;
+	if ((rc = oc_store_enroll_transition(ca->st, id, OC_ENR_PENDING,
+	    approve ? OC_ENR_APPROVED : OC_ENR_REJECTED, who->who, note, NULL, err)) != 0)
+		goto fail;
+	snprintf(obj, sizeof(obj), "enrollment:%lld", id);
+	d = detail_json("{s:s, s:s}", "decision", approve ? "approved" : "rejected",
+	    "note", note ? note : "");
+	rc = oc_ca_audit(ca, who, approve ? "enroll.approve" : "enroll.reject", obj, d, err);
+	free(d);
+	if (rc != 0)
+		goto fail;
+	return oc_store_commit(ca->st, err);
+fail:
+	oc_store_rollback(ca->st);
+	return rc;
+}
+
+/* Sign and store a certificate for enrollment e (status approved), inside
+ * the caller's transaction.  old: the certificate it replaces, or NULL. */
+static X509 *
+issue_locked(struct oc_ca *ca, const struct oc_actor *who,
+    struct oc_enrollment *e, X509_REQ *csr, const char *medium,
+    const struct oc_cert_rec *old, struct oc_err *err)
+{
+	struct oc_company c;
+	struct oc_cert_template t;
+	struct oc_cert_issuer iss;
+	enum oc_profile profile;
+	EVP_PKEY *pub;
+	X509 *cert = NULL;
+	char uid[OC_UID_LEN + 1], serial[43], obj[64];
+	const char *org = NULL;
+	long days = 365;
+	time_t now = time(NULL), ca_end = 0;
+	struct tm tm;
+	char *d;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	if (oc_profile_parse(e->profile, &profile) != 0) {
+		oc_err_set(err, OC_EINTERNAL, "enrollment %lld has a bad profile", e->id);
+		return NULL;
+	}
+	if ((pub = X509_REQ_get0_pubkey(csr)) == NULL) {
+		oc_err_set(err, OC_EINVAL, "the CSR has no public key");
+		return NULL;
+	}
+	if (oc_key_check(pub, profile, ca->algo, err) != 0)
+		return NULL;
+	if (profile == OC_PROFILE_ENTERPRISE &&
+	    oc_store_company_get(ca->st, e->company_id, &c, err) != 0)
+		return NULL;
+	if (oc_config_get_long(ca->cfg, "ca", profile == OC_PROFILE_ENTERPRISE ?
+	    "enterprise_days" : "personal_days", 365, 1, 3650, &days, err) != 0)
+		return NULL;
+	if (ASN1_TIME_to_tm(X509_get0_notAfter(ca->certs[OC_KEY_ISSUING]), &tm))
+		ca_end = timegm(&tm);
+
+	memset(&t, 0, sizeof(t));
+	t.profile = profile;
+	t.pubkey = pub;
+	t.not_before = now - 60;
+	t.not_after = now + days * 86400L;
+	if (ca_end != 0 && t.not_after > ca_end)
+		t.not_after = ca_end;
+	if (profile == OC_PROFILE_ENTERPRISE) {
+		org = c.uscc[0] ? c.uscc : c.orgcode;
+		t.subject = (struct oc_cert_subject){ .c = "CN", .st = c.st, .l = c.l,
+		    .o = c.name, .cn = c.name };
+		t.ident.org_code = org;
+		t.ident.ic_reg_no = c.ic_reg_no[0] ? c.ic_reg_no : NULL;
+		t.ident.tax_no = c.tax_no[0] ? c.tax_no : NULL;
+		t.ident.insurance_no = c.insurance_no[0] ? c.insurance_no : NULL;
+	} else {
+		t.subject = (struct oc_cert_subject){ .c = "CN", .cn = e->person_name };
+		t.ident.identity_code = e->identity_code;
+	}
+	memset(&iss, 0, sizeof(iss));
+	iss.cert = ca->certs[OC_KEY_ISSUING];
+	iss.signer = ca->signers[OC_KEY_ISSUING];
+	iss.crl_url = ca->urls.crl;
+	iss.ocsp_url = ca->urls.ocsp;
+	iss.ca_issuers_url = ca->urls.ca_issuers;
+
+	/* A unique ID collision (50 random bits a day) is retried. */
+	for (int attempt = 0; attempt < 4; attempt++) {
+		oc_unique_id_new(uid);
+		t.unique_id = uid;
+		if ((cert = oc_cert_issue(&t, &iss, err)) == NULL)
+			return NULL;
+		rc = oc__store_cert(ca->st, cert, "issuing", profile, uid, e->company_id,
+		    e->id, medium, org, old ? old->serial : NULL, err);
+		if (rc == 0)
+			break;
+		X509_free(cert);
+		cert = NULL;
+		if (rc != OC_EEXIST)
+			return NULL;
+	}
+	if (cert == NULL)
+		return NULL;
+	oc_serial_hex(X509_get0_serialNumber(cert), serial);
+	if (oc_store_enroll_transition(ca->st, e->id, OC_ENR_APPROVED, OC_ENR_ISSUED,
+	    NULL, NULL, serial, err) != 0)
+		goto fail;
+	if (old != NULL && oc_store_cert_set_replaced_by(ca->st, old->serial, serial, err) != 0)
+		goto fail;
+	snprintf(obj, sizeof(obj), "cert:%s", serial);
+	d = detail_json("{s:s, s:s, s:I, s:s, s:s, s:s}", "profile", e->profile,
+	    "uid", uid, "enrollment", (json_int_t)e->id, "kind", oc_enroll_kind_name(e->kind),
+	    "medium", medium ? medium : "", "replaces", old ? old->serial : "");
+	rc = oc_ca_audit(ca, who, "cert.issue", obj, d, err);
+	free(d);
+	if (rc != 0)
+		goto fail;
+	return cert;
+fail:
+	X509_free(cert);
+	return NULL;
+}
+
+X509 *
+oc_ca_issue(struct oc_ca *ca, const struct oc_actor *who, long long id,
+    X509_REQ *csr, const char *medium, struct oc_err *err)
+{
+	struct oc_enrollment e;
+	X509 *cert = NULL;
+
+	if (oc_store_begin(ca->st, err) != 0)
+		return NULL;
+	if (oc_store_enroll_get(ca->st, id, &e, err) != 0)
+		goto fail;
+	if (e.status != OC_ENR_APPROVED) {
+		oc_err_set(err, OC_ECONFLICT,
+		    "申请 %lld 未审核通过，不能签发 / enrollment %lld is %s, not approved: nothing issued",
+		    id, id, oc_enroll_status_name(e.status));
+		goto fail;
+	}
+	if (medium == NULL && e.medium[0])
+		medium = e.medium;
+	if ((cert = issue_locked(ca, who, &e, csr, medium, NULL, err)) == NULL)
+		goto fail;
+	if (oc_store_commit(ca->st, err) != 0) {
+		X509_free(cert);
+		return NULL;
+	}
+	oc_log(OC_LOG_INFO, "cert.issued", "enrollment=%lld", id);
+	return cert;
+fail:
+	oc_store_rollback(ca->st);
+	return NULL;
+}
+
+/* The old certificate, checked: an end-entity certificate of this CA that
+ * is still valid (and, when need_unexpired, not expired). */
+static int
+load_old(struct oc_ca *ca, const char *serial, bool need_unexpired,
+    struct oc_cert_rec *old, struct oc_enrollment *e, struct oc_err *err)
+{
+	char canon[43];
+	int rc;
+
+	if ((rc = oc_serial_canon(serial, canon, err)) != 0)
+		return rc;
+	if ((rc = oc_store_cert_get(ca->st, canon, old, err)) != 0)
+		return rc;
+	free(old->der);
+	old->der = NULL;
+	if (strcmp(old->profile, "enterprise") != 0 && strcmp(old->profile, "personal") != 0)
+		return oc_err_set(err, OC_ECONFLICT, "certificate %s is a %s certificate, not an end-entity one",
+		    canon, old->profile);
+	if (old->status == OC_CERT_REVOKED)
+		return oc_err_set(err, OC_ECONFLICT,
+		    "证书 %s 已吊销 / certificate %s is revoked", canon, canon);
+	if (need_unexpired && old->not_after < time(NULL))
+		return oc_err_set(err, OC_ECONFLICT,
+		    "证书 %s 已过期 / certificate %s has expired: apply anew", canon, canon);
+	if (old->replaced_by[0])
+		return oc_err_set(err, OC_ECONFLICT,
+		    "certificate %s was already replaced by %s", canon, old->replaced_by);
+	return oc_store_enroll_get(ca->st, old->enrollment_id, e, err);
+}
+
+/* A new approved enrollment copying e's data, for renew/change/reissue. */
+static int
+follow_up(struct oc_ca *ca, const struct oc_actor *who, const struct oc_enrollment *e,
+    enum oc_enroll_kind kind, const struct oc_cert_rec *old, const char *medium,
+    struct oc_enrollment *ne, struct oc_err *err)
+{
+	int rc;
+
+	*ne = *e;
+	ne->id = 0;
+	ne->kind = kind;
+	ne->status = OC_ENR_APPROVED;
+	ne->serial[0] = '\0';
+	ne->note[0] = '\0';
+	ne->created_at = 0;
+	snprintf(ne->old_serial, sizeof(ne->old_serial), "%s", old->serial);
+	snprintf(ne->medium, sizeof(ne->medium), "%s", medium ? medium : old->medium);
+	if ((rc = oc__store_copy(ne->operator_, sizeof(ne->operator_), who->who, "operator", err)) != 0 ||
+	    (rc = oc__store_copy(ne->decided_by, sizeof(ne->decided_by), who->who, "operator", err)) != 0)
+		return rc;
+	ne->decided_at = time(NULL);
+	return insert_enrollment(ca, who, ne, err);
+}
+
+static int
+revoke_locked(struct oc_ca *ca, const struct oc_actor *who, const char *serial,
+    int reason, struct oc_err *err)
+{
+	char obj[64];
+	char *d;
+	int rc;
+
+	if ((rc = oc_store_cert_revoke(ca->st, serial, time(NULL), reason, who->who, err)) != 0)
+		return rc;
+	snprintf(obj, sizeof(obj), "cert:%s", serial);
+	d = detail_json("{s:s, s:i}", "reason", oc_reason_name(reason), "code", reason);
+	rc = oc_ca_audit(ca, who, "cert.revoke", obj, d, err);
+	free(d);
+	return rc;
+}
+
+static void
+republish_crl(struct oc_ca *ca, const struct oc_actor *who)
+{
+	struct oc_err e;
+	X509_CRL *crl;
+
+	oc_err_clear(&e);
+	if ((crl = oc_ca_crl(ca, who, &e)) == NULL)
+		oc_log(OC_LOG_ERROR, "crl.publish_failed", "msg=\"%s\"", e.msg);
+	X509_CRL_free(crl);
+}
+
+static X509 *
+replace(struct oc_ca *ca, const struct oc_actor *who, const char *old_serial,
+    enum oc_enroll_kind kind, const struct oc_enroll_req *changes, X509_REQ *csr,
+    const char *new_medium, struct oc_err *err)
+{
+	struct oc_cert_rec old;
+	struct oc_enrollment e, ne;
+	X509 *cert = NULL;
+	bool revoked = false;
+
+	memset(&old, 0, sizeof(old));
+	if (oc_store_begin(ca->st, err) != 0)
+		return NULL;
+	if (load_old(ca, old_serial, kind == OC_ENROLL_RENEW, &old, &e, err) != 0)
+		goto fail;
+	if (kind == OC_ENROLL_CHANGE) {
+		struct oc_company c;
+		struct oc_enroll_req r;
+
+		if (strcmp(e.profile, "enterprise") != 0) {
+			oc_err_set(err, OC_EUNSUPPORTED, "变更 applies to enterprise certificates");
+			goto fail;
+		}
+		if (oc_store_company_get(ca->st, e.company_id, &c, err) != 0)
+			goto fail;
+		r = (struct oc_enroll_req){
+			.profile = OC_PROFILE_ENTERPRISE,
+			.name = changes->name ? changes->name : c.name,
+			.uscc = changes->uscc ? changes->uscc : (c.uscc[0] ? c.uscc : c.orgcode),
+			.st = changes->st ? changes->st : c.st,
+			.l = changes->l ? changes->l : c.l,
+			.legal_rep = changes->legal_rep ? changes->legal_rep : c.legal_rep,
+			.contact = changes->contact ? changes->contact : c.contact,
+			.phone = changes->phone ? changes->phone : c.phone,
+			.ic_reg_no = changes->ic_reg_no ? changes->ic_reg_no : c.ic_reg_no,
+			.tax_no = changes->tax_no ? changes->tax_no : c.tax_no,
+			.insurance_no = changes->insurance_no ? changes->insurance_no : c.insurance_no,
+		};
+		if (fill_company(&r, &c, err) != 0)
+			goto fail;
+		/* The organization code is the company's identity: a change
+		 * that alters it is a different company, not a 变更. */
+		{
+			struct oc_company prev;
+			if (oc_store_company_get(ca->st, e.company_id, &prev, err) != 0)
+				goto fail;
+			if (strcmp(prev.orgcode, c.orgcode) != 0) {
+				oc_err_set(err, OC_EINVAL,
+				    "组织机构代码不能变更 / the organization code cannot change (%s → %s)",
+				    prev.orgcode, c.orgcode);
+				goto fail;
+			}
+		}
+		if (oc_store_company_put(ca->st, &c, err) != 0)
+			goto fail;
+	}
+	if (kind == OC_ENROLL_REISSUE) {
+		if (new_medium == NULL || *new_medium == '\0') {
+			oc_err_set(err, OC_EINVAL, "补办 needs the new medium");
+			goto fail;
+		}
+		if (old.medium[0] && strcmp(old.medium, new_medium) == 0) {
+			oc_err_set(err, OC_EINVAL, "补办 needs a different medium than the lost one");
+			goto fail;
+		}
+	}
+	if (follow_up(ca, who, &e, kind, &old, new_medium, &ne, err) != 0)
+		goto fail;
+	if (kind == OC_ENROLL_CHANGE || kind == OC_ENROLL_REISSUE) {
+		if (revoke_locked(ca, who, old.serial, kind == OC_ENROLL_CHANGE ?
+		    CRL_REASON_SUPERSEDED : CRL_REASON_KEY_COMPROMISE, err) != 0)
+			goto fail;
+		revoked = true;
+	}
+	if (kind == OC_ENROLL_REISSUE && old.medium[0]) {
+		struct oc_medium m;
+		if (oc_store_medium_get(ca->st, old.medium, &m, NULL) == 0 &&
+		    oc_store_medium_set_status(ca->st, old.medium, "lost", err) != 0)
+			goto fail;
+	}
+	if ((cert = issue_locked(ca, who, &ne, csr, ne.medium[0] ? ne.medium : NULL,
+	    &old, err)) == NULL)
+		goto fail;
+	if (oc_store_commit(ca->st, err) != 0) {
+		X509_free(cert);
+		return NULL;
+	}
+	if (revoked)
+		republish_crl(ca, who);
+	return cert;
+fail:
+	oc_store_rollback(ca->st);
+	return NULL;
+}
+
+X509 *
+oc_ca_renew(struct oc_ca *ca, const struct oc_actor *who, const char *old_serial,
+    X509_REQ *csr, struct oc_err *err)
+{
+	return replace(ca, who, old_serial, OC_ENROLL_RENEW, NULL, csr, NULL, err);
+}
+
+X509 *
+oc_ca_change(struct oc_ca *ca, const struct oc_actor *who, const char *old_serial,
+    const struct oc_enroll_req *r, X509_REQ *csr, struct oc_err *err)
+{
+	return replace(ca, who, old_serial, OC_ENROLL_CHANGE, r, csr, NULL, err);
+}
+
+X509 *
+oc_ca_reissue(struct oc_ca *ca, const struct oc_actor *who, const char *old_serial,
+    X509_REQ *csr, const char *new_medium, struct oc_err *err)
+{
+	return replace(ca, who, old_serial, OC_ENROLL_REISSUE, NULL, csr, new_medium, err);
+}
+
+int
+oc_ca_revoke(struct oc_ca *ca, const struct oc_actor *who, const char *serial,
+    int reason, struct oc_err *err)
+{
+	struct oc_cert_rec rec;
+	char canon[43];
+	int rc;
+
+	if ((rc = oc_serial_canon(serial, canon, err)) != 0)
+		return rc;
+	if (oc_reason_name(reason) == NULL)
+		return oc_err_set(err, OC_EINVAL, "unknown revocation reason %d", reason);
+	if ((rc = oc_store_cert_get(ca->st, canon, &rec, err)) != 0)
+		return rc;
+	free(rec.der);
+	if (strcmp(rec.ca, "issuing") != 0 || strcmp(rec.profile, "ocsp") == 0)
+		return oc_err_set(err, OC_EPERM,
+		    "certificate %s is a CA or service certificate; revoke it with the CA's own procedure",
+		    canon);
+	if ((rc = oc_store_begin(ca->st, err)) != 0)
+		return rc;
+	if ((rc = revoke_locked(ca, who, canon, reason, err)) != 0) {
+		oc_store_rollback(ca->st);
+		return rc;
+	}
+	if ((rc = oc_store_commit(ca->st, err)) != 0)
+		return rc;
+	oc_log(OC_LOG_INFO, "cert.revoked", "serial=%s reason=%s", canon, oc_reason_name(reason));
+	republish_crl(ca, who);
+	return 0;
+}

@@ -1,0 +1,372 @@
+/*
+ * signerproc.c — the CA's signer process.
+ *
+ * oc__sproc_start forks a child that alone opens the CA's private keys
+ * (keys.c) and answers a small, typed, length-checked protocol over a
+ * socketpair; the parent (the CLI, or the process that faces the network)
+ * never holds a CA private key (kore and OpenBSD acme-client are the
+ * models).  The child is single-threaded, cannot be ptraced or dumped
+ * (PR_SET_DUMPABLE 0), ignores SIGINT/SIGTERM (it exits when the parent
+ * closes its end, so in-flight requests finish) and dies with the parent
+ * (PR_SET_PDEATHSIG).
+ *
+ * Frames, host byte order (both ends are the same binary on one machine):
+ *   request:  u32 len | u8 op | u8 key | u16 aadlen | len bytes
+ *   response: u32 len | i32 status | len bytes
+ * op SIGN: payload = to-be-signed bytes; reply = signature.
+ * op ESCROW_ENC / ESCROW_DEC: payload = aad (aadlen bytes) || data.
+ * A reply with status != 0 carries a message.  The very first frame the
+ * child sends is the result of opening the keys.  Any malformed frame ends
+ * the child: the parent then refuses all further work ("signer process
+ * stopped") rather than run half-working.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "ca/ca_int.h"
+#include "onecert/log.h"
+
+#define SP_MAX (1u << 20)
+
+enum { SP_SIGN = 1, SP_ESCROW_ENC = 2, SP_ESCROW_DEC = 3 };
+
+struct req_hdr {
+	uint32_t len;
+	uint8_t op;
+	uint8_t key;
+	uint16_t aadlen;
+};
+
+struct rsp_hdr {
+	uint32_t len;
+	int32_t status;
+};
+
+struct oc__sproc {
+	int fd;
+	pid_t pid;
+	bool dead;
+	pthread_mutex_t mu;
+};
+
+struct remote {
+	struct oc__sproc *p;
+	int key;
+};
+
+static int
+full_read(int fd, void *buf, size_t n)
+{
+	unsigned char *p = buf;
+
+	while (n > 0) {
+		ssize_t r = read(fd, p, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+static int
+full_write(int fd, const void *buf, size_t n)
+{
+	const unsigned char *p = buf;
+
+	while (n > 0) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* ---- child ---- */
+
+static int
+reply(int fd, int status, const void *data, size_t len)
+{
+	struct rsp_hdr h = { (uint32_t)len, status };
+
+	if (full_write(fd, &h, sizeof(h)) != 0)
+		return -1;
+	return len ? full_write(fd, data, len) : 0;
+}
+
+static int
+reply_err(int fd, const struct oc_err *err)
+{
+	char msg[1100];
+
+	snprintf(msg, sizeof(msg), "%s%s%s", err->msg, err->detail[0] ? " | " : "",
+	    err->detail);
+	return reply(fd, err->code ? err->code : OC_EINTERNAL, msg, strlen(msg));
+}
+
+static void __attribute__((noreturn))
+child_main(int fd, const char *dir, const struct oc_config *cfg)
+{
+	struct oc__keys keys;
+	struct oc_err err;
+	struct req_hdr h;
+	unsigned char *buf = NULL, *out = NULL;
+	size_t outlen;
+	int rc;
+
+	prctl(PR_SET_DUMPABLE, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+
+	oc_err_clear(&err);
+	if (oc__keys_open(dir, cfg, &keys, &err) != 0) {
+		reply_err(fd, &err);
+		_exit(1);
+	}
+	if (reply(fd, 0, NULL, 0) != 0)
+		_exit(1);
+	if ((buf = malloc(SP_MAX)) == NULL)
+		_exit(1);
+	for (;;) {
+		if (full_read(fd, &h, sizeof(h)) != 0)
+			break;                      /* parent closed: done */
+		if (h.len > SP_MAX || h.aadlen > h.len || h.key >= OC_KEY_COUNT ||
+		    h.op < SP_SIGN || h.op > SP_ESCROW_DEC) {
+			oc_log(OC_LOG_ERROR, "signer.protocol", "msg=\"malformed request\"");
+			break;
+		}
+		if (full_read(fd, buf, h.len) != 0)
+			break;
+		oc_err_clear(&err);
+		out = NULL;
+		outlen = 0;
+		if (h.op == SP_SIGN)
+			rc = oc_signer_sign(keys.s[h.key], buf, h.len, &out, &outlen, &err);
+		else
+			rc = oc__keys_escrow(&keys, h.op == SP_ESCROW_ENC, buf + h.aadlen,
+			    h.len - h.aadlen, buf, h.aadlen, &out, &outlen, &err);
+		if (rc != 0)
+			rc = reply_err(fd, &err);
+		else
+			rc = reply(fd, 0, out, outlen);
+		if (out != NULL) {
+			OPENSSL_cleanse(out, outlen);
+			if (h.op == SP_SIGN)
+				OPENSSL_free(out);
+			else
+				free(out);
+		}
+		if (rc != 0)
+			break;
+	}
+	OPENSSL_cleanse(buf, SP_MAX);
+	free(buf);
+	oc__keys_close(&keys);
+	_exit(0);
+}
+
+/* ---- parent ---- */
+
+struct oc__sproc *
+oc__sproc_start(const char *dir, const struct oc_config *cfg, struct oc_err *err)
+{
+	struct oc__sproc *p;
+	struct rsp_hdr h;
+	int sv[2];
+	char msg[1100];
+
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		oc_err_set(err, OC_ENOMEM, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&p->mu, NULL);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+		oc_err_set(err, OC_EIO, "socketpair: %s", strerror(errno));
+		free(p);
+		return NULL;
+	}
+	fflush(NULL);
+	p->pid = fork();
+	if (p->pid < 0) {
+		oc_err_set(err, OC_EIO, "fork: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		free(p);
+		return NULL;
+	}
+	if (p->pid == 0) {
+		close(sv[0]);
+		child_main(sv[1], dir, cfg);
+	}
+	close(sv[1]);
+	p->fd = sv[0];
+	if (full_read(p->fd, &h, sizeof(h)) != 0 || h.len >= sizeof(msg) ||
+	    (h.len && full_read(p->fd, msg, h.len) != 0)) {
+		oc_err_set(err, OC_EINTERNAL, "the signer process died at start-up");
+		goto fail;
+	}
+	if (h.status != 0) {
+		msg[h.len] = '\0';
+		oc_err_set(err, h.status, "the signer process cannot open the CA keys: %s", msg);
+		goto fail;
+	}
+	oc_log(OC_LOG_DEBUG, "signer.started", "pid=%ld", (long)p->pid);
+	return p;
+fail:
+	oc__sproc_stop(p);
+	return NULL;
+}
+
+void
+oc__sproc_stop(struct oc__sproc *p)
+{
+	int status;
+
+	if (p == NULL)
+		return;
+	if (p->fd >= 0)
+		close(p->fd);
+	if (p->pid > 0) {
+		while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)
+			;
+		if (!p->dead && WIFSIGNALED(status))
+			oc_log(OC_LOG_ERROR, "signer.died", "signal=%d", WTERMSIG(status));
+	}
+	pthread_mutex_destroy(&p->mu);
+	free(p);
+}
+
+/* One request, one response; *out is malloc'd. */
+static int
+call(struct oc__sproc *p, int op, int key, const unsigned char *aad, size_t aadlen,
+    const unsigned char *in, size_t inlen, unsigned char **out, size_t *outlen,
+    struct oc_err *err)
+{
+	struct req_hdr h;
+	struct rsp_hdr r;
+	unsigned char *o = NULL;
+	int rc = OC_EINTERNAL;
+
+	if (aadlen > UINT16_MAX || aadlen + inlen > SP_MAX)
+		return oc_err_set(err, OC_ETOOBIG, "request too large for the signer");
+	h.len = (uint32_t)(aadlen + inlen);
+	h.op = (uint8_t)op;
+	h.key = (uint8_t)key;
+	h.aadlen = (uint16_t)aadlen;
+	pthread_mutex_lock(&p->mu);
+	if (p->dead) {
+		rc = oc_err_set(err, OC_EINTERNAL, "the signer process has stopped");
+		goto out;
+	}
+	if (full_write(p->fd, &h, sizeof(h)) != 0 ||
+	    (aadlen && full_write(p->fd, aad, aadlen) != 0) ||
+	    (inlen && full_write(p->fd, in, inlen) != 0) ||
+	    full_read(p->fd, &r, sizeof(r)) != 0 || r.len > SP_MAX) {
+		p->dead = true;
+		oc_log(OC_LOG_ERROR, "signer.lost", "msg=\"signer process stopped answering\"");
+		rc = oc_err_set(err, OC_EINTERNAL, "the signer process has stopped");
+		goto out;
+	}
+	if ((o = malloc(r.len + 1)) == NULL || (r.len && full_read(p->fd, o, r.len) != 0)) {
+		p->dead = true;
+		rc = oc_err_set(err, OC_EINTERNAL, "the signer process has stopped");
+		goto out;
+	}
+	if (r.status != 0) {
+		o[r.len] = '\0';
+		rc = oc_err_set(err, r.status, "signer: %s", (char *)o);
+		goto out;
+	}
+	*out = o;
+	*outlen = r.len;
+	o = NULL;
+	rc = 0;
+out:
+	pthread_mutex_unlock(&p->mu);
+	free(o);
+	return rc;
+}
+
+static int
+remote_sign(struct oc_signer *s, const unsigned char *tbs, size_t tbslen,
+    unsigned char **sig, size_t *siglen, struct oc_err *err)
+{
+	struct remote *r = s->impl;
+	unsigned char *o = NULL;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = call(r->p, SP_SIGN, r->key, NULL, 0, tbs, tbslen, &o, &n, err)) != 0)
+		return rc;
+	/* The signer interface hands out OPENSSL_malloc'd signatures. */
+	if ((*sig = OPENSSL_malloc(n ? n : 1)) == NULL) {
+		free(o);
+		return oc_err_set(err, OC_ENOMEM, "out of memory");
+	}
+	memcpy(*sig, o, n);
+	*siglen = n;
+	free(o);
+	return 0;
+}
+
+static void
+remote_destroy(struct oc_signer *s)
+{
+	free(s->impl);
+}
+
+static const struct oc_signer_ops remote_ops = {
+	.name = "remote",
+	.sign = remote_sign,
+	.destroy = remote_destroy,
+};
+
+struct oc_signer *
+oc__sproc_signer(struct oc__sproc *p, int k, EVP_PKEY *pub, struct oc_err *err)
+{
+	struct oc_signer *s = calloc(1, sizeof(*s));
+	struct remote *r = calloc(1, sizeof(*r));
+
+	if (s == NULL || r == NULL) {
+		free(s);
+		free(r);
+		oc_err_set(err, OC_ENOMEM, "out of memory");
+		return NULL;
+	}
+	r->p = p;
+	r->key = k;
+	s->ops = &remote_ops;
+	s->impl = r;
+	s->algo = oc_algo_of_pkey(pub);
+	EVP_PKEY_up_ref(pub);
+	s->pub = pub;
+	return s;
+}
+
+int
+oc__sproc_escrow(struct oc__sproc *p, bool encrypt, const unsigned char *in,
+    size_t inlen, const unsigned char *aad, size_t aadlen, unsigned char **out,
+    size_t *outlen, struct oc_err *err)
+{
+	return call(p, encrypt ? SP_ESCROW_ENC : SP_ESCROW_DEC, 0, aad, aadlen, in,
+	    inlen, out, outlen, err);
+}
