@@ -1,0 +1,3 @@
+#!/bin/bash
+# The CA engine end to end with sm2 keys (see lib/ca_engine.sh).
+exec bash "$(dirname "$0")/lib/ca_engine.sh" sm2

@@ -1,0 +1,88 @@
+# common.sh — helpers for the end-to-end tests.  Each test is a bash
+# script that runs the real `onecert` binary ($ONECERT) and judges its
+# output with tools nobody here wrote (openssl, pkcs11-tool).  A test
+# prints "ok - …" per check and "N passed, 0 failed" at the end; the
+# first failed check stops it with a non-zero exit.
+set -u
+: "${ONECERT:?ONECERT must point at the onecert binary}"
+: "${ONECERT_TEST_TMP:=/tmp}"
+mkdir -p "$ONECERT_TEST_TMP"
+T=$(mktemp -d "$ONECERT_TEST_TMP/e2e.XXXXXX")
+PASSED=0
+SOFTHSM_MODULE=/usr/lib/softhsm/libsofthsm2.so
+export ONECERT_LOG_LEVEL=error
+trap 'rm -rf "$T"' EXIT
+
+ok() { PASSED=$((PASSED + 1)); echo "ok - $*"; }
+fail() {
+	echo "FAIL - $*" >&2
+	echo "$PASSED passed, 1 failed"
+	exit 1
+}
+done_tests() { echo "$PASSED passed, 0 failed"; exit 0; }
+
+# expect_ok DESC CMD… — the command must succeed; its output is kept in $OUT.
+expect_ok() {
+	local desc=$1; shift
+	if OUT=$("$@" 2>&1); then ok "$desc"; else echo "$OUT" >&2; fail "$desc (exit $?)"; fi
+}
+# expect_fail DESC PATTERN CMD… — must fail, and say PATTERN (grep -E).
+expect_fail() {
+	local desc=$1 pat=$2; shift 2
+	if OUT=$("$@" 2>&1); then echo "$OUT" >&2; fail "$desc (succeeded)"; fi
+	echo "$OUT" | grep -Eq -- "$pat" || { echo "$OUT" >&2; fail "$desc (message lacks /$pat/)"; }
+	ok "$desc"
+}
+# expect_grep DESC PATTERN TEXT
+expect_grep() {
+	echo "$3" | grep -Eq -- "$2" || { echo "$3" >&2; fail "$1 (no /$2/)"; }
+	ok "$1"
+}
+
+# A SoftHSM2 store standing in for the company's USB keys.
+usb_softhsm() {
+	mkdir -p "$T/usb/tokens"
+	printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
+		"$T/usb/tokens" > "$T/usb/softhsm2.conf"
+	export SOFTHSM2_CONF="$T/usb/softhsm2.conf"
+}
+
+# new_csr ALGO KEYFILE CSRFILE — a CSR made by openssl itself.
+new_csr() {
+	case $1 in
+	ec) openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$2" -subj "/CN=ignored by the CA" -out "$3" 2>/dev/null ;;
+	rsa) openssl req -new -newkey rsa:2048 -nodes -keyout "$2" \
+		-subj "/CN=ignored by the CA" -out "$3" 2>/dev/null ;;
+	sm2) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:SM2 -out "$2" 2>/dev/null &&
+	     openssl req -new -key "$2" -sm3 -sigopt distid:1234567812345678 \
+		-subj "/CN=ignored by the CA" -out "$3" 2>/dev/null ;;
+	esac
+}
+
+serial_of() { openssl x509 -in "$1" -noout -serial | sed 's/serial=//'; }
+
+# sm2_verify CERT ISSUER_CERT — the independent SM2 check of RECIPES.md:
+# TBSCertificate and signature out of the DER, then openssl pkeyutl with
+# the distinguishing ID.
+sm2_verify() {
+	local d="$T/sm2v.$$" line off hl len
+	mkdir -p "$d"
+	openssl x509 -in "$1" -outform DER -out "$d/c.der" || return 1
+	openssl x509 -in "$2" -noout -pubkey > "$d/pub.pem" || return 1
+	openssl asn1parse -inform DER -in "$d/c.der" > "$d/parse.txt" || return 1
+	# the TBSCertificate: the first element at depth 1
+	line=$(grep -m1 "d=1" "$d/parse.txt")
+	off=$(echo "$line" | cut -d: -f1 | tr -d ' ')
+	hl=$(echo "$line" | sed -E 's/.*hl= *([0-9]+).*/\1/')
+	len=$(echo "$line" | sed -E 's/.* l= *([0-9]+).*/\1/')
+	dd if="$d/c.der" of="$d/tbs.der" bs=1 skip="$off" count=$((hl + len)) 2>/dev/null
+	# the signature: the BIT STRING at depth 1, without its unused-bits octet
+	line=$(grep "d=1" "$d/parse.txt" | grep "BIT STRING" | tail -1)
+	off=$(echo "$line" | cut -d: -f1 | tr -d ' ')
+	hl=$(echo "$line" | sed -E 's/.*hl= *([0-9]+).*/\1/')
+	len=$(echo "$line" | sed -E 's/.* l= *([0-9]+).*/\1/')
+	dd if="$d/c.der" of="$d/sig.der" bs=1 skip=$((off + hl + 1)) count=$((len - 1)) 2>/dev/null
+	openssl pkeyutl -verify -pubin -inkey "$d/pub.pem" -rawin -in "$d/tbs.der" \
+		-sigfile "$d/sig.der" -digest sm3 -pkeyopt distid:1234567812345678 >/dev/null 2>&1
+}
