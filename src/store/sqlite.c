@@ -41,8 +41,10 @@ sqerr(struct oc_store *st, struct oc_err *err, const char *what)
 	int ec = sqlite3_extended_errcode(DB(st));
 	int code = OC_ESTORE;
 
-	if ((ec & 0xff) == SQLITE_CONSTRAINT)
+	if (ec == SQLITE_CONSTRAINT_UNIQUE || ec == SQLITE_CONSTRAINT_PRIMARYKEY)
 		code = OC_EEXIST;
+	else if ((ec & 0xff) == SQLITE_CONSTRAINT)
+		code = OC_EINVAL;   /* CHECK, NOT NULL: a value the schema refuses */
 	oc_err_set(err, code, "database error while %s", what);
 	oc_err_detail(err, "sqlite: %s (%d)", sqlite3_errmsg(DB(st)), ec);
 	return code;
