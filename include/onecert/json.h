@@ -15,7 +15,11 @@
  * where parsing failed. */
 json_t *oc_json_parse_object(const char *data, size_t len, size_t max, struct oc_err *err);
 
-/* Read a string member.  required: absence is OC_EINVAL.  The value must be
+/* Member readers.  A member whose value is null counts as absent; when an
+ * optional member is absent the readers return 0 and leave *out alone
+ * (oc_json_get_str sets it to NULL).
+ *
+ * Read a string member.  required: absence is OC_EINVAL.  The value must be
  * valid UTF-8 without NUL and at most maxlen bytes.  *out is borrowed from
  * obj (NULL when absent and not required). */
 int oc_json_get_str(json_t *obj, const char *key, bool required, size_t maxlen,

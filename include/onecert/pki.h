@@ -138,6 +138,11 @@ X509 *oc_cert_parse(const unsigned char *data, size_t len, struct oc_err *err);
 STACK_OF(X509) *oc_certs_load_file(const char *path, struct oc_err *err);
 X509 *oc_cert_load_file(const char *path, struct oc_err *err);
 
+/* A CRL, PEM or DER (at most 32 MiB, nothing after it).  Its signature
+ * is not checked here (oc_chain_verify does).  Caller owns the result. */
+X509_CRL *oc_crl_parse(const unsigned char *data, size_t len,
+	struct oc_err *err);
+
 /* RFC 5280 CRLReason codes and their names (keyCompromise, …). */
 int oc_reason_parse(const char *name, int *code);
 const char *oc_reason_name(int code);

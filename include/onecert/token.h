@@ -7,9 +7,12 @@
  * are generated on the token, sensitive and non-extractable; nothing here
  * ever reads a private key out.
  *
- * Tokens are named by serial or label (serial first).  PINs are borrowed C
- * strings; this module never keeps a copy beyond a call (an oc_signer keeps
- * its logged-in session, not the PIN).
+ * Tokens are named by serial or label (serial first); NULL names the only
+ * initialized token present (OC_EINVAL when there are several).  PINs are
+ * borrowed C strings; this module never keeps a copy beyond a call (an
+ * oc_signer keeps its logged-in session, not the PIN; src/token/pin.c
+ * keeps an HMAC of the PIN that logged in, under a random per-process key,
+ * to check PINs while a token stays logged in).
  *
  * SoftHSM2 reads its configuration from $SOFTHSM2_CONF once per process;
  * onecert never mixes two SoftHSM2 configurations in one process (the CA's
@@ -71,16 +74,24 @@ int oc_token_keygen(struct oc_p11 *p11, const char *token, const char *pin,
 	enum oc_algo algo, int bits, const char *label, char id_hex[41],
 	EVP_PKEY **pub, struct oc_err *err);
 
+/* The CKA_ID onecert gives a key pair: SHA-1 of the public key's BIT
+ * STRING contents (RFC 5280 4.2.1.2 method 1, the usual SKI), lower-case
+ * hex.  Added: lets callers name a key they hold the public key of. */
+int oc_token_key_id(EVP_PKEY *pub, char id_hex[41], struct oc_err *err);
+
 /* A signer for the private key with CKA_ID id_hex (NULL: the only private
  * key on the token).  The signer holds a logged-in session; calls are
  * serialized with a mutex.  Caller owns the result (oc_signer_free). */
 struct oc_signer *oc_token_signer(struct oc_p11 *p11, const char *token,
 	const char *pin, const char *id_hex, struct oc_err *err);
 
-/* Store cert as a CKO_CERTIFICATE (X.509) with CKA_ID id_hex (NULL: the
- * SKI of cert), CKA_LABEL, CKA_SUBJECT, CKA_ISSUER, CKA_SERIAL_NUMBER.
- * Refuses (OC_EINVAL) a certificate whose public key matches no private
- * key on the token. */
+/* Store cert as a CKO_CERTIFICATE (X.509, public object) with the CKA_ID
+ * of the private key whose public key equals the certificate's (for keys
+ * made by oc_token_keygen that is the SKI, method 1), CKA_LABEL (NULL: the
+ * key's label), CKA_SUBJECT, CKA_ISSUER, CKA_SERIAL_NUMBER.  Refuses
+ * (OC_EINVAL) a certificate whose public key matches no private key on
+ * the token; OC_EEXIST when this very certificate is already there.  A
+ * different certificate already stored for the same key is replaced. */
 int oc_token_put_cert(struct oc_p11 *p11, const char *token, const char *pin,
 	X509 *cert, const char *label, struct oc_err *err);
 /* Remove every object with CKA_ID id_hex (key pair and certificate). */

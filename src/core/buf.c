@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -55,7 +56,8 @@ grow(struct oc_buf *b, size_t add)
 	size_t need, ncap;
 	unsigned char *np;
 
-	if (add > b->max || b->len > b->max - add)
+	/* len + add + 1 (the NUL) must not wrap, even with max = SIZE_MAX. */
+	if (add > b->max || b->len > b->max - add || b->len + add == SIZE_MAX)
 		return OC_ETOOBIG;
 	need = b->len + add + 1;
 	if (need <= b->cap)
@@ -63,7 +65,7 @@ grow(struct oc_buf *b, size_t add)
 	ncap = b->cap ? b->cap : 64;
 	while (ncap < need)
 		ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
-	if (ncap > b->max + 1)
+	if (b->max < SIZE_MAX && ncap > b->max + 1)
 		ncap = b->max + 1;
 	np = realloc(b->p, ncap);
 	if (np == NULL)
@@ -163,6 +165,8 @@ oc_buf_read_file(struct oc_buf *b, const char *path)
 	return rc;
 }
 
+static atomic_uint tmp_seq;
+
 int
 oc_write_file_atomic(const char *path, const void *data, size_t len, int mode)
 {
@@ -171,10 +175,17 @@ oc_write_file_atomic(const char *path, const void *data, size_t len, int mode)
 	int fd = -1, dfd = -1, rc = OC_EIO;
 	size_t off = 0;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
-		return OC_EINVAL;
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)) < 0)
-		return OC_EIO;
+	/* A name no other thread or process uses at the same time (two
+	 * threads saving one file must not write into one temp file);
+	 * created 0600 so nobody reads it half-written, chmod'ed below. */
+	for (int tries = 0; fd < 0; tries++) {
+		if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld.%u", path,
+		    (long)getpid(), atomic_fetch_add(&tmp_seq, 1u)) >= (int)sizeof(tmp))
+			return OC_EINVAL;
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0 && (errno != EEXIST || tries >= 16))
+			return OC_EIO;
+	}
 	while (off < len) {
 		ssize_t w = write(fd, p + off, len - off);
 		if (w < 0 && errno == EINTR)

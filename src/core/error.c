@@ -22,11 +22,33 @@ oc_err_clear(struct oc_err *err)
 	err->detail[0] = '\0';
 }
 
+/* Cut an incomplete UTF-8 sequence off the end of s (vsnprintf truncates
+ * by bytes, and a message cut inside a Chinese character is not valid
+ * UTF-8: jansson would refuse it in a JSON error reply). */
+static void
+trim_utf8(char *s)
+{
+	size_t len = strlen(s), i = len, need;
+	unsigned char c;
+
+	while (i > 0 && i > len - 4 && ((unsigned char)s[i - 1] & 0xc0) == 0x80)
+		i--;
+	if (i == 0)
+		return;
+	c = (unsigned char)s[i - 1];
+	if (c < 0x80)
+		return;
+	need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+	if (len - (i - 1) < need)
+		s[i - 1] = '\0';
+}
+
 static void
 vset(struct oc_err *err, int code, const char *fmt, va_list ap)
 {
 	err->code = code;
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	if (vsnprintf(err->msg, sizeof(err->msg), fmt, ap) >= (int)sizeof(err->msg))
+		trim_utf8(err->msg);
 	err->detail[0] = '\0';
 }
 

@@ -54,10 +54,15 @@ oc_log_q(char *buf, size_t cap, const char *v)
 	if (v == NULL)
 		v = "";
 	for (const char *p = v; *p && !need; p++)
-		if ((unsigned char)*p <= ' ' || *p == '"' || *p == '=' || *p == '\\')
+		if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == '"' ||
+		    *p == '=' || *p == '\\')
 			need = 1;
 	if (!need) {
 		snprintf(buf, cap, "%s", v);
+		return buf;
+	}
+	if (cap < 3) {             /* no room for a balanced "" */
+		buf[0] = '\0';
 		return buf;
 	}
 	buf[o++] = '"';
