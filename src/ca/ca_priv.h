@@ -37,4 +37,13 @@ int oc__crl_publish(const char *dir, const struct oc_config *cfg,
 	struct oc_store *st, struct oc_signer *signer, X509 *issuer,
 	const char *key, struct oc_err *err);
 
+/* Sign and store a certificate for the approved enrollment e inside the
+ * caller's transaction (lifecycle.c).  old: the certificate it replaces. */
+X509 *oc__ca_issue_locked(struct oc_ca *ca, const struct oc_actor *who,
+	struct oc_enrollment *e, X509_REQ *csr, const char *medium,
+	const struct oc_cert_rec *old, struct oc_err *err);
+/* Insert e and its audit row, inside the caller's transaction. */
+int oc__ca_insert_enrollment(struct oc_ca *ca, const struct oc_actor *who,
+	struct oc_enrollment *e, struct oc_err *err);
+
 #endif

@@ -182,8 +182,8 @@ fill_company(const struct oc_enroll_req *r, struct oc_company *c, struct oc_err 
 	return 0;
 }
 
-static int
-insert_enrollment(struct oc_ca *ca, const struct oc_actor *who,
+int
+oc__ca_insert_enrollment(struct oc_ca *ca, const struct oc_actor *who,
     struct oc_enrollment *e, struct oc_err *err)
 {
 	char *d;
@@ -239,7 +239,7 @@ oc_ca_enroll(struct oc_ca *ca, const struct oc_actor *who,
 			goto fail;
 		e.company_id = c.id;
 	}
-	if ((rc = insert_enrollment(ca, who, &e, err)) != 0)
+	if ((rc = oc__ca_insert_enrollment(ca, who, &e, err)) != 0)
 		goto fail;
 	if ((rc = oc_store_commit(ca->st, err)) != 0)
 		return rc;
@@ -282,8 +282,8 @@ fail:
 
 /* Sign and store a certificate for enrollment e (status approved), inside
  * the caller's transaction.  old: the certificate it replaces, or NULL. */
-static X509 *
-issue_locked(struct oc_ca *ca, const struct oc_actor *who,
+X509 *
+oc__ca_issue_locked(struct oc_ca *ca, const struct oc_actor *who,
     struct oc_enrollment *e, X509_REQ *csr, const char *medium,
     const struct oc_cert_rec *old, struct oc_err *err)
 {
@@ -403,7 +403,7 @@ oc_ca_issue(struct oc_ca *ca, const struct oc_actor *who, long long id,
 	}
 	if (medium == NULL && e.medium[0])
 		medium = e.medium;
-	if ((cert = issue_locked(ca, who, &e, csr, medium, NULL, err)) == NULL)
+	if ((cert = oc__ca_issue_locked(ca, who, &e, csr, medium, NULL, err)) == NULL)
 		goto fail;
 	if (oc_store_commit(ca->st, err) != 0) {
 		X509_free(cert);
@@ -467,7 +467,7 @@ follow_up(struct oc_ca *ca, const struct oc_actor *who, const struct oc_enrollme
 	    (rc = oc__store_copy(ne->decided_by, sizeof(ne->decided_by), who->who, "operator", err)) != 0)
 		return rc;
 	ne->decided_at = time(NULL);
-	return insert_enrollment(ca, who, ne, err);
+	return oc__ca_insert_enrollment(ca, who, ne, err);
 }
 
 static int
@@ -579,7 +579,7 @@ replace(struct oc_ca *ca, const struct oc_actor *who, const char *old_serial,
 		    oc_store_medium_set_status(ca->st, old.medium, "lost", err) != 0)
 			goto fail;
 	}
-	if ((cert = issue_locked(ca, who, &ne, csr, ne.medium[0] ? ne.medium : NULL,
+	if ((cert = oc__ca_issue_locked(ca, who, &ne, csr, ne.medium[0] ? ne.medium : NULL,
 	    &old, err)) == NULL)
 		goto fail;
 	if (oc_store_commit(ca->st, err) != 0) {
