@@ -293,6 +293,14 @@ usbkey_csr(const struct opts *o, struct oc_ca *ca, long long company_id,
 		    oc_algo_name(oc_ca_algo(ca)), oc_algo_name(oc_ca_algo(ca)));
 		return NULL;
 	}
+	if (ka == OC_ALGO_SM2) {
+		/* Checked before any token is touched: onecert's PKCS#11 layer
+		 * has no SM2 mechanism to call (docs/sm2.md). */
+		oc_err_set(err, OC_EUNSUPPORTED,
+		    "SM2 keys cannot be generated on this USB key (no SM2 mechanism); "
+		    "issue from a CSR made by an SM2-capable key instead (--csr)");
+		return NULL;
+	}
 	if ((u->p11 = oc_p11_load(o->module, err)) == NULL)
 		return NULL;
 	if (o->label != NULL) {

@@ -1,0 +1,349 @@
+/*
+ * test_pki_csr.c — CSRs: built by our signer and parsed back for each
+ * algorithm, issued from, made by OpenSSL itself, and refused for each
+ * kind of bad input with its own message.
+ */
+#include "pki_helpers.h"
+
+#include "onecert/error.h"
+
+static unsigned char *
+csr_der(X509_REQ *r, int *n)
+{
+	unsigned char *der = NULL;
+
+	*n = i2d_X509_REQ(r, &der);
+	assert_true(*n > 0);
+	return der;
+}
+
+static char *
+csr_pem(X509_REQ *r, size_t *n)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *data, *copy;
+	long len;
+
+	assert_true(PEM_write_bio_X509_REQ(b, r));
+	len = BIO_get_mem_data(b, &data);
+	copy = malloc((size_t)len + 1);
+	memcpy(copy, data, (size_t)len);
+	copy[len] = '\0';
+	*n = (size_t)len;
+	BIO_free(b);
+	return copy;
+}
+
+static void
+expect_csr_refused(const unsigned char *data, size_t len, int code,
+    const char *needle)
+{
+	struct oc_err err;
+	X509_REQ *r;
+
+	oc_err_clear(&err);
+	r = oc_csr_parse(data, len, &err);
+	if (r != NULL)
+		fail_msg("CSR accepted, expected '%s'", needle);
+	assert_int_equal(err.code, code);
+	if (strstr(err.msg, needle) == NULL)
+		fail_msg("message '%s' lacks '%s'", err.msg, needle);
+}
+
+static void
+round_trip(enum oc_algo a)
+{
+	struct oc_err err;
+	struct oc_cert_subject subj = { .c = "CN", .o = T_COMPANY,
+	    .cn = T_COMPANY };
+	EVP_PKEY *key;
+	struct oc_signer *s;
+	X509_REQ *req, *back;
+	unsigned char *der;
+	char *pem, buf[128];
+	size_t plen;
+	int n;
+
+	oc_err_clear(&err);
+	key = oc_pkey_generate(a, 0, &err);
+	s = oc_signer_from_pkey(key, &err);
+	assert_non_null(s);
+	req = oc_csr_build(&subj, s, &err);
+	if (req == NULL)
+		fail_msg("%s: %s | %s", oc_algo_name(a), err.msg, err.detail);
+	assert_int_equal(X509_REQ_get_signature_nid(req), a == OC_ALGO_EC ?
+	    NID_ecdsa_with_SHA256 : a == OC_ALGO_SM2 ? NID_SM2_with_SM3 :
+	    NID_sha256WithRSAEncryption);
+
+	/* DER and PEM both parse; the key and subject survive. */
+	der = csr_der(req, &n);
+	back = oc_csr_parse(der, (size_t)n, &err);
+	assert_non_null(back);
+	assert_int_equal(EVP_PKEY_eq(X509_REQ_get0_pubkey(back), key), 1);
+	{
+		X509_NAME *nm = X509_REQ_get_subject_name(back);
+		int i = X509_NAME_get_index_by_NID(nm, NID_commonName, -1);
+		unsigned char *u = NULL;
+
+		assert_true(i >= 0);
+		assert_true(ASN1_STRING_to_UTF8(&u, X509_NAME_ENTRY_get_data(
+		    X509_NAME_get_entry(nm, i))) > 0);
+		assert_string_equal((char *)u, T_COMPANY);
+		OPENSSL_free(u);
+	}
+	X509_REQ_free(back);
+	pem = csr_pem(req, &plen);
+	back = oc_csr_parse((unsigned char *)pem, plen, &err);
+	assert_non_null(back);
+	X509_REQ_free(back);
+
+	/* Issue from the CSR's key. */
+	{
+		struct hier h;
+		struct oc_cert_template t;
+		char uid[OC_UID_LEN + 1];
+		X509 *x;
+
+		hier_make(&h, a);
+		back = oc_csr_parse(der, (size_t)n, &err);
+		leaf_template(&t, OC_PROFILE_ENTERPRISE,
+		    X509_REQ_get0_pubkey(back), &h, uid);
+		x = oc_cert_issue(&t, &h.ca_iss, &err);
+		if (x == NULL)
+			fail_msg("%s", err.msg);
+		assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(x), key), 1);
+		assert_int_equal(verify3(&h, x, NULL, 0, &err), 0);
+		assert_int_equal(oc_cert_subject_string(x, NID_commonName, buf,
+		    sizeof(buf)), 0);
+		X509_free(x);
+		X509_REQ_free(back);
+		hier_free(&h);
+	}
+
+	/* A flipped bit in the signature, and one in the subject. */
+	der[n - 2] ^= 0x01;
+	expect_csr_refused(der, (size_t)n, OC_EINVAL,
+	    "CSR signature does not verify");
+	der[n - 2] ^= 0x01;
+	{
+		unsigned char *p = der;
+		int i;
+
+		/* Find the UTF-8 company name and change one byte of it. */
+		for (i = 0; i < n - 3; i++)
+			if (memcmp(p + i, "上海", 6) == 0)
+				break;
+		assert_true(i < n - 3);
+		p[i + 2] ^= 0x01;
+		expect_csr_refused(der, (size_t)n, OC_EINVAL,
+		    "CSR signature does not verify");
+		p[i + 2] ^= 0x01;
+	}
+	/* Undamaged again: accepted (the test damaged what it meant to). */
+	back = oc_csr_parse(der, (size_t)n, &err);
+	assert_non_null(back);
+	X509_REQ_free(back);
+
+	free(pem);
+	OPENSSL_free(der);
+	X509_REQ_free(req);
+	oc_signer_free(s);
+	EVP_PKEY_free(key);
+}
+
+static void test_csr_ec(void **state) { (void)state; round_trip(OC_ALGO_EC); }
+static void test_csr_sm2(void **state) { (void)state; round_trip(OC_ALGO_SM2); }
+static void test_csr_rsa(void **state) { (void)state; round_trip(OC_ALGO_RSA); }
+
+/* CSRs signed by OpenSSL's own X509_REQ_sign_ctx.  SM2 with the ID: good;
+ * SM2 with 3.0's default empty ID: refused. */
+static X509_REQ *
+openssl_csr(EVP_PKEY *key, const EVP_MD *md, bool distid)
+{
+	X509_REQ *r = X509_REQ_new();
+	EVP_MD_CTX *m = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
+
+	X509_REQ_set_version(r, X509_REQ_VERSION_1);
+	X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(r), "CN",
+	    MBSTRING_UTF8, (const unsigned char *)"测试", -1, -1, 0);
+	X509_REQ_set_pubkey(r, key);
+	if (distid)
+		assert_true(EVP_PKEY_CTX_set1_id(pc, OC_SM2_DISTID,
+		    OC_SM2_DISTID_LEN) > 0);
+	EVP_MD_CTX_set_pkey_ctx(m, pc);
+	assert_int_equal(EVP_DigestSignInit(m, NULL, md, NULL, key), 1);
+	assert_true(X509_REQ_sign_ctx(r, m) > 0);
+	EVP_MD_CTX_free(m);
+	EVP_PKEY_CTX_free(pc);
+	return r;
+}
+
+static void
+test_csr_from_openssl(void **state)
+{
+	struct oc_err err;
+	EVP_PKEY *ec = oc_pkey_generate(OC_ALGO_EC, 0, NULL);
+	EVP_PKEY *sm2 = oc_pkey_generate(OC_ALGO_SM2, 0, NULL);
+	X509_REQ *r, *back;
+	unsigned char *der;
+	int n;
+
+	(void)state;
+	oc_err_clear(&err);
+	r = openssl_csr(ec, EVP_sha384(), false);
+	der = csr_der(r, &n);
+	back = oc_csr_parse(der, (size_t)n, &err);
+	assert_non_null(back);
+	X509_REQ_free(back);
+	OPENSSL_free(der);
+	X509_REQ_free(r);
+
+	r = openssl_csr(sm2, EVP_sm3(), true);
+	der = csr_der(r, &n);
+	back = oc_csr_parse(der, (size_t)n, &err);
+	if (back == NULL)
+		fail_msg("%s | %s", err.msg, err.detail);
+	X509_REQ_free(back);
+	OPENSSL_free(der);
+	X509_REQ_free(r);
+
+	r = openssl_csr(sm2, EVP_sm3(), false);
+	der = csr_der(r, &n);
+	expect_csr_refused(der, (size_t)n, OC_EINVAL,
+	    "CSR signature does not verify");
+	OPENSSL_free(der);
+	X509_REQ_free(r);
+	EVP_PKEY_free(ec);
+	EVP_PKEY_free(sm2);
+}
+
+static void
+test_csr_bad_input(void **state)
+{
+	struct oc_err err;
+	EVP_PKEY *key = oc_pkey_generate(OC_ALGO_EC, 0, NULL);
+	struct oc_signer *s = oc_signer_from_pkey(key, NULL);
+	X509_REQ *req = oc_csr_build(NULL, s, &err), *back;
+	unsigned char *der, *big;
+	char *pem, *buf;
+	size_t plen;
+	int n;
+
+	(void)state;
+	assert_non_null(req);     /* an empty subject is fine */
+	der = csr_der(req, &n);
+	pem = csr_pem(req, &plen);
+	buf = malloc(plen + 64);
+
+	/* Too big. */
+	big = calloc(1, 64 * 1024 + 1);
+	memcpy(big, der, (size_t)n);
+	expect_csr_refused(big, 64 * 1024 + 1, OC_ETOOBIG, "64 KiB");
+	/* Empty, garbage. */
+	expect_csr_refused((const unsigned char *)"", 0, OC_EINVAL, "empty");
+	expect_csr_refused((const unsigned char *)"hello world", 11, OC_EINVAL,
+	    "neither valid PEM nor DER");
+	/* DER with one trailing byte. */
+	memcpy(big, der, (size_t)n);
+	big[n] = 0x00;
+	expect_csr_refused(big, (size_t)n + 1, OC_EINVAL, "trailing data");
+	/* DER cut short. */
+	expect_csr_refused(der, (size_t)n - 1, OC_EINVAL,
+	    "neither valid PEM nor DER");
+	/* PEM with text after it; with whitespace after it is fine. */
+	memcpy(buf, pem, plen);
+	memcpy(buf + plen, "garbage\n", 8);
+	expect_csr_refused((unsigned char *)buf, plen + 8, OC_EINVAL,
+	    "trailing data");
+	memcpy(buf + plen, " \n\n", 3);
+	back = oc_csr_parse((unsigned char *)buf, plen + 3, &err);
+	assert_non_null(back);
+	X509_REQ_free(back);
+	/* Two CSRs in one PEM: the second is trailing data. */
+	{
+		char *two = malloc(2 * plen);
+
+		memcpy(two, pem, plen);
+		memcpy(two + plen, pem, plen);
+		expect_csr_refused((unsigned char *)two, 2 * plen, OC_EINVAL,
+		    "trailing data");
+		free(two);
+	}
+	/* The wrong PEM label; the old label is accepted. */
+	{
+		char *lab = malloc(plen + 64);
+		const char *p;
+		size_t m;
+
+		m = (size_t)snprintf(lab, plen + 64, "%s", pem);
+		/* CERTIFICATE REQUEST → CERTIFICATE XXXXXXX */
+		while ((p = strstr(lab, "CERTIFICATE REQUEST")) != NULL)
+			memcpy((char *)p + 12, "XXXXXXX", 7);
+		expect_csr_refused((unsigned char *)lab, m, OC_EINVAL,
+		    "PEM label");
+		m = (size_t)snprintf(lab, plen + 64, "%s", pem);
+		{
+			/* Rebuild with the old NEW CERTIFICATE REQUEST label. */
+			BIO *b = BIO_new(BIO_s_mem());
+			char *data;
+			long len;
+
+			PEM_write_bio_X509_REQ_NEW(b, req);
+			len = BIO_get_mem_data(b, &data);
+			assert_non_null(strstr(data, "NEW CERTIFICATE REQUEST"));
+			back = oc_csr_parse((unsigned char *)data, (size_t)len,
+			    &err);
+			assert_non_null(back);
+			X509_REQ_free(back);
+			BIO_free(b);
+		}
+		(void)m;
+		free(lab);
+	}
+	/* Broken base64 inside PEM. */
+	{
+		char *b64 = strdup(pem);
+		char *mid = strchr(b64, '\n') + 5;
+
+		*mid = '*';
+		expect_csr_refused((unsigned char *)b64, plen, OC_EINVAL,
+		    "malformed PEM");
+		free(b64);
+	}
+	/* Version 2 (INTEGER 1): the first INTEGER of the request info. */
+	{
+		unsigned char *v = OPENSSL_memdup(der, (size_t)n);
+		int i;
+
+		for (i = 0; i < n - 3; i++)
+			if (v[i] == 0x02 && v[i + 1] == 0x01 && v[i + 2] == 0x00)
+				break;
+		assert_true(i < n - 3);
+		v[i + 2] = 0x01;
+		expect_csr_refused(v, (size_t)n, OC_EINVAL, "version");
+		OPENSSL_free(v);
+	}
+
+	free(big);
+	free(buf);
+	free(pem);
+	OPENSSL_free(der);
+	X509_REQ_free(req);
+	oc_signer_free(s);
+	EVP_PKEY_free(key);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_csr_ec),
+		cmocka_unit_test(test_csr_sm2),
+		cmocka_unit_test(test_csr_rsa),
+		cmocka_unit_test(test_csr_from_openssl),
+		cmocka_unit_test(test_csr_bad_input),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
