@@ -68,7 +68,10 @@ int oc_signer_sign(struct oc_signer *s, const unsigned char *tbs, size_t tbslen,
 /* Borrowed. */
 EVP_PKEY *oc_signer_get0_pubkey(const struct oc_signer *s);
 enum oc_algo oc_signer_algo(const struct oc_signer *s);
-void oc_signer_free(struct oc_signer *s);   /* NULL is fine */
+/* NULL is fine.  Calls ops->destroy, frees pub, then free()s the struct
+ * (backends allocate it with calloc or OPENSSL_zalloc: the same malloc, as
+ * onecert never calls CRYPTO_set_mem_functions). */
+void oc_signer_free(struct oc_signer *s);
 
 /* file backend.  oc_signer_from_pkey takes a reference on pkey (which holds
  * the private key; it is used for signing in this process only). */

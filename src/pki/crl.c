@@ -142,28 +142,22 @@ add_entry(X509_CRL *crl, const struct oc_crl_entry *e, struct oc_err *err)
 		    "reason code %d is invalid", e->reason, e->reason);
 		goto out;
 	}
-	rc = OC_ECRYPTO;
 	if (!BN_hex2bn(&bn, hex) || (serial = BN_to_ASN1_INTEGER(bn,
 	    NULL)) == NULL || (when = ASN1_TIME_set(NULL, e->revoked_at)) ==
 	    NULL || (rev = X509_REVOKED_new()) == NULL ||
 	    !X509_REVOKED_set_serialNumber(rev, serial) ||
-	    !X509_REVOKED_set_revocationDate(rev, when))
-		goto crypto;
-	if (e->reason > 0) {
-		if ((reason = ASN1_ENUMERATED_new()) == NULL ||
-		    !ASN1_ENUMERATED_set(reason, e->reason) ||
-		    X509_REVOKED_add1_ext_i2d(rev, NID_crl_reason, reason, 0,
-		    X509V3_ADD_DEFAULT) != 1)
-			goto crypto;
+	    !X509_REVOKED_set_revocationDate(rev, when) ||
+	    (e->reason > 0 && ((reason = ASN1_ENUMERATED_new()) == NULL ||
+	    !ASN1_ENUMERATED_set(reason, e->reason) ||
+	    X509_REVOKED_add1_ext_i2d(rev, NID_crl_reason, reason, 0,
+	    X509V3_ADD_DEFAULT) != 1)) ||
+	    !X509_CRL_add0_revoked(crl, rev)) {
+		rc = oc_err_openssl(err, OC_ECRYPTO, "无法构造 CRL 条目 / cannot "
+		    "build a CRL entry");
+		goto out;
 	}
-	if (!X509_CRL_add0_revoked(crl, rev))
-		goto crypto;
-	rev = NULL;
+	rev = NULL;   /* the CRL owns it now */
 	rc = 0;
-	goto out;
-crypto:
-	oc_err_openssl(err, OC_ECRYPTO, "无法构造 CRL 条目 / cannot build a CRL "
-	    "entry");
 out:
 	ASN1_ENUMERATED_free(reason);
 	X509_REVOKED_free(rev);

@@ -320,6 +320,11 @@ oc__pem_or_der(const unsigned char *data, size_t len, const char *label,
 		}
 		if (strcmp(name, label) != 0 &&
 		    (label2 == NULL || strcmp(name, label2) != 0)) {
+			/* The label is the sender's text: show it tame. */
+			for (char *q = name; *q != '\0'; q++)
+				if ((unsigned char)*q < 0x20 ||
+				    (unsigned char)*q >= 0x7f)
+					*q = '?';
 			rc = oc_err_set(err, OC_EINVAL, "%s的 PEM 标签应为 %s，实际为 "
 			    "%.64s / %s: PEM label must be %s, got %.64s", what,
 			    label, name, what, label, name);

@@ -258,6 +258,11 @@ check_template(const struct oc_cert_template *t,
 		    !(X509_get_key_usage(iss->cert) & KU_KEY_CERT_SIGN))
 			return oc_err_set(err, OC_EINVAL, "签发者证书不是 CA 证书 / the "
 			    "issuer certificate is not a CA certificate");
+		if (t->profile == OC_PROFILE_ISSUING &&
+		    X509_get_pathlen(iss->cert) == 0)
+			return oc_err_set(err, OC_EINVAL, "签发者的路径长度约束为 0，不能"
+			    "签发 CA 证书 / the issuer's pathLenConstraint 0 forbids "
+			    "a CA certificate below it");
 	}
 	if ((rc = oc_key_check(t->pubkey, t->profile, ca_algo, err)) != 0)
 		return rc;

@@ -17,7 +17,8 @@
  *                 issuer's validity.
  *  issuer-name    issuer = the issuer's subject (own subject when
  *                 self-signed).
- *  issuer-ca      the issuer has basicConstraints CA:TRUE and keyCertSign.
+ *  issuer-ca      the issuer has basicConstraints CA:TRUE and keyCertSign;
+ *                 for a CA certificate, no pathLenConstraint 0.
  *  subject        CN present once, UTF8String; C (if present) a two-letter
  *                 PrintableString, and CN for enterprise/personal; other
  *                 attributes UTF8String, none twice; enterprise: ST, L, O
@@ -215,6 +216,10 @@ rule_issuer(struct lint *l)
 	    !(X509_get_key_usage(l->issuer) & KU_KEY_CERT_SIGN)))
 		return fail(l, "issuer-ca", "签发者不是 CA 证书", "the issuer is not a "
 		    "CA certificate");
+	if (l->issuer != l->cert && is_ca(l->profile) &&
+	    X509_get_pathlen(l->issuer) == 0)
+		return fail(l, "issuer-ca", "签发者的路径长度约束为 0", "the issuer's "
+		    "pathLenConstraint 0 forbids a CA certificate below it");
 	return 0;
 }
 

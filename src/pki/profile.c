@@ -5,9 +5,9 @@
  * its own algorithm: a P-256 CA certifies P-256 keys, an SM2 CA SM2 keys,
  * an RSA CA RSA keys of 2048 or 3072 bits (4096 too for CA
  * certificates, whose keys live longer).  RSA public exponents must be odd
- * and at least 65537; EC and SM2 points must be on their curve
- * (EVP_PKEY_public_check), so a CSR with a crafted point is refused here
- * and not in some later verifier.
+ * and at least 65537.  EVP_PKEY_public_check runs last; OpenSSL 3.0's
+ * decoders already refuse EC points off the curve, so for keys that came
+ * through d2i it is belt and braces, kept for keys built some other way.
  */
 #include <string.h>
 

@@ -52,9 +52,17 @@ oc_unique_id_new(char out[OC_UID_LEN + 1])
 		v = (v << 8) | r[i];
 	OPENSSL_cleanse(r, sizeof(r));
 	v &= ((uint64_t)1 << 50) - 1;
-	if (snprintf(out, OC_UID_LEN + 1, "OC%04d%02d%02d", tm.tm_year + 1900,
-	    tm.tm_mon + 1, tm.tm_mday) != 10)
-		return OC_EINTERNAL;
+	{
+		/* A larger scratch buffer keeps -Wformat-truncation quiet;
+		 * the year is 4 digits until 9999. */
+		char date[48];
+
+		if (tm.tm_year + 1900 > 9999 ||
+		    snprintf(date, sizeof(date), "OC%04d%02d%02d",
+		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday) != 10)
+			return OC_EINTERNAL;
+		memcpy(out, date, 10);
+	}
 	for (i = 0; i < 10; i++)
 		out[10 + i] = crockford[(v >> (5 * (9 - i))) & 31];
 	out[OC_UID_LEN] = '\0';

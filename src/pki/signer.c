@@ -11,6 +11,7 @@
  * (sm2_md_ctx below).  That is the only way to get interoperable SM2
  * signatures out of 3.0.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -204,7 +205,8 @@ oc_signer_free(struct oc_signer *s)
 	if (s->ops != NULL && s->ops->destroy != NULL)
 		s->ops->destroy(s);
 	EVP_PKEY_free(s->pub);
-	OPENSSL_free(s);
+	/* calloc or OPENSSL_zalloc in the backends: both malloc (signer.h). */
+	free(s);
 }
 
 /*

@@ -11,6 +11,7 @@
  * type "SM2" through its PKCS#8 encoding: in 3.0 only an "SM2" key signs
  * with SM2; an "EC" one would silently make ECDSA signatures.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/bio.h>
@@ -134,7 +135,7 @@ oc_signer_from_pkey(EVP_PKEY *pkey, struct oc_err *err)
 		    "part");
 		return NULL;
 	}
-	if ((s = OPENSSL_zalloc(sizeof(*s))) == NULL) {
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		oc_err_set(err, OC_ENOMEM, "内存不足 / out of memory");
 		return NULL;
 	}

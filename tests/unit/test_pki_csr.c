@@ -5,6 +5,8 @@
  */
 #include "pki_helpers.h"
 
+#include <stdlib.h>
+
 #include "onecert/error.h"
 
 static unsigned char *
@@ -334,6 +336,52 @@ test_csr_bad_input(void **state)
 	EVP_PKEY_free(key);
 }
 
+/* CSRs made by the openssl command (tests/unit/data): `openssl req -sm3
+ * -sigopt distid:1234567812345678` is accepted; the same without the ID
+ * (OpenSSL 3.0 then signs with an empty ID) is refused; a P-256 one with a
+ * UTF-8 subject is accepted. */
+static X509_REQ *
+parse_data_file(const char *name, struct oc_err *err)
+{
+	const char *src = getenv("ONECERT_SOURCE_DIR");
+	char path[1024];
+	unsigned char buf[8192];
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/tests/unit/data/%s",
+	    src != NULL ? src : ONECERT_SOURCE_DIR, name);
+	f = fopen(path, "rb");
+	if (f == NULL)
+		fail_msg("cannot open %s", path);
+	n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	return oc_csr_parse(buf, n, err);
+}
+
+static void
+test_csr_from_openssl_command(void **state)
+{
+	struct oc_err err;
+	X509_REQ *r;
+
+	(void)state;
+	oc_err_clear(&err);
+	r = parse_data_file("csr-openssl-sm2-distid.pem", &err);
+	if (r == NULL)
+		fail_msg("%s | %s", err.msg, err.detail);
+	assert_int_equal(oc_algo_of_pkey(X509_REQ_get0_pubkey(r)),
+	    OC_ALGO_SM2);
+	X509_REQ_free(r);
+	r = parse_data_file("csr-openssl-sm2-noid.pem", &err);
+	assert_null(r);
+	assert_non_null(strstr(err.msg, "CSR signature does not verify"));
+	r = parse_data_file("csr-openssl-ec.pem", &err);
+	assert_non_null(r);
+	assert_int_equal(oc_algo_of_pkey(X509_REQ_get0_pubkey(r)), OC_ALGO_EC);
+	X509_REQ_free(r);
+}
+
 int
 main(void)
 {
@@ -343,6 +391,7 @@ main(void)
 		cmocka_unit_test(test_csr_rsa),
 		cmocka_unit_test(test_csr_from_openssl),
 		cmocka_unit_test(test_csr_bad_input),
+		cmocka_unit_test(test_csr_from_openssl_command),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

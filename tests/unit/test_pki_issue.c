@@ -298,6 +298,29 @@ hierarchy(enum oc_algo a)
 		assert_int_equal(verify3(&h, per, rc, 0, &err), 0);
 		sk_X509_CRL_free(rc);
 	}
+	/* A root CRL revoking the issuing CA takes every leaf with it. */
+	{
+		STACK_OF(X509_CRL) *rc = sk_X509_CRL_new_null();
+		struct oc_crl_entry ce;
+		char ca_serial[43];
+		X509_CRL *revoke_ca;
+
+		assert_int_equal(oc_serial_hex(X509_get0_serialNumber(h.ca),
+		    ca_serial), 0);
+		ce.serial_hex = ca_serial;
+		ce.revoked_at = h.now - 10;
+		ce.reason = 2;   /* cACompromise */
+		revoke_ca = oc_crl_build(&h.root_iss, &ce, 1, 2, h.now - 60,
+		    h.now + 30 * T_DAY, &err);
+		assert_non_null(revoke_ca);
+		sk_X509_CRL_push(rc, revoke_ca);
+		sk_X509_CRL_push(rc, crl);
+		assert_int_equal(verify3(&h, per, rc, 0, &err), OC_EINVAL);
+		assert_non_null(strstr(err.msg, "certificate revoked"));
+		assert_non_null(strstr(err.msg, "depth 1"));
+		sk_X509_CRL_free(rc);
+		X509_CRL_free(revoke_ca);
+	}
 	/* The CRL round-trips through PEM. */
 	{
 		BIO *b = BIO_new(BIO_s_mem());
@@ -550,6 +573,14 @@ test_templates_refused(void **state)
 		assert_null(x);
 		X509_free(ent);
 	}
+	/* No CA below the issuing CA (pathLenConstraint 0). */
+	memset(&t, 0, sizeof(t));
+	t.profile = OC_PROFILE_ISSUING;
+	t.pubkey = key;
+	t.subject.cn = "sub-CA";
+	t.not_before = h.now;
+	t.not_after = h.now + T_DAY;
+	expect_refused(&h, &t, OC_EINVAL, "pathLenConstraint 0");
 	/* Old 9-character organization code with a dash: stored without. */
 	{
 		char buf[32];

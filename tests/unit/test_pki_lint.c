@@ -366,6 +366,21 @@ test_issuer_ca(void **state)
 	bad = resign(x, s);
 	expect_rule(bad, OC_PROFILE_ENTERPRISE, ent2, "issuer-ca");
 	X509_free(x);
+	/* A CA certificate under the issuing CA (pathLenConstraint 0). */
+	x = X509_dup(H.ca);
+	X509_set_issuer_name(x, X509_get_subject_name(H.ca));
+	{
+		AUTHORITY_KEYID *a = AUTHORITY_KEYID_new();
+
+		a->keyid = ASN1_OCTET_STRING_dup(X509_get0_subject_key_id(H.ca));
+		X509_EXTENSION_free(X509_delete_ext(x, X509_get_ext_by_NID(x,
+		    NID_authority_key_identifier, -1)));
+		X509_add1_ext_i2d(x, NID_authority_key_identifier, a, 0,
+		    X509V3_ADD_DEFAULT);
+		AUTHORITY_KEYID_free(a);
+	}
+	expect_rule(resign(x, H.ca_s), OC_PROFILE_ISSUING, H.ca, "issuer-ca");
+	X509_free(x);
 	oc_signer_free(s);
 	EVP_PKEY_free(k);
 	X509_free(ent2);
