@@ -29,8 +29,9 @@ static const char *
 path_of(const char *name)
 {
 	static char p[4200];
+	int n = snprintf(p, sizeof(p), "%s/%s", tmpdir, name);
 
-	snprintf(p, sizeof(p), "%s/%s", tmpdir, name);
+	assert_true(n > 0 && (size_t)n < sizeof(p));
 	return p;
 }
 
