@@ -515,42 +515,38 @@ replace(struct oc_ca *ca, const struct oc_actor *who, const char *old_serial,
 	if (load_old(ca, old_serial, kind == OC_ENROLL_RENEW, &old, &e, err) != 0)
 		goto fail;
 	if (kind == OC_ENROLL_CHANGE) {
-		struct oc_company c;
+		struct oc_company prev, c;
 		struct oc_enroll_req r;
 
 		if (strcmp(e.profile, "enterprise") != 0) {
 			oc_err_set(err, OC_EUNSUPPORTED, "变更 applies to enterprise certificates");
 			goto fail;
 		}
-		if (oc_store_company_get(ca->st, e.company_id, &c, err) != 0)
+		/* r points into prev; fill_company writes c: never the same. */
+		if (oc_store_company_get(ca->st, e.company_id, &prev, err) != 0)
 			goto fail;
 		r = (struct oc_enroll_req){
 			.profile = OC_PROFILE_ENTERPRISE,
-			.name = changes->name ? changes->name : c.name,
-			.uscc = changes->uscc ? changes->uscc : (c.uscc[0] ? c.uscc : c.orgcode),
-			.st = changes->st ? changes->st : c.st,
-			.l = changes->l ? changes->l : c.l,
-			.legal_rep = changes->legal_rep ? changes->legal_rep : c.legal_rep,
-			.contact = changes->contact ? changes->contact : c.contact,
-			.phone = changes->phone ? changes->phone : c.phone,
-			.ic_reg_no = changes->ic_reg_no ? changes->ic_reg_no : c.ic_reg_no,
-			.tax_no = changes->tax_no ? changes->tax_no : c.tax_no,
-			.insurance_no = changes->insurance_no ? changes->insurance_no : c.insurance_no,
+			.name = changes->name ? changes->name : prev.name,
+			.uscc = changes->uscc ? changes->uscc : (prev.uscc[0] ? prev.uscc : prev.orgcode),
+			.st = changes->st ? changes->st : prev.st,
+			.l = changes->l ? changes->l : prev.l,
+			.legal_rep = changes->legal_rep ? changes->legal_rep : prev.legal_rep,
+			.contact = changes->contact ? changes->contact : prev.contact,
+			.phone = changes->phone ? changes->phone : prev.phone,
+			.ic_reg_no = changes->ic_reg_no ? changes->ic_reg_no : prev.ic_reg_no,
+			.tax_no = changes->tax_no ? changes->tax_no : prev.tax_no,
+			.insurance_no = changes->insurance_no ? changes->insurance_no : prev.insurance_no,
 		};
 		if (fill_company(&r, &c, err) != 0)
 			goto fail;
 		/* The organization code is the company's identity: a change
 		 * that alters it is a different company, not a 变更. */
-		{
-			struct oc_company prev;
-			if (oc_store_company_get(ca->st, e.company_id, &prev, err) != 0)
-				goto fail;
-			if (strcmp(prev.orgcode, c.orgcode) != 0) {
-				oc_err_set(err, OC_EINVAL,
-				    "组织机构代码不能变更 / the organization code cannot change (%s → %s)",
-				    prev.orgcode, c.orgcode);
-				goto fail;
-			}
+		if (strcmp(prev.orgcode, c.orgcode) != 0) {
+			oc_err_set(err, OC_EINVAL,
+			    "组织机构代码不能变更 / the organization code cannot change (%s → %s)",
+			    prev.orgcode, c.orgcode);
+			goto fail;
 		}
 		if (oc_store_company_put(ca->st, &c, err) != 0)
 			goto fail;
