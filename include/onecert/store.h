@@ -167,6 +167,35 @@ int oc_store_audit_list(struct oc_store *st, long long after_id, oc_audit_cb cb,
 /* Recompute the chain; OC_ECONFLICT naming the first bad row. */
 int oc_store_audit_verify(struct oc_store *st, long long *rows, struct oc_err *err);
 
+/* RA operators, by the serial of their personal certificate. */
+int oc_store_operator_grant(struct oc_store *st, const char *serial,
+	const char *name, const char *by, struct oc_err *err);
+/* OC_ENOTFOUND if the serial holds no active grant. */
+int oc_store_operator_revoke(struct oc_store *st, const char *serial,
+	const char *by, struct oc_err *err);
+/* 0 if serial is an active operator (name copied to name[cap]),
+ * OC_EPERM if not. */
+int oc_store_operator_check(struct oc_store *st, const char *serial,
+	char *name, size_t cap, struct oc_err *err);
+
+/* 应用开通 / 应用注销: the relying applications a certificate is opened for. */
+struct oc_app_rec {
+	char serial[43];
+	char app[64];
+	bool open;
+	char opened_by[64], closed_by[64];
+	time_t opened_at, closed_at;
+};
+typedef int (*oc_app_cb)(const struct oc_app_rec *rec, void *arg);
+/* OC_ECONFLICT if already open. */
+int oc_store_app_open(struct oc_store *st, const char *serial, const char *app,
+	const char *by, struct oc_err *err);
+/* OC_ECONFLICT if not open. */
+int oc_store_app_close(struct oc_store *st, const char *serial, const char *app,
+	const char *by, struct oc_err *err);
+int oc_store_app_list(struct oc_store *st, const char *serial, oc_app_cb cb,
+	void *arg, struct oc_err *err);
+
 /* Monotonic named counters (CRL numbers). */
 int oc_store_counter_next(struct oc_store *st, const char *name, long long *out, struct oc_err *err);
 

@@ -721,6 +721,159 @@ sq_counter_next(struct oc_store *st, const char *name, long long *out, struct oc
 	return rc;
 }
 
+/* ---- operators ---- */
+
+static int
+sq_operator_grant(struct oc_store *st, const char *serial, const char *name,
+    const char *by, struct oc_err *err)
+{
+	static const char sql[] =
+	    "INSERT INTO operators (serial, name, granted_by, granted_at) VALUES (?1, ?2, ?3, ?4)"
+	    " ON CONFLICT(serial) DO UPDATE SET name = ?2, granted_by = ?3, granted_at = ?4,"
+	    " revoked_by = '', revoked_at = 0";
+	sqlite3_stmt *s = prep(st, sql, err);
+	int rc = 0;
+
+	if (s == NULL)
+		return OC_ESTORE;
+	bt(s, 1, serial); bt(s, 2, name); bt(s, 3, by);
+	sqlite3_bind_int64(s, 4, time(NULL));
+	if (sqlite3_step(s) != SQLITE_DONE)
+		rc = sqerr(st, err, "granting the operator role");
+	done(st, s);
+	return rc;
+}
+
+static int
+sq_operator_revoke(struct oc_store *st, const char *serial, const char *by,
+    struct oc_err *err)
+{
+	static const char sql[] =
+	    "UPDATE operators SET revoked_by = ?2, revoked_at = ?3 WHERE serial = ?1 AND revoked_at = 0";
+	sqlite3_stmt *s = prep(st, sql, err);
+	int rc = 0;
+
+	if (s == NULL)
+		return OC_ESTORE;
+	bt(s, 1, serial); bt(s, 2, by);
+	sqlite3_bind_int64(s, 3, time(NULL));
+	if (sqlite3_step(s) != SQLITE_DONE)
+		rc = sqerr(st, err, "revoking the operator role");
+	else if (sqlite3_changes(DB(st)) != 1)
+		rc = oc_err_set(err, OC_ENOTFOUND, "certificate %s holds no operator role", serial);
+	done(st, s);
+	return rc;
+}
+
+static int
+sq_operator_check(struct oc_store *st, const char *serial, char *name, size_t cap,
+    struct oc_err *err)
+{
+	static const char sql[] =
+	    "SELECT name FROM operators WHERE serial = ?1 AND revoked_at = 0";
+	sqlite3_stmt *s = prep(st, sql, err);
+	int rc;
+
+	if (s == NULL)
+		return OC_ESTORE;
+	bt(s, 1, serial);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		if (name != NULL)
+			col(s, 0, name, cap);
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		rc = oc_err_set(err, OC_EPERM, "此证书没有操作员权限 / this certificate holds no operator role");
+	} else {
+		rc = sqerr(st, err, "checking the operator role");
+	}
+	done(st, s);
+	return rc;
+}
+
+/* ---- applications ---- */
+
+static int
+sq_app_open(struct oc_store *st, const char *serial, const char *app, const char *by,
+    struct oc_err *err)
+{
+	static const char sql[] =
+	    "INSERT INTO applications (serial, app, status, opened_by, opened_at)"
+	    " VALUES (?1, ?2, 'open', ?3, ?4) ON CONFLICT(serial, app) DO UPDATE SET"
+	    " status = 'open', opened_by = ?3, opened_at = ?4, closed_by = '', closed_at = 0"
+	    " WHERE status = 'closed'";
+	sqlite3_stmt *s = prep(st, sql, err);
+	int rc = 0;
+
+	if (s == NULL)
+		return OC_ESTORE;
+	bt(s, 1, serial); bt(s, 2, app); bt(s, 3, by);
+	sqlite3_bind_int64(s, 4, time(NULL));
+	if (sqlite3_step(s) != SQLITE_DONE)
+		rc = sqerr(st, err, "opening the application");
+	else if (sqlite3_changes(DB(st)) != 1)
+		rc = oc_err_set(err, OC_ECONFLICT, "应用已开通 / application %s is already open for %s", app, serial);
+	done(st, s);
+	return rc;
+}
+
+static int
+sq_app_close(struct oc_store *st, const char *serial, const char *app, const char *by,
+    struct oc_err *err)
+{
+	static const char sql[] =
+	    "UPDATE applications SET status = 'closed', closed_by = ?3, closed_at = ?4"
+	    " WHERE serial = ?1 AND app = ?2 AND status = 'open'";
+	sqlite3_stmt *s = prep(st, sql, err);
+	int rc = 0;
+
+	if (s == NULL)
+		return OC_ESTORE;
+	bt(s, 1, serial); bt(s, 2, app); bt(s, 3, by);
+	sqlite3_bind_int64(s, 4, time(NULL));
+	if (sqlite3_step(s) != SQLITE_DONE)
+		rc = sqerr(st, err, "closing the application");
+	else if (sqlite3_changes(DB(st)) != 1)
+		rc = oc_err_set(err, OC_ECONFLICT, "应用未开通 / application %s is not open for %s", app, serial);
+	done(st, s);
+	return rc;
+}
+
+static int
+sq_app_list(struct oc_store *st, const char *serial, oc_app_cb cb, void *arg,
+    struct oc_err *err)
+{
+	static const char sql[] =
+	    "SELECT serial, app, status, opened_by, opened_at, closed_by, closed_at"
+	    " FROM applications WHERE serial = ?1 ORDER BY app";
+	sqlite3_stmt *s = NULL;
+	struct oc_app_rec r;
+	char tmp[16];
+	int rc;
+
+	if (sqlite3_prepare_v2(DB(st), sql, -1, &s, NULL) != SQLITE_OK)
+		return sqerr(st, err, "listing applications");
+	bt(s, 1, serial);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		memset(&r, 0, sizeof(r));
+		col(s, 0, r.serial, sizeof(r.serial));
+		col(s, 1, r.app, sizeof(r.app));
+		col(s, 2, tmp, sizeof(tmp));
+		r.open = strcmp(tmp, "open") == 0;
+		col(s, 3, r.opened_by, sizeof(r.opened_by));
+		r.opened_at = (time_t)sqlite3_column_int64(s, 4);
+		col(s, 5, r.closed_by, sizeof(r.closed_by));
+		r.closed_at = (time_t)sqlite3_column_int64(s, 6);
+		if ((rc = cb(&r, arg)) != 0) {
+			sqlite3_finalize(s);
+			return rc;
+		}
+	}
+	rc = rc == SQLITE_DONE ? 0 : sqerr(st, err, "listing applications");
+	sqlite3_finalize(s);
+	return rc;
+}
+
 static const struct oc_store_ops sqlite_ops = {
 	.name = "sqlite",
 	.close = sq_close,
@@ -743,6 +896,12 @@ static const struct oc_store_ops sqlite_ops = {
 	.audit_insert = sq_audit_insert,
 	.audit_list = sq_audit_list,
 	.counter_next = sq_counter_next,
+	.operator_grant = sq_operator_grant,
+	.operator_revoke = sq_operator_revoke,
+	.operator_check = sq_operator_check,
+	.app_open = sq_app_open,
+	.app_close = sq_app_close,
+	.app_list = sq_app_list,
 };
 
 static int

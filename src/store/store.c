@@ -347,6 +347,49 @@ oc_store_counter_next(struct oc_store *st, const char *name, long long *out, str
 	return st->ops->counter_next(st, name, out, err);
 }
 
+int
+oc_store_operator_grant(struct oc_store *st, const char *serial, const char *name,
+    const char *by, struct oc_err *err)
+{
+	return st->ops->operator_grant(st, serial, name, by, err);
+}
+
+int
+oc_store_operator_revoke(struct oc_store *st, const char *serial, const char *by,
+    struct oc_err *err)
+{
+	return st->ops->operator_revoke(st, serial, by, err);
+}
+
+int
+oc_store_operator_check(struct oc_store *st, const char *serial, char *name,
+    size_t cap, struct oc_err *err)
+{
+	return st->ops->operator_check(st, serial, name, cap, err);
+}
+
+int
+oc_store_app_open(struct oc_store *st, const char *serial, const char *app,
+    const char *by, struct oc_err *err)
+{
+	return st->ops->app_open(st, serial, app, by, err);
+}
+
+int
+oc_store_app_close(struct oc_store *st, const char *serial, const char *app,
+    const char *by, struct oc_err *err)
+{
+	return st->ops->app_close(st, serial, app, by, err);
+}
+
+int
+oc_store_app_list(struct oc_store *st, const char *serial, oc_app_cb cb, void *arg,
+    struct oc_err *err)
+{
+	int rc = st->ops->app_list(st, serial, cb, arg, err);
+	return rc > 0 ? 0 : rc;
+}
+
 const char *
 oc_enroll_kind_name(enum oc_enroll_kind k)
 {

@@ -30,6 +30,12 @@ struct oc_store_ops {
 	int (*audit_insert)(struct oc_store *, const struct oc_audit_rec *, struct oc_err *);
 	int (*audit_list)(struct oc_store *, long long, oc_audit_cb, void *, struct oc_err *);
 	int (*counter_next)(struct oc_store *, const char *, long long *, struct oc_err *);
+	int (*operator_grant)(struct oc_store *, const char *, const char *, const char *, struct oc_err *);
+	int (*operator_revoke)(struct oc_store *, const char *, const char *, struct oc_err *);
+	int (*operator_check)(struct oc_store *, const char *, char *, size_t, struct oc_err *);
+	int (*app_open)(struct oc_store *, const char *, const char *, const char *, struct oc_err *);
+	int (*app_close)(struct oc_store *, const char *, const char *, const char *, struct oc_err *);
+	int (*app_list)(struct oc_store *, const char *, oc_app_cb, void *, struct oc_err *);
 };
 
 struct oc_store {

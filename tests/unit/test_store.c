@@ -52,11 +52,11 @@ teardown(void **state)
 static void
 test_migrated(void **state)
 {
-	assert_int_equal(oc_store_schema_version(*state), 1);
+	assert_int_equal(oc_store_schema_version(*state), 2);
 	/* reopening an up-to-date database changes nothing */
 	struct oc_store *again = oc_store_open(dbpath, NULL);
 	assert_non_null(again);
-	assert_int_equal(oc_store_schema_version(again), 1);
+	assert_int_equal(oc_store_schema_version(again), 2);
 	oc_store_close(again);
 }
 
@@ -273,6 +273,44 @@ test_counter(void **state)
 	assert_int_equal(v, 1);
 }
 
+static int
+app_cb(const struct oc_app_rec *r, void *arg)
+{
+	int *n = arg;
+
+	if (r->open)
+		(*n)++;
+	return 0;
+}
+
+static void
+test_operators_apps(void **state)
+{
+	struct oc_store *st = *state;
+	struct oc_err err;
+	char name[64];
+	int n = 0;
+
+	assert_int_equal(oc_store_operator_check(st, "0A", name, sizeof(name), &err), OC_EPERM);
+	assert_int_equal(oc_store_operator_grant(st, "0A", "柜员甲", "admin", NULL), 0);
+	assert_int_equal(oc_store_operator_check(st, "0A", name, sizeof(name), NULL), 0);
+	assert_string_equal(name, "柜员甲");
+	assert_int_equal(oc_store_operator_revoke(st, "0A", "admin", NULL), 0);
+	assert_int_equal(oc_store_operator_revoke(st, "0A", "admin", &err), OC_ENOTFOUND);
+	assert_int_equal(oc_store_operator_check(st, "0A", NULL, 0, &err), OC_EPERM);
+	assert_int_equal(oc_store_operator_grant(st, "0A", "柜员甲", "admin", NULL), 0);
+	assert_int_equal(oc_store_operator_check(st, "0A", NULL, 0, NULL), 0);
+
+	assert_int_equal(oc_store_app_open(st, "0B", "hall", "op", NULL), 0);
+	assert_int_equal(oc_store_app_open(st, "0B", "hall", "op", &err), OC_ECONFLICT);
+	assert_int_equal(oc_store_app_open(st, "0B", "tax", "op", NULL), 0);
+	assert_int_equal(oc_store_app_close(st, "0B", "tax", "op", NULL), 0);
+	assert_int_equal(oc_store_app_close(st, "0B", "tax", "op", &err), OC_ECONFLICT);
+	assert_int_equal(oc_store_app_list(st, "0B", app_cb, &n, NULL), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(oc_store_app_open(st, "0B", "tax", "op", NULL), 0);   /* reopen */
+}
+
 int
 main(void)
 {
@@ -286,6 +324,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_audit_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nested_rollback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_counter, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_operators_apps, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
