@@ -92,6 +92,42 @@ int oc_ca_decide(struct oc_ca *ca, const struct oc_actor *who, long long id,
 X509 *oc_ca_issue(struct oc_ca *ca, const struct oc_actor *who, long long id,
 	X509_REQ *csr, const char *medium, struct oc_err *err);
 
+/* One certificate of a batch (oc_ca_issue_batch).  The caller fills the
+ * inputs and zeroes the rest. */
+struct oc_ca_batch_item {
+	long long enrollment;   /* in: an approved enrollment */
+	X509_REQ *csr;          /* in, borrowed: from oc_csr_parse, so its
+	                           self-signature has been verified */
+	const char *medium;     /* in: NULL = the enrollment's medium, if any */
+	X509 *cert;             /* out: the stored certificate (caller owns);
+	                           NULL when this item was not issued */
+	struct oc_err err;      /* out: why this item was not issued */
+};
+
+/* The most items one call takes: a bound on how long the store's write
+ * lock is held and on what one failing commit can take down with it. */
+#define OC_CA_BATCH_MAX 1024
+
+/* Issue for several approved enrollments with one store transaction (group
+ * commit).  Each item is issued as oc_ca_issue would issue it — the
+ * certificate, the enrollment's approved → issued transition and a
+ * cert.issue audit row — but all items commit together, so n certificates
+ * cost one fsync instead of n.  Certificates are built and signed before
+ * the transaction opens, so that other handles on the same database (one
+ * per thread, each with its own signer process) keep signing while this
+ * one writes.
+ *
+ * An item that cannot be issued (not approved, a key the profile refuses,
+ * a race lost to another operator) gets item->err and no certificate; the
+ * others are still issued.  No certificate is handed out before the
+ * commit: on return, every non-NULL item->cert is durably stored.
+ * Returns how many items were issued (0..n), or a negative OC_E… code
+ * with err set when the batch as a whole failed (store unavailable,
+ * commit failed, n > OC_CA_BATCH_MAX, called inside an open store
+ * transaction): then no item has a certificate. */
+int oc_ca_issue_batch(struct oc_ca *ca, const struct oc_actor *who,
+	struct oc_ca_batch_item *items, size_t n, struct oc_err *err);
+
 /* 更新: a new certificate for a new key with the same data, before the old
  * one expires; the old one stays valid until it expires and is linked to
  * the new one.  Refused for a revoked or expired certificate. */
@@ -127,6 +163,28 @@ int oc_ca_medium_register(struct oc_ca *ca, const struct oc_actor *who,
  * the caller cleanses and frees it. */
 int oc_ca_escrow_get(struct oc_ca *ca, const struct oc_actor *who,
 	const char *serial, char **so_pin, struct oc_err *err);
+
+/* RA operators: the holder of a valid personal certificate of this CA may
+ * call the RA API once granted the role (audit-logged). */
+int oc_ca_operator_grant(struct oc_ca *ca, const struct oc_actor *who,
+	const char *serial, struct oc_err *err);
+int oc_ca_operator_revoke(struct oc_ca *ca, const struct oc_actor *who,
+	const char *serial, struct oc_err *err);
+/* The certificate presented by a client: issued by this CA, personal,
+ * valid in our records, not expired, chain verifies, and holding the
+ * operator role.  name[cap] gets the operator's name, serial[43] its
+ * serial.  OC_EPERM otherwise, with a message that says why. */
+int oc_ca_operator_auth(struct oc_ca *ca, X509 *cert, char *name, size_t cap,
+	char serial[43], struct oc_err *err);
+
+/* 应用开通 / 应用注销 for a valid certificate of this CA (audit-logged). */
+int oc_ca_app_open(struct oc_ca *ca, const struct oc_actor *who,
+	const char *serial, const char *app, struct oc_err *err);
+int oc_ca_app_close(struct oc_ca *ca, const struct oc_actor *who,
+	const char *serial, const char *app, struct oc_err *err);
+
+/* false once the signer process has stopped (it is reaped here). */
+bool oc_ca_signer_alive(struct oc_ca *ca);
 
 /* Append an audit row on behalf of a caller. */
 int oc_ca_audit(struct oc_ca *ca, const struct oc_actor *who, const char *action,

@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "ca/ca_int.h"
 #include "ca/ca_priv.h"
@@ -593,4 +594,168 @@ oc_ca_escrow_get(struct oc_ca *ca, const struct oc_actor *who, const char *seria
 	OPENSSL_cleanse(pt, plen);
 	free(pt);
 	return 0;
+}
+
+bool
+oc_ca_signer_alive(struct oc_ca *ca)
+{
+	return ca->sp != NULL && oc__sproc_alive(ca->sp);
+}
+
+int
+oc_ca_operator_grant(struct oc_ca *ca, const struct oc_actor *who,
+    const char *serial, struct oc_err *err)
+{
+	struct oc_cert_rec rec;
+	char canon[43];
+	int rc;
+
+	if ((rc = oc_serial_canon(serial, canon, err)) != 0)
+		return rc;
+	if ((rc = oc_store_cert_get(ca->st, canon, &rec, err)) != 0)
+		return rc;
+	free(rec.der);
+	if (strcmp(rec.profile, "personal") != 0)
+		return oc_err_set(err, OC_EINVAL,
+		    "操作员须使用个人证书 / an operator needs a personal certificate (%s is %s)",
+		    canon, rec.profile);
+	if (rec.status != OC_CERT_VALID || rec.not_after < time(NULL))
+		return oc_err_set(err, OC_ECONFLICT, "certificate %s is revoked or expired", canon);
+	if ((rc = oc_store_begin(ca->st, err)) != 0)
+		return rc;
+	if ((rc = oc_store_operator_grant(ca->st, canon, rec.subject_cn, who->who, err)) != 0 ||
+	    (rc = oc_ca_audit(ca, who, "operator.grant", canon, "{}", err)) != 0) {
+		oc_store_rollback(ca->st);
+		return rc;
+	}
+	return oc_store_commit(ca->st, err);
+}
+
+int
+oc_ca_operator_revoke(struct oc_ca *ca, const struct oc_actor *who,
+    const char *serial, struct oc_err *err)
+{
+	char canon[43];
+	int rc;
+
+	if ((rc = oc_serial_canon(serial, canon, err)) != 0)
+		return rc;
+	if ((rc = oc_store_begin(ca->st, err)) != 0)
+		return rc;
+	if ((rc = oc_store_operator_revoke(ca->st, canon, who->who, err)) != 0 ||
+	    (rc = oc_ca_audit(ca, who, "operator.revoke", canon, "{}", err)) != 0) {
+		oc_store_rollback(ca->st);
+		return rc;
+	}
+	return oc_store_commit(ca->st, err);
+}
+
+int
+oc_ca_operator_auth(struct oc_ca *ca, X509 *cert, char *name, size_t cap,
+    char serial[43], struct oc_err *err)
+{
+	STACK_OF(X509) *anchors = NULL, *mid = NULL;
+	struct oc_cert_rec rec;
+	unsigned char *der = NULL;
+	int n, rc = OC_EPERM;
+
+	if (cert == NULL)
+		return oc_err_set(err, OC_EPERM,
+		    "需要操作员证书 / an operator certificate is required (TLS client certificate)");
+	if (oc_serial_hex(X509_get0_serialNumber(cert), serial) != 0)
+		return oc_err_set(err, OC_EPERM, "unreadable certificate serial");
+	anchors = sk_X509_new_null();
+	mid = sk_X509_new_null();
+	if (anchors == NULL || mid == NULL) {
+		rc = oc_err_set(err, OC_ENOMEM, "out of memory");
+		goto out;
+	}
+	sk_X509_push(anchors, ca->certs[OC_KEY_ROOT]);
+	sk_X509_push(mid, ca->certs[OC_KEY_ISSUING]);
+	if (oc_chain_verify(cert, mid, anchors, NULL, 0, X509_PURPOSE_SSL_CLIENT, err) != 0) {
+		rc = oc_err_set(err, OC_EPERM, "操作员证书无效 / operator certificate does not verify: %s",
+		    err ? err->msg : "");
+		goto out;
+	}
+	/* Our own records are authoritative for our own certificates. */
+	if (oc_store_cert_get(ca->st, serial, &rec, NULL) != 0) {
+		rc = oc_err_set(err, OC_EPERM, "certificate %s is not one of this CA's", serial);
+		goto out;
+	}
+	n = i2d_X509(cert, &der);
+	if (n <= 0 || (size_t)n != rec.der_len || memcmp(der, rec.der, rec.der_len) != 0) {
+		free(rec.der);
+		rc = oc_err_set(err, OC_EPERM, "certificate %s does not match our records", serial);
+		goto out;
+	}
+	free(rec.der);
+	if (rec.status != OC_CERT_VALID) {
+		rc = oc_err_set(err, OC_EPERM, "操作员证书已吊销 / operator certificate %s is revoked", serial);
+		goto out;
+	}
+	if (strcmp(rec.profile, "personal") != 0) {
+		rc = oc_err_set(err, OC_EPERM, "an operator needs a personal certificate");
+		goto out;
+	}
+	rc = oc_store_operator_check(ca->st, serial, name, cap, err);
+out:
+	OPENSSL_free(der);
+	sk_X509_free(anchors);
+	sk_X509_free(mid);
+	return rc;
+}
+
+static int
+app_change(struct oc_ca *ca, const struct oc_actor *who, const char *serial,
+    const char *app, bool open, struct oc_err *err)
+{
+	struct oc_cert_rec rec;
+	char canon[43], obj[128];
+	size_t n;
+	int rc;
+
+	if ((rc = oc_serial_canon(serial, canon, err)) != 0)
+		return rc;
+	n = app ? strlen(app) : 0;
+	if (n == 0 || n > 60 || strspn(app, "abcdefghijklmnopqrstuvwxyz0123456789-_.") != n)
+		return oc_err_set(err, OC_EINVAL,
+		    "应用标识须为 1–60 个小写字母、数字或 -_. / app id must be 1-60 of [a-z0-9-_.]");
+	if ((rc = oc_store_cert_get(ca->st, canon, &rec, err)) != 0)
+		return rc;
+	free(rec.der);
+	if (open && rec.status != OC_CERT_VALID)
+		return oc_err_set(err, OC_ECONFLICT, "certificate %s is revoked", canon);
+	if ((rc = oc_store_begin(ca->st, err)) != 0)
+		return rc;
+	snprintf(obj, sizeof(obj), "cert:%s", canon);
+	{
+		json_t *j = json_pack("{s:s}", "app", app);
+		char *d = json_dumps(j, JSON_COMPACT);
+
+		rc = open ? oc_store_app_open(ca->st, canon, app, who->who, err)
+		    : oc_store_app_close(ca->st, canon, app, who->who, err);
+		if (rc == 0)
+			rc = oc_ca_audit(ca, who, open ? "app.open" : "app.close", obj, d, err);
+		free(d);
+		json_decref(j);
+	}
+	if (rc != 0) {
+		oc_store_rollback(ca->st);
+		return rc;
+	}
+	return oc_store_commit(ca->st, err);
+}
+
+int
+oc_ca_app_open(struct oc_ca *ca, const struct oc_actor *who, const char *serial,
+    const char *app, struct oc_err *err)
+{
+	return app_change(ca, who, serial, app, true, err);
+}
+
+int
+oc_ca_app_close(struct oc_ca *ca, const struct oc_actor *who, const char *serial,
+    const char *app, struct oc_err *err)
+{
+	return app_change(ca, who, serial, app, false, err);
 }

@@ -43,6 +43,7 @@ struct oc__sproc;
 struct oc__sproc *oc__sproc_start(const char *dir, const struct oc_config *cfg,
 	struct oc_err *err);
 void oc__sproc_stop(struct oc__sproc *p);
+bool oc__sproc_alive(struct oc__sproc *p);
 /* A remote signer for key k whose public key is pub (reference taken). */
 struct oc_signer *oc__sproc_signer(struct oc__sproc *p, int k, EVP_PKEY *pub,
 	struct oc_err *err);

@@ -37,8 +37,36 @@ int oc__crl_publish(const char *dir, const struct oc_config *cfg,
 	struct oc_store *st, struct oc_signer *signer, X509 *issuer,
 	const char *key, struct oc_err *err);
 
+/* A certificate signed for an enrollment, not stored yet. */
+struct oc__made {
+	X509 *cert;                    /* owned (oc__made_cleanup) */
+	enum oc_profile profile;
+	char uid[OC_UID_LEN + 1];      /* its unique ID */
+	char org[20];                  /* its GM/T .4 value; "" for personal */
+	char serial[43];
+};
+
+/* Build, sign and lint the certificate for enrollment e from csr's public
+ * key, with a fresh serial and unique ID (lifecycle.c).  Reads the
+ * company and writes nothing, so it may run outside a transaction: that e
+ * is still approved is checked when the certificate is recorded.  On
+ * success the caller owns m->cert. */
+int oc__ca_cert_make(struct oc_ca *ca, const struct oc_enrollment *e,
+	X509_REQ *csr, struct oc__made *m, struct oc_err *err);
+void oc__made_cleanup(struct oc__made *m);
+/* Record m for e inside the caller's transaction: the certificate row, e's
+ * approved → issued transition (OC_ECONFLICT if e is no longer approved),
+ * the link from old (NULL: none) and the cert.issue audit row.  OC_EEXIST
+ * (serial or unique ID taken) comes before anything was written: make a
+ * new certificate and record that.  After any other failure some writes
+ * may have happened: roll the transaction back. */
+int oc__ca_cert_record(struct oc_ca *ca, const struct oc_actor *who,
+	const struct oc_enrollment *e, const struct oc__made *m,
+	const char *medium, const struct oc_cert_rec *old, struct oc_err *err);
+
 /* Sign and store a certificate for the approved enrollment e inside the
- * caller's transaction (lifecycle.c).  old: the certificate it replaces. */
+ * caller's transaction (lifecycle.c): make + record, retrying a unique-ID
+ * collision.  old: the certificate it replaces. */
 X509 *oc__ca_issue_locked(struct oc_ca *ca, const struct oc_actor *who,
 	struct oc_enrollment *e, X509_REQ *csr, const char *medium,
 	const struct oc_cert_rec *old, struct oc_err *err);

@@ -280,56 +280,49 @@ fail:
 	return rc;
 }
 
-/* Sign and store a certificate for enrollment e (status approved), inside
- * the caller's transaction.  old: the certificate it replaces, or NULL. */
-X509 *
-oc__ca_issue_locked(struct oc_ca *ca, const struct oc_actor *who,
-    struct oc_enrollment *e, X509_REQ *csr, const char *medium,
-    const struct oc_cert_rec *old, struct oc_err *err)
+/* Build, sign and lint the certificate for enrollment e from csr's key;
+ * reads the company, writes nothing (ca_priv.h).  The key is checked
+ * against the profile by oc_cert_issue. */
+int
+oc__ca_cert_make(struct oc_ca *ca, const struct oc_enrollment *e, X509_REQ *csr,
+    struct oc__made *m, struct oc_err *err)
 {
 	struct oc_company c;
 	struct oc_cert_template t;
 	struct oc_cert_issuer iss;
-	enum oc_profile profile;
 	EVP_PKEY *pub;
-	X509 *cert = NULL;
-	char uid[OC_UID_LEN + 1], serial[43], obj[64];
 	const char *org = NULL;
 	long days = 365;
 	time_t now = time(NULL), ca_end = 0;
 	struct tm tm;
-	char *d;
 	int rc;
 
+	memset(m, 0, sizeof(*m));
 	memset(&c, 0, sizeof(c));
-	if (oc_profile_parse(e->profile, &profile) != 0) {
-		oc_err_set(err, OC_EINTERNAL, "enrollment %lld has a bad profile", e->id);
-		return NULL;
-	}
-	if ((pub = X509_REQ_get0_pubkey(csr)) == NULL) {
-		oc_err_set(err, OC_EINVAL, "the CSR has no public key");
-		return NULL;
-	}
-	if (oc_key_check(pub, profile, ca->algo, err) != 0)
-		return NULL;
-	if (profile == OC_PROFILE_ENTERPRISE &&
-	    oc_store_company_get(ca->st, e->company_id, &c, err) != 0)
-		return NULL;
-	if (oc_config_get_long(ca->cfg, "ca", profile == OC_PROFILE_ENTERPRISE ?
-	    "enterprise_days" : "personal_days", 365, 1, 3650, &days, err) != 0)
-		return NULL;
+	if (oc_profile_parse(e->profile, &m->profile) != 0)
+		return oc_err_set(err, OC_EINTERNAL, "enrollment %lld has a bad profile", e->id);
+	if ((pub = X509_REQ_get0_pubkey(csr)) == NULL)
+		return oc_err_set(err, OC_EINVAL, "the CSR has no public key");
+	if (m->profile == OC_PROFILE_ENTERPRISE &&
+	    (rc = oc_store_company_get(ca->st, e->company_id, &c, err)) != 0)
+		return rc;
+	if ((rc = oc_config_get_long(ca->cfg, "ca", m->profile == OC_PROFILE_ENTERPRISE ?
+	    "enterprise_days" : "personal_days", 365, 1, 3650, &days, err)) != 0)
+		return rc;
 	if (ASN1_TIME_to_tm(X509_get0_notAfter(ca->certs[OC_KEY_ISSUING]), &tm))
 		ca_end = timegm(&tm);
 
 	memset(&t, 0, sizeof(t));
-	t.profile = profile;
+	t.profile = m->profile;
 	t.pubkey = pub;
+	t.spki = X509_REQ_get_X509_PUBKEY(csr);
 	t.not_before = now - 60;
 	t.not_after = now + days * 86400L;
 	if (ca_end != 0 && t.not_after > ca_end)
 		t.not_after = ca_end;
-	if (profile == OC_PROFILE_ENTERPRISE) {
+	if (m->profile == OC_PROFILE_ENTERPRISE) {
 		org = c.uscc[0] ? c.uscc : c.orgcode;
+		snprintf(m->org, sizeof(m->org), "%s", org);
 		t.subject = (struct oc_cert_subject){ .c = "CN", .st = c.st, .l = c.l,
 		    .o = c.name, .cn = c.name };
 		t.ident.org_code = org;
@@ -346,42 +339,69 @@ oc__ca_issue_locked(struct oc_ca *ca, const struct oc_actor *who,
 	iss.crl_url = ca->urls.crl;
 	iss.ocsp_url = ca->urls.ocsp;
 	iss.ca_issuers_url = ca->urls.ca_issuers;
+	oc_unique_id_new(m->uid);
+	t.unique_id = m->uid;
+	if ((m->cert = oc_cert_issue(&t, &iss, err)) == NULL)
+		return err != NULL && err->code != 0 ? err->code : OC_ECRYPTO;
+	oc_serial_hex(X509_get0_serialNumber(m->cert), m->serial);
+	return 0;
+}
 
-	/* A unique ID collision (50 random bits a day) is retried. */
-	for (int attempt = 0; attempt < 4; attempt++) {
-		oc_unique_id_new(uid);
-		t.unique_id = uid;
-		if ((cert = oc_cert_issue(&t, &iss, err)) == NULL)
-			return NULL;
-		rc = oc__store_cert(ca->st, cert, "issuing", profile, uid, e->company_id,
-		    e->id, medium, org, old ? old->serial : NULL, err);
-		if (rc == 0)
-			break;
-		X509_free(cert);
-		cert = NULL;
-		if (rc != OC_EEXIST)
-			return NULL;
-	}
-	if (cert == NULL)
-		return NULL;
-	oc_serial_hex(X509_get0_serialNumber(cert), serial);
-	if (oc_store_enroll_transition(ca->st, e->id, OC_ENR_APPROVED, OC_ENR_ISSUED,
-	    NULL, NULL, serial, err) != 0)
-		goto fail;
-	if (old != NULL && oc_store_cert_set_replaced_by(ca->st, old->serial, serial, err) != 0)
-		goto fail;
-	snprintf(obj, sizeof(obj), "cert:%s", serial);
+void
+oc__made_cleanup(struct oc__made *m)
+{
+	X509_free(m->cert);
+	m->cert = NULL;
+}
+
+/* Store m for e inside the caller's transaction (ca_priv.h). */
+int
+oc__ca_cert_record(struct oc_ca *ca, const struct oc_actor *who,
+    const struct oc_enrollment *e, const struct oc__made *m, const char *medium,
+    const struct oc_cert_rec *old, struct oc_err *err)
+{
+	char obj[64];
+	char *d;
+	int rc;
+
+	if ((rc = oc__store_cert(ca->st, m->cert, "issuing", m->profile, m->uid,
+	    e->company_id, e->id, medium, m->org[0] ? m->org : NULL,
+	    old ? old->serial : NULL, err)) != 0)
+		return rc;
+	if ((rc = oc_store_enroll_transition(ca->st, e->id, OC_ENR_APPROVED,
+	    OC_ENR_ISSUED, NULL, NULL, m->serial, err)) != 0)
+		return rc;
+	if (old != NULL && (rc = oc_store_cert_set_replaced_by(ca->st, old->serial,
+	    m->serial, err)) != 0)
+		return rc;
+	snprintf(obj, sizeof(obj), "cert:%s", m->serial);
 	d = detail_json("{s:s, s:s, s:I, s:s, s:s, s:s}", "profile", e->profile,
-	    "uid", uid, "enrollment", (json_int_t)e->id, "kind", oc_enroll_kind_name(e->kind),
+	    "uid", m->uid, "enrollment", (json_int_t)e->id, "kind", oc_enroll_kind_name(e->kind),
 	    "medium", medium ? medium : "", "replaces", old ? old->serial : "");
 	rc = oc_ca_audit(ca, who, "cert.issue", obj, d, err);
 	free(d);
-	if (rc != 0)
-		goto fail;
-	return cert;
-fail:
-	X509_free(cert);
-	return NULL;
+	return rc;
+}
+
+/* Sign and store a certificate for enrollment e (status approved), inside
+ * the caller's transaction.  old: the certificate it replaces, or NULL. */
+X509 *
+oc__ca_issue_locked(struct oc_ca *ca, const struct oc_actor *who,
+    struct oc_enrollment *e, X509_REQ *csr, const char *medium,
+    const struct oc_cert_rec *old, struct oc_err *err)
+{
+	struct oc__made m;
+	int rc = OC_EEXIST;
+
+	/* A unique ID collision (50 random bits a day) is retried; nothing
+	 * was written when record says OC_EEXIST. */
+	for (int attempt = 0; attempt < 4 && rc == OC_EEXIST; attempt++) {
+		if (oc__ca_cert_make(ca, e, csr, &m, err) != 0)
+			return NULL;
+		if ((rc = oc__ca_cert_record(ca, who, e, &m, medium, old, err)) != 0)
+			oc__made_cleanup(&m);
+	}
+	return rc == 0 ? m.cert : NULL;
 }
 
 X509 *

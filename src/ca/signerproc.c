@@ -236,6 +236,26 @@ fail:
 	return NULL;
 }
 
+bool
+oc__sproc_alive(struct oc__sproc *p)
+{
+	int status;
+	pid_t r;
+
+	pthread_mutex_lock(&p->mu);
+	if (!p->dead && p->pid > 0) {
+		r = waitpid(p->pid, &status, WNOHANG);
+		if (r == p->pid || (r < 0 && errno == ECHILD)) {
+			p->dead = true;
+			if (r == p->pid)
+				p->pid = -1;   /* reaped */
+			oc_log(OC_LOG_ERROR, "signer.died", "status=%d", r == p->pid ? status : -1);
+		}
+	}
+	pthread_mutex_unlock(&p->mu);
+	return !p->dead;
+}
+
 void
 oc__sproc_stop(struct oc__sproc *p)
 {

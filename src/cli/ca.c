@@ -34,6 +34,7 @@ struct opts {
 	const char *pin, *pin_file, *new_pin, *key_algo, *module, *operator_;
 	const char *st, *l, *legal_rep, *contact, *phone, *ic_reg_no, *tax_no;
 	const char *insurance_no, *materials, *id_number, *cert, *softhsm_conf;
+	const char *app, *listen, *tls_listen, *user;
 	bool dev_file_keys, json, verify, crl_check;
 };
 
@@ -42,7 +43,8 @@ enum {
 	O_OUT, O_SERIAL, O_REASON, O_JSON, O_UID, O_MEDIUM, O_ENROLLMENT, O_LABEL,
 	O_TOKEN, O_PIN, O_PIN_FILE, O_NEW_PIN, O_KEY_ALGO, O_MODULE, O_OPERATOR,
 	O_ST, O_L, O_LEGAL, O_CONTACT, O_PHONE, O_ICREG, O_TAX, O_INS, O_MATERIALS,
-	O_IDNUM, O_CERT, O_VERIFY, O_CRLCHECK, O_SOFTHSM,
+	O_IDNUM, O_CERT, O_VERIFY, O_CRLCHECK, O_SOFTHSM, O_APP, O_LISTEN,
+	O_TLS_LISTEN, O_USER,
 };
 
 static const struct option longopts[] = {
@@ -83,6 +85,10 @@ static const struct option longopts[] = {
 	{ "cert", required_argument, NULL, O_CERT },
 	{ "verify", no_argument, NULL, O_VERIFY },
 	{ "crl-check", no_argument, NULL, O_CRLCHECK },
+	{ "app", required_argument, NULL, O_APP },
+	{ "listen", required_argument, NULL, O_LISTEN },
+	{ "tls-listen", required_argument, NULL, O_TLS_LISTEN },
+	{ "user", required_argument, NULL, O_USER },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -133,6 +139,10 @@ parse(int argc, char **argv, struct opts *o)
 		case O_CERT: o->cert = optarg; break;
 		case O_VERIFY: o->verify = true; break;
 		case O_CRLCHECK: o->crl_check = true; break;
+		case O_APP: o->app = optarg; break;
+		case O_LISTEN: o->listen = optarg; break;
+		case O_TLS_LISTEN: o->tls_listen = optarg; break;
+		case O_USER: o->user = optarg; break;
 		default:
 			return oc_cli_usage("unknown or incomplete option '%s' for ca %s",
 			    argv[optind - 1], argv[0]);
@@ -902,6 +912,77 @@ cmd_audit(const struct opts *o, struct oc_ca *ca)
 	return o->json ? oc_cli_print_json(a.arr) : 0;
 }
 
+static int
+cmd_operator(const struct opts *o, struct oc_ca *ca, const struct oc_actor *a, bool grant)
+{
+	struct oc_err err;
+
+	oc_err_clear(&err);
+	if (o->serial == NULL)
+		return oc_cli_usage("ca %s-operator needs --serial HEX (a personal certificate)",
+		    grant ? "grant" : "revoke");
+	if ((grant ? oc_ca_operator_grant(ca, a, o->serial, &err)
+	    : oc_ca_operator_revoke(ca, a, o->serial, &err)) != 0)
+		return oc_cli_fail(&err);
+	if (o->json)
+		return oc_cli_print_json(json_pack("{s:s, s:s}", "result",
+		    grant ? "granted" : "revoked", "serial", o->serial));
+	printf("operator role %s for %s\n", grant ? "granted" : "revoked", o->serial);
+	return 0;
+}
+
+static int
+apps_cb(const struct oc_app_rec *r, void *arg)
+{
+	json_t *arr = arg;
+	char oa[32], ca_[32];
+
+	fmt_time(r->opened_at, oa, sizeof(oa));
+	fmt_time(r->closed_at, ca_, sizeof(ca_));
+	if (arr != NULL) {
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s}", "app", r->app,
+		    "status", r->open ? "open" : "closed", "opened_at", oa, "opened_by",
+		    r->opened_by, "closed_at", ca_));
+		return 0;
+	}
+	printf("%-20s %-6s opened %s by %s%s%s\n", r->app, r->open ? "open" : "closed", oa,
+	    r->opened_by, r->open ? "" : ", closed ", r->open ? "" : ca_);
+	return 0;
+}
+
+static int
+cmd_app(const struct opts *o, struct oc_ca *ca, const struct oc_actor *a, const char *cmd)
+{
+	struct oc_err err;
+	char canon[43];
+	json_t *arr = NULL;
+
+	oc_err_clear(&err);
+	if (o->serial == NULL || (strcmp(cmd, "apps") != 0 && o->app == NULL))
+		return oc_cli_usage("ca %s needs --serial HEX%s", cmd,
+		    strcmp(cmd, "apps") ? " and --app ID" : "");
+	if (strcmp(cmd, "app-open") == 0 || strcmp(cmd, "app-close") == 0) {
+		bool open = strcmp(cmd, "app-open") == 0;
+		if ((open ? oc_ca_app_open(ca, a, o->serial, o->app, &err)
+		    : oc_ca_app_close(ca, a, o->serial, o->app, &err)) != 0)
+			return oc_cli_fail(&err);
+		if (o->json)
+			return oc_cli_print_json(json_pack("{s:s, s:s, s:s}", "serial", o->serial,
+			    "app", o->app, "status", open ? "open" : "closed"));
+		printf("application %s %s for %s\n", o->app, open ? "opened" : "closed", o->serial);
+		return 0;
+	}
+	if (oc_serial_canon(o->serial, canon, &err) != 0)
+		return oc_cli_fail(&err);
+	if (o->json)
+		arr = json_array();
+	if (oc_store_app_list(oc_ca_store(ca), canon, apps_cb, arr, &err) != 0) {
+		json_decref(arr);
+		return oc_cli_fail(&err);
+	}
+	return o->json ? oc_cli_print_json(arr) : 0;
+}
+
 int
 oc_cli_ca(int argc, char **argv)
 {
@@ -921,7 +1002,8 @@ oc_cli_ca(int argc, char **argv)
 		return cmd_verify(&o);
 	static const char *const known[] = { "enroll", "approve", "reject", "issue",
 	    "issue-token", "renew", "change", "reissue", "revoke", "crl", "query",
-	    "unlock", "audit", NULL };
+	    "unlock", "audit", "grant-operator", "revoke-operator", "app-open",
+	    "app-close", "apps", NULL };
 	bool ok = false;
 	for (int i = 0; known[i]; i++)
 		ok |= strcmp(cmd, known[i]) == 0;
@@ -953,6 +1035,10 @@ oc_cli_ca(int argc, char **argv)
 		rc = cmd_query(&o, ca);
 	else if (strcmp(cmd, "unlock") == 0)
 		rc = cmd_unlock(&o, ca, &a);
+	else if (strcmp(cmd, "grant-operator") == 0 || strcmp(cmd, "revoke-operator") == 0)
+		rc = cmd_operator(&o, ca, &a, cmd[0] == 'g');
+	else if (strncmp(cmd, "app", 3) == 0)
+		rc = cmd_app(&o, ca, &a, cmd);
 	else
 		rc = cmd_audit(&o, ca);
 	oc_ca_close(ca);
