@@ -7,6 +7,7 @@
 #define ONECERT_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include "onecert/error.h"
 
 struct oc_config;
@@ -14,6 +15,10 @@ struct oc_config;
 /* Caller owns the result (oc_config_free). */
 struct oc_config *oc_config_new(void);
 struct oc_config *oc_config_load(const char *path, struct oc_err *err);
+/* The same from len bytes in memory (same rules and 1 MiB limit; data need
+ * not be NUL-terminated).  Caller owns the result. */
+struct oc_config *oc_config_parse(const char *data, size_t len,
+	struct oc_err *err);
 void oc_config_free(struct oc_config *cfg);
 
 /* Borrowed pointer valid until the key is set again or cfg is freed;

@@ -78,6 +78,9 @@ struct oc_http_config {
 	/* Extra Prometheus text appended to /metrics (may be NULL). */
 	void (*metrics)(struct oc_buf *out, void *arg);
 	void *metrics_arg;
+	/* Most requests waiting for a worker; beyond it a blocking route
+	 * answers 503.  0 = 64 × workers. */
+	int queue_max;
 };
 
 /* Caller owns the result.  Binds the listeners (so a busy port fails here,

@@ -64,6 +64,11 @@ struct oc_cert_ident {
 struct oc_cert_template {
 	enum oc_profile profile;
 	EVP_PKEY *pubkey;                 /* borrowed: the subject's key */
+	/* Optional, borrowed: pubkey's SubjectPublicKeyInfo as received (a
+	 * CSR's, X509_REQ_get_X509_PUBKEY).  Its bytes are copied into the
+	 * certificate as they are, which spares OpenSSL 3.0 an encode and a
+	 * decode of the key per certificate; it must hold pubkey (checked). */
+	X509_PUBKEY *spki;
 	struct oc_cert_subject subject;
 	struct oc_cert_ident ident;
 	const char *unique_id;            /* required for enterprise/personal */

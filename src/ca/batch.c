@@ -36,6 +36,7 @@
  * retry drops or remakes an item, so a call ends after at most
  * MAKE_TRIES * n + 1 transactions.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,8 +98,7 @@ make_one(struct oc_ca *ca, struct oc_ca_batch_item *it, struct slot *s)
 	memcpy(s->profile, e.profile, sizeof(s->profile));
 	memcpy(s->person_name, e.person_name, sizeof(s->person_name));
 	memcpy(s->identity_code, e.identity_code, sizeof(s->identity_code));
-	memcpy(s->medium, it->medium != NULL ? it->medium : e.medium, sizeof(s->medium));
-	s->medium[sizeof(s->medium) - 1] = '\0';
+	snprintf(s->medium, sizeof(s->medium), "%s", it->medium != NULL ? it->medium : e.medium);
 	s->tries = 1;
 	return oc__ca_cert_make(ca, &e, it->csr, &s->m, &it->err);
 }

@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -101,6 +102,36 @@ full_write(int fd, const void *buf, size_t n)
 
 /* ---- child ---- */
 
+/* close_range(2) over [lo, hi], falling back to close() one by one (at
+ * most 64 Ki descriptors) on a kernel without it. */
+static void
+close_fds(unsigned lo, unsigned hi)
+{
+	long max;
+
+	if (lo > hi || syscall(SYS_close_range, lo, hi, 0u) == 0)
+		return;
+	max = sysconf(_SC_OPEN_MAX);
+	if (max < 0 || max > 65536)
+		max = 65536;
+	for (long fd = lo; fd < max && fd <= (long)hi; fd++)
+		close((int)fd);
+}
+
+/* Keep stdio and our socket; close what else the fork copied.  Among
+ * those copies are the parent's end of every signer process started
+ * before this one (one per oc_ca_open): held open here, they would keep
+ * those signers from ever seeing their parent close its end, and
+ * oc_ca_close of an earlier handle would wait for its signer for ever.
+ * (The parent's database descriptors go too; this process needs none.) */
+static void
+close_inherited(int keep)
+{
+	if (keep > 3)
+		close_fds(3, (unsigned)keep - 1);
+	close_fds(keep >= 3 ? (unsigned)keep + 1 : 3, ~0u);
+}
+
 static int
 reply(int fd, int status, const void *data, size_t len)
 {
@@ -131,6 +162,7 @@ child_main(int fd, const char *dir, const struct oc_config *cfg)
 	size_t outlen;
 	int rc;
 
+	close_inherited(fd);
 	prctl(PR_SET_DUMPABLE, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	signal(SIGINT, SIG_IGN);

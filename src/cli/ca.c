@@ -20,10 +20,12 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "ca/service.h"
 #include "cli/cli.h"
 #include "onecert/buf.h"
 #include "onecert/ca.h"
 #include "onecert/config.h"
+#include "onecert/log.h"
 #include "onecert/pki.h"
 #include "onecert/store.h"
 #include "onecert/token.h"
@@ -1000,6 +1002,16 @@ oc_cli_ca(int argc, char **argv)
 		return cmd_init(&o);
 	if (strcmp(cmd, "verify") == 0)
 		return cmd_verify(&o);
+	if (strcmp(cmd, "serve") == 0) {
+		struct oc_ca_serve_opts so = { .dir = o.dir, .listen = o.listen,
+		    .tls_listen = o.tls_listen, .user = o.user };
+		oc_err_clear(&err);
+		if (getenv("ONECERT_LOG_LEVEL") == NULL)
+			oc_log_set_level(OC_LOG_INFO);
+		if (oc_ca_serve(&so, &err) != 0)
+			return oc_cli_fail(&err);
+		return 0;
+	}
 	static const char *const known[] = { "enroll", "approve", "reject", "issue",
 	    "issue-token", "renew", "change", "reissue", "revoke", "crl", "query",
 	    "unlock", "audit", "grant-operator", "revoke-operator", "app-open",

@@ -216,14 +216,69 @@ prescan(const char *text, const char **why)
 	return 0;
 }
 
-struct oc_config *
-oc_config_load(const char *path, struct oc_err *err)
+/* Parse len bytes of text (with a NUL at data[len], as oc_buf keeps it)
+ * into a new configuration; `where` names the source in err->detail (NULL:
+ * nothing).  Caller owns the result. */
+static struct oc_config *
+load_text(const char *data, size_t len, const char *where, struct oc_err *err)
 {
 	struct oc_config *cfg = NULL, *ret = NULL;
 	struct load_ctx ctx;
-	struct oc_buf b;
 	const char *text, *why = NULL;
-	int rc, line;
+	int line;
+
+	if ((cfg = oc_config_new()) == NULL) {
+		oc_err_set(err, OC_ENOMEM, "内存不足 / out of memory");
+		goto out;
+	}
+	if (len == 0) {                 /* an empty file is an empty config */
+		ret = cfg;
+		cfg = NULL;
+		goto out;
+	}
+	if (memchr(data, '\0', len) != NULL) {
+		oc_err_set(err, OC_ECONFIG, "配置文件含 NUL 字节 / configuration "
+		    "file contains a NUL byte");
+		goto bad;
+	}
+	text = data;
+	if (strncmp(text, "\xEF\xBB\xBF", 3) == 0)
+		text += 3;
+	if ((line = prescan(text, &why)) != 0) {
+		oc_err_set(err, OC_ECONFIG, "配置文件第%d行 / configuration file "
+		    "line %d: %s", line, line, why);
+		goto bad;
+	}
+	ctx.cfg = cfg;
+	ctx.rc = 0;
+	line = ini_parse_string(text, handler, &ctx);
+	if (ctx.rc == OC_ENOMEM || line == -2) {
+		oc_err_set(err, OC_ENOMEM, "内存不足 / out of memory");
+		goto out;
+	}
+	if (line != 0) {
+		oc_err_set(err, OC_ECONFIG, "配置文件第%d行格式错误（应为 "
+		    "[节] 或 键 = 值） / configuration file line %d: syntax error "
+		    "(expected [section] or key = value)", line, line);
+		goto bad;
+	}
+	ret = cfg;
+	cfg = NULL;
+	goto out;
+bad:
+	if (where != NULL)
+		oc_err_detail(err, "%s", where);
+out:
+	oc_config_free(cfg);
+	return ret;
+}
+
+struct oc_config *
+oc_config_load(const char *path, struct oc_err *err)
+{
+	struct oc_config *ret = NULL;
+	struct oc_buf b;
+	int rc;
 
 	oc_buf_init(&b, CFG_FILE_MAX);
 	if (path == NULL) {
@@ -245,49 +300,36 @@ oc_config_load(const char *path, struct oc_err *err)
 		    e ? strerror(e) : "");
 		goto out;
 	}
-	if ((cfg = oc_config_new()) == NULL) {
-		oc_err_set(err, OC_ENOMEM, "内存不足 / out of memory");
-		goto out;
-	}
-	if (b.len == 0) {               /* an empty file is an empty config */
-		ret = cfg;
-		cfg = NULL;
-		goto out;
-	}
-	if (memchr(b.p, '\0', b.len) != NULL) {
-		oc_err_set(err, OC_ECONFIG, "配置文件含 NUL 字节 / configuration "
-		    "file contains a NUL byte");
-		oc_err_detail(err, "%s", path);
-		goto out;
-	}
-	text = (const char *)b.p;
-	if (strncmp(text, "\xEF\xBB\xBF", 3) == 0)
-		text += 3;
-	if ((line = prescan(text, &why)) != 0) {
-		oc_err_set(err, OC_ECONFIG, "配置文件第%d行 / configuration file "
-		    "line %d: %s", line, line, why);
-		oc_err_detail(err, "%s", path);
-		goto out;
-	}
-	ctx.cfg = cfg;
-	ctx.rc = 0;
-	line = ini_parse_string(text, handler, &ctx);
-	if (ctx.rc == OC_ENOMEM || line == -2) {
-		oc_err_set(err, OC_ENOMEM, "内存不足 / out of memory");
-		goto out;
-	}
-	if (line != 0) {
-		oc_err_set(err, OC_ECONFIG, "配置文件第%d行格式错误（应为 "
-		    "[节] 或 键 = 值） / configuration file line %d: syntax error "
-		    "(expected [section] or key = value)", line, line);
-		oc_err_detail(err, "%s", path);
-		goto out;
-	}
-	ret = cfg;
-	cfg = NULL;
+	ret = load_text(b.len > 0 ? (const char *)b.p : "", b.len, path, err);
 out:
 	oc_buf_cleanup(&b);
-	oc_config_free(cfg);
+	return ret;
+}
+
+struct oc_config *
+oc_config_parse(const char *data, size_t len, struct oc_err *err)
+{
+	struct oc_config *ret = NULL;
+	struct oc_buf b;
+	int rc;
+
+	oc_buf_init(&b, CFG_FILE_MAX);
+	if (data == NULL && len > 0) {
+		oc_err_set(err, OC_EINVAL, "参数无效 / bad argument");
+		goto out;
+	}
+	/* A private NUL-terminated copy: inih reads C strings. */
+	if (len > 0 && (rc = oc_buf_add(&b, data, len)) != 0) {
+		if (rc == OC_ETOOBIG)
+			oc_err_set(err, OC_ETOOBIG, "配置文件过大（最多1 MiB） / "
+			    "configuration file too large (1 MiB at most)");
+		else
+			oc_err_set(err, OC_ENOMEM, "内存不足 / out of memory");
+		goto out;
+	}
+	ret = load_text(b.len > 0 ? (const char *)b.p : "", b.len, NULL, err);
+out:
+	oc_buf_cleanup(&b);
 	return ret;
 }
 

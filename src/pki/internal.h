@@ -132,6 +132,18 @@ int oc__ext_add_identity_code(X509 *x, const char *value);
  * 4.2.1.2 method 1).  out must hold 20 bytes. */
 int oc__key_id(X509 *x, unsigned char out[20]);
 
+/* oc_key_check; validate false leaves out the check of the key's own
+ * validity (EVP_PKEY_public_check), for a key that has just passed it. */
+int oc__key_check(EVP_PKEY *key, enum oc_profile profile,
+	enum oc_algo ca_algo, bool validate, struct oc_err *err);
+/* oc_cert_lint; key_checked: the certificate carries a key that
+ * oc_key_check accepted just before (oc_cert_issue), so the key rule
+ * checks type and size but does not validate the key again — for RSA
+ * that is a GCD with the small primes and a Miller-Rabin test of the
+ * modulus, costlier than the signature. */
+int oc__cert_lint(X509 *cert, enum oc_profile profile, X509 *issuer,
+	bool key_checked, struct oc_err *err);
+
 /* Key usage bits as in the X509v3 KU_* masks of x509v3.h. */
 
 #endif

@@ -266,6 +266,11 @@ check_template(const struct oc_cert_template *t,
 	}
 	if ((rc = oc_key_check(t->pubkey, t->profile, ca_algo, err)) != 0)
 		return rc;
+	if (t->spki != NULL && EVP_PKEY_eq(X509_PUBKEY_get0(t->spki),
+	    t->pubkey) != 1)
+		return oc_err_set(err, OC_EINVAL, "模板的 SubjectPublicKeyInfo 与"
+		    "公钥不符 / the template's SubjectPublicKeyInfo does not hold "
+		    "its public key");
 	if ((rc = oc__subject_check(&t->subject, t->profile, err)) != 0)
 		return rc;
 	if ((rc = check_ident(t, err)) != 0)
@@ -438,6 +443,51 @@ set_serial(X509 *x, const struct oc_cert_template *t)
 	return rc;
 }
 
+/*
+ * The subject's key into x.  X509_set_pubkey on a provider key (every key
+ * OpenSSL 3.0 decodes) runs the encoder to make the SubjectPublicKeyInfo
+ * and the decoder to read it back, far more work than the signature.  So
+ * when the template carries the SPKI it was received in (the CSR's), its
+ * algorithm and key bits are copied as they are instead.  Only the
+ * parameter shapes our keys have are copied: a curve OID (EC, SM2), NULL
+ * or absent (RSA).
+ */
+static int
+set_pubkey(X509 *x, const struct oc_cert_template *t)
+{
+	ASN1_OBJECT *pkalg = NULL, *obj = NULL;
+	const ASN1_OBJECT *aobj;
+	const unsigned char *pk;
+	const void *pval;
+	void *param = NULL;
+	unsigned char *penc = NULL;
+	X509_ALGOR *pa;
+	int pklen, ptype;
+
+	if (t->spki == NULL)
+		return X509_set_pubkey(x, t->pubkey) ? 0 : OC_ECRYPTO;
+	if (!X509_PUBKEY_get0_param(&pkalg, &pk, &pklen, &pa, t->spki) ||
+	    pa == NULL || pklen <= 0)
+		return OC_ECRYPTO;
+	X509_ALGOR_get0(&aobj, &ptype, &pval, pa);
+	if (ptype == V_ASN1_OBJECT) {
+		if ((param = OBJ_dup(pval)) == NULL)
+			return OC_ECRYPTO;
+	} else if (ptype != V_ASN1_NULL && ptype != V_ASN1_UNDEF) {
+		return OC_ECRYPTO;
+	}
+	if ((obj = OBJ_dup(aobj)) == NULL ||
+	    (penc = OPENSSL_memdup(pk, (size_t)pklen)) == NULL ||
+	    !X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(x), obj, ptype, param,
+	    penc, pklen)) {
+		ASN1_OBJECT_free(obj);
+		ASN1_OBJECT_free(param);
+		OPENSSL_free(penc);
+		return OC_ECRYPTO;
+	}
+	return 0;
+}
+
 static int
 set_validity(X509 *x, time_t nb, time_t na)
 {
@@ -487,7 +537,7 @@ oc_cert_issue(const struct oc_cert_template *t,
 	    !X509_set_issuer_name(x, iss->cert != NULL ?
 	    X509_get_subject_name(iss->cert) : subj) ||
 	    set_validity(x, t->not_before, t->not_after) != 0 ||
-	    !X509_set_pubkey(x, t->pubkey)) {
+	    set_pubkey(x, t) != 0) {
 		oc_err_openssl(err, OC_ECRYPTO, "无法构造证书 / cannot build the "
 		    "certificate");
 		goto out;
@@ -535,7 +585,8 @@ oc_cert_issue(const struct oc_cert_template *t,
 		res = NULL;
 		goto out;
 	}
-	if (oc_cert_lint(res, t->profile, iss->cert, err) != 0) {
+	/* check_template has run oc_key_check on this very key. */
+	if (oc__cert_lint(res, t->profile, iss->cert, true, err) != 0) {
 		X509_free(res);
 		res = NULL;
 		goto out;

@@ -54,7 +54,10 @@
  *  unique-id      enterprise/personal: present; wherever present:
  *                 non-critical PrintableString of 1–64 characters.
  *  ocsp-nocheck   OCSP: present, NULL value; others: absent.
- *  key            oc_key_check for the profile and the issuer's algorithm.
+ *  key            oc_key_check for the profile and the issuer's algorithm
+ *                 (from oc_cert_issue, whose template check has just run
+ *                 oc_key_check on the same key: type, curve and size only,
+ *                 without validating the key a second time).
  *  signature      verifies under the issuer's key over the encoded TBS
  *                 (SM2 with the distinguishing ID).
  */
@@ -78,6 +81,7 @@ struct lint {
 	EVP_PKEY *issuer_pub;
 	enum oc_algo ca_algo;
 	enum oc_profile profile;
+	bool key_checked;      /* the key passed oc_key_check just before */
 	struct oc_err *err;
 };
 
@@ -806,7 +810,8 @@ rule_key(struct lint *l)
 	EVP_PKEY *pub = X509_get0_pubkey(l->cert);
 
 	oc_err_clear(&kerr);
-	if (oc_key_check(pub, l->profile, l->ca_algo, &kerr) != 0) {
+	if (oc__key_check(pub, l->profile, l->ca_algo, !l->key_checked,
+	    &kerr) != 0) {
 		fail(l, "key", "公钥不符合要求", "public key not allowed");
 		oc_err_detail(l->err, "%s", kerr.msg);
 		return OC_EPROFILE;
@@ -832,6 +837,13 @@ int
 oc_cert_lint(X509 *cert, enum oc_profile profile, X509 *issuer,
     struct oc_err *err)
 {
+	return oc__cert_lint(cert, profile, issuer, false, err);
+}
+
+int
+oc__cert_lint(X509 *cert, enum oc_profile profile, X509 *issuer,
+    bool key_checked, struct oc_err *err)
+{
 	static int (*const rules[])(struct lint *) = {
 		rule_version, rule_serial, rule_sigalg, rule_validity,
 		rule_issuer, rule_subject, rule_extensions, rule_bc, rule_ku,
@@ -854,6 +866,7 @@ oc_cert_lint(X509 *cert, enum oc_profile profile, X509 *issuer,
 	l.issuer_pub = X509_get0_pubkey(l.issuer);
 	l.ca_algo = oc_algo_of_pkey(l.issuer_pub);
 	l.profile = profile;
+	l.key_checked = key_checked;
 	l.err = err;
 	if (l.issuer_pub == NULL || l.ca_algo == OC_ALGO_NONE)
 		return fail(&l, "key", "签发者公钥不支持", "the issuer's public key "

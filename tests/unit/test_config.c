@@ -1,7 +1,7 @@
 /*
  * test_config.c — INI configuration: reading, typed readers and their
  * messages, lines inih would misread, set/save/load round trips in
- * insertion order.
+ * insertion order; the same from memory (oc_config_parse).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -368,6 +368,45 @@ load_errors(void **state)
 	assert_int_equal(err.code, OC_EINVAL);
 }
 
+/* oc_config_parse: the same rules from memory, without a NUL at the end. */
+static void
+parse_from_memory(void **state)
+{
+	static const char text[] = "[ca]\nalgo = sm2\nname = x";
+	struct oc_config *cfg;
+	struct oc_err err;
+	char *big;
+
+	(void)state;
+	oc_err_clear(&err);
+	/* Cut before "name": len is honoured, no NUL needed. */
+	cfg = oc_config_parse(text, strlen(text) - strlen("name = x"), &err);
+	assert_non_null(cfg);
+	assert_string_equal(oc_config_get(cfg, "ca", "algo", ""), "sm2");
+	assert_null(oc_config_get(cfg, "ca", "name", NULL));
+	oc_config_free(cfg);
+
+	cfg = oc_config_parse(NULL, 0, &err);       /* empty is empty */
+	assert_non_null(cfg);
+	oc_config_free(cfg);
+
+	assert_null(oc_config_parse(LIT("[ca]\nk = a\0b\n"), &err));
+	assert_int_equal(err.code, OC_ECONFIG);
+	assert_non_null(strstr(err.msg, "NUL"));
+	assert_null(oc_config_parse(LIT("[ca]\n  k = v\n"), &err));
+	assert_int_equal(err.code, OC_ECONFIG);
+	assert_non_null(strstr(err.msg, "line 2"));
+	assert_null(oc_config_parse(NULL, 3, &err));
+	assert_int_equal(err.code, OC_EINVAL);
+
+	big = malloc(1024 * 1024 + 1);
+	assert_non_null(big);
+	memset(big, '#', 1024 * 1024 + 1);
+	assert_null(oc_config_parse(big, 1024 * 1024 + 1, &err));
+	assert_int_equal(err.code, OC_ETOOBIG);
+	free(big);
+}
+
 static int
 setup(void **state)
 {
@@ -418,6 +457,7 @@ main(void)
 		cmocka_unit_test(set_refuses_what_would_not_read_back),
 		cmocka_unit_test(save_round_trip),
 		cmocka_unit_test(load_errors),
+		cmocka_unit_test(parse_from_memory),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -601,6 +601,76 @@ test_templates_refused(void **state)
 	hier_free(&h);
 }
 
+/* A template carrying the CSR's SubjectPublicKeyInfo: the certificate
+ * holds those very bytes — the same bytes X509_set_pubkey would have
+ * encoded — and an SPKI of another key than the template's is refused. */
+static void
+spki_copied(enum oc_algo a)
+{
+	struct hier h;
+	struct oc_cert_template t;
+	struct oc_signer *s;
+	struct oc_err err;
+	char uid[OC_UID_LEN + 1];
+	EVP_PKEY *key, *other;
+	X509_REQ *req, *other_req;
+	X509 *x, *y;
+	unsigned char *a1 = NULL, *a2 = NULL, *a3 = NULL;
+	int n1, n2, n3;
+
+	hier_make(&h, a);
+	oc_err_clear(&err);
+	assert_non_null(key = oc_pkey_generate(a, 0, &err));
+	assert_non_null(other = oc_pkey_generate(a, 0, &err));
+	assert_non_null(s = oc_signer_from_pkey(key, &err));
+	assert_non_null(req = oc_csr_build(&(struct oc_cert_subject){ .cn = "x" }, s, &err));
+	oc_signer_free(s);
+	assert_non_null(s = oc_signer_from_pkey(other, &err));
+	assert_non_null(other_req = oc_csr_build(&(struct oc_cert_subject){ .cn = "y" }, s, &err));
+	oc_signer_free(s);
+
+	leaf_template(&t, OC_PROFILE_ENTERPRISE, X509_REQ_get0_pubkey(req), &h, uid);
+	t.spki = X509_REQ_get_X509_PUBKEY(req);
+	if ((x = oc_cert_issue(&t, &h.ca_iss, &err)) == NULL)
+		fail_msg("%s %s", err.msg, err.detail);
+	t.spki = NULL;
+	assert_non_null(y = oc_cert_issue(&t, &h.ca_iss, &err));
+	n1 = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(req), &a1);
+	n2 = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &a2);
+	n3 = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(y), &a3);
+	assert_true(n1 > 0);
+	assert_int_equal(n1, n2);
+	assert_memory_equal(a1, a2, (size_t)n1);
+	assert_int_equal(n1, n3);
+	assert_memory_equal(a1, a3, (size_t)n1);
+	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(x), key), 1);
+	assert_int_equal(oc_cert_lint(x, OC_PROFILE_ENTERPRISE, h.ca, &err), 0);
+
+	t.spki = X509_REQ_get_X509_PUBKEY(other_req);
+	assert_null(oc_cert_issue(&t, &h.ca_iss, &err));
+	assert_int_equal(err.code, OC_EINVAL);
+
+	OPENSSL_free(a1);
+	OPENSSL_free(a2);
+	OPENSSL_free(a3);
+	X509_free(x);
+	X509_free(y);
+	X509_REQ_free(req);
+	X509_REQ_free(other_req);
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(other);
+	hier_free(&h);
+}
+
+static void
+test_spki_copied(void **state)
+{
+	(void)state;
+	spki_copied(OC_ALGO_EC);
+	spki_copied(OC_ALGO_SM2);
+	spki_copied(OC_ALGO_RSA);
+}
+
 int
 main(void)
 {
@@ -610,6 +680,7 @@ main(void)
 		cmocka_unit_test(test_hierarchy_rsa),
 		cmocka_unit_test(test_sm2_needs_distid),
 		cmocka_unit_test(test_templates_refused),
+		cmocka_unit_test(test_spki_copied),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

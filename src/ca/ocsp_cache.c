@@ -1,0 +1,1008 @@
+/*
+ * ocsp_cache.c — pre-signed OCSP responses for one issuing CA, so that
+ * serving does not sign (SPEC §3.5).
+ *
+ * Shape.  A hash table keyed by serial (canonical hex) holds, per
+ * certificate of the CA, the status last read from the store and two
+ * pre-signed OCSPResponses: one whose CertID uses SHA-1 (what `openssl
+ * ocsp`, browsers and RFC 5019 clients send) and one using SHA-256.  Both
+ * are needed because clients match the response's CertID, hash algorithm
+ * included, against the one they asked with.  Readers take the table's
+ * rwlock shared and copy one DER blob out; only a refresh takes it
+ * exclusively, briefly, to swap entries in.
+ *
+ * Refresh (oc_ocsp_cache_refresh; at start, then every revocation_interval
+ * from the background thread, or at once when kicked) lists the CA's
+ * certificates (store ca = "issuing", skipping the responder's own
+ * certificate, which carries id-pkix-ocsp-nocheck) and signs, outside the
+ * lock, every response that is missing, whose status changed, or that has
+ * less than refresh_before left before its nextUpdate.  Only refresh
+ * mutates the table, and refreshes are serialised, so a refresh may read
+ * the table without the lock.  If signing fails (signer process gone) the
+ * refresh still records the new status of every certificate whose status
+ * changed and drops its pre-signed responses, so a stale `good` is never
+ * served for a revoked certificate; those are then answered live (or
+ * internalError while the signer stays down).  A pre-signed response past
+ * its nextUpdate is never served.
+ *
+ * What is signed live, per request: a nonce (the response must echo it);
+ * several CertIDs in one request (one signature covers them all); a
+ * serial the CA never issued, or issued after the last refresh — answered
+ * `unknown` with nextUpdate at most revocation_interval ahead, so a
+ * relying party that caches it asks again once the certificate is known.
+ * `unknown` answers are not cached: the serials are the client's choice,
+ * so a cache of them is either unbounded or flushable by the same client,
+ * and it would not bound the signing cost.  What does bound it is
+ * live_max: at most that many live signatures in flight, beyond which a
+ * request gets tryLater at once, so a flood of nonces or bogus serials
+ * cannot occupy every HTTP worker behind the signer (rate limiting per
+ * client belongs to the HTTP layer).  Signer calls are serialised by
+ * sign_mu, as the remote signer is one socket anyway.
+ *
+ * thisUpdate of a pre-signed response is the time of the listing that
+ * produced it; of a live one, the time of the last successful listing
+ * (the status is known to be correct as of then).  Live answers are
+ * refused with tryLater once that listing is older than `validity`.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "onecert/log.h"
+#include "onecert/ocsp.h"
+#include "onecert/pki.h"
+#include "onecert/store.h"
+
+#define NHASH 2   /* [0] SHA-1 CertIDs, [1] SHA-256 CertIDs */
+
+struct entry {
+	struct entry *next;            /* bucket chain */
+	uint32_t h;
+	char serial[43];
+	enum oc_ocsp_cert_status status;   /* GOOD or REVOKED */
+	time_t revoked_at;
+	int reason;
+	time_t next_update;            /* of der[]; 0 when none */
+	time_t produced;               /* producedAt of der[] */
+	unsigned char *der[NHASH];     /* OPENSSL_malloc'd; NULL: none */
+	size_t der_len[NHASH];
+	uint64_t gen;                  /* refresh generation last listed */
+};
+
+struct oc_ocsp_cache {
+	char *store_uri;
+	struct oc_store *st;           /* refresh only (under refresh_mu) */
+	X509 *issuer, *responder;      /* owned references */
+	struct oc_signer *signer;      /* borrowed */
+	struct oc_ocsp_responder resp;
+	struct oc_ocsp_issuer_hashes ih;
+	char responder_serial[43];
+	time_t responder_not_after;    /* 0 when unreadable */
+	time_t expiry_warned;          /* last "responder expiring" log */
+	struct oc_ocsp_cache_opts o;
+
+	pthread_rwlock_t lock;         /* buckets, entries, last_list, ready */
+	struct entry **buckets;
+	size_t nbuckets, nentries;
+	time_t last_list;              /* start of the last good listing */
+	bool ready;
+
+	pthread_mutex_t refresh_mu;    /* one refresh at a time; owns st */
+	uint64_t gen;
+	pthread_mutex_t sign_mu;       /* one signature at a time */
+
+	pthread_mutex_t bg_mu;
+	pthread_cond_t bg_cv;
+	pthread_t bg;
+	bool bg_running, bg_stop, bg_kick;
+
+	atomic_int live_inflight;
+	atomic_uint_fast64_t n_hits, n_live, n_presign, n_malformed,
+	    n_unauthorized, n_try_later, n_internal, n_unknown, n_refreshes,
+	    n_refresh_errors;
+};
+
+static time_t
+now_of(const struct oc_ocsp_cache *c)
+{
+	return c->o.clock != NULL ? c->o.clock() : time(NULL);
+}
+
+static uint32_t
+hash_serial(const char *s)
+{
+	uint32_t h = 2166136261u;       /* FNV-1a */
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+static struct entry *
+find(const struct oc_ocsp_cache *c, const char *serial)
+{
+	uint32_t h;
+
+	if (serial[0] == '\0' || c->nbuckets == 0)
+		return NULL;
+	h = hash_serial(serial);
+	for (struct entry *e = c->buckets[h % c->nbuckets]; e != NULL;
+	    e = e->next)
+		if (e->h == h && strcmp(e->serial, serial) == 0)
+			return e;
+	return NULL;
+}
+
+static void
+entry_free(struct entry *e)
+{
+	if (e == NULL)
+		return;
+	for (int i = 0; i < NHASH; i++)
+		OPENSSL_free(e->der[i]);
+	free(e);
+}
+
+/* Under the write lock.  Grows the table at load factor 1. */
+static int
+insert(struct oc_ocsp_cache *c, struct entry *e)
+{
+	if (c->nentries + 1 > c->nbuckets) {
+		size_t nb = c->nbuckets != 0 ? c->nbuckets * 2 : 1024;
+		struct entry **b = calloc(nb, sizeof(*b));
+
+		if (b == NULL)
+			return OC_ENOMEM;
+		for (size_t i = 0; i < c->nbuckets; i++) {
+			struct entry *x = c->buckets[i], *next;
+
+			for (; x != NULL; x = next) {
+				next = x->next;
+				x->next = b[x->h % nb];
+				b[x->h % nb] = x;
+			}
+		}
+		free(c->buckets);
+		c->buckets = b;
+		c->nbuckets = nb;
+	}
+	e->next = c->buckets[e->h % c->nbuckets];
+	c->buckets[e->h % c->nbuckets] = e;
+	c->nentries++;
+	return 0;
+}
+
+/* ---- creating ---- */
+
+struct oc_ocsp_cache *
+oc_ocsp_cache_new(const char *store_uri, X509 *issuer, X509 *responder,
+    struct oc_signer *signer, const struct oc_ocsp_cache_opts *opts,
+    struct oc_err *err)
+{
+	struct oc_ocsp_cache *c = NULL;
+	struct oc_ocsp_cache_opts o;
+	pthread_rwlockattr_t ra;
+	pthread_condattr_t ca;
+	bool self;
+
+	if (store_uri == NULL || issuer == NULL || responder == NULL ||
+	    signer == NULL) {
+		oc_err_set(err, OC_EINVAL, "OCSP 缓存缺少参数 / OCSP cache: store, "
+		    "issuer, responder and signer are required");
+		return NULL;
+	}
+	memset(&o, 0, sizeof(o));
+	if (opts != NULL)
+		o = *opts;
+	if (o.validity == 0)
+		o.validity = 3600;
+	if (o.refresh_before == 0)
+		o.refresh_before = o.validity / 2;
+	if (o.revocation_interval == 0)
+		o.revocation_interval = 60;
+	if (o.live_max == 0)
+		o.live_max = 4;
+	if (o.validity < 60 || o.refresh_before <= 0 ||
+	    o.refresh_before >= o.validity || o.revocation_interval <= 0 ||
+	    o.revocation_interval >= o.refresh_before || o.live_max < 0) {
+		oc_err_set(err, OC_EINVAL, "OCSP 缓存参数无效 / OCSP cache: need "
+		    "validity >= 60 s > refresh_before > revocation_interval > 0");
+		return NULL;
+	}
+	if (EVP_PKEY_eq(X509_get0_pubkey(responder),
+	    oc_signer_get0_pubkey(signer)) != 1) {
+		oc_err_set(err, OC_EINVAL, "签名密钥与 OCSP 响应者证书不符 / the "
+		    "signer's key does not match the OCSP responder certificate");
+		return NULL;
+	}
+	/* The responder is the CA itself, or a delegate it issued with
+	 * id-kp-OCSPSigning (RFC 6960 4.2.2.2). */
+	self = X509_cmp(issuer, responder) == 0;
+	if (!self && (X509_check_issued(issuer, responder) != X509_V_OK ||
+	    !(X509_get_extension_flags(responder) & EXFLAG_XKUSAGE) ||
+	    !(X509_get_extended_key_usage(responder) & XKU_OCSP_SIGN))) {
+		oc_err_set(err, OC_EINVAL, "OCSP 响应者证书不是该 CA 签发的 OCSP "
+		    "签名证书 / the responder certificate is not an OCSPSigning "
+		    "certificate issued by this CA");
+		return NULL;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->store_uri = strdup(store_uri)) == NULL) {
+		free(c);
+		oc_err_set(err, OC_ENOMEM, "内存不足 / out of memory");
+		return NULL;
+	}
+	c->o = o;
+	if (oc_ocsp_issuer_hashes(issuer, &c->ih, err) != 0 ||
+	    oc_serial_hex(X509_get0_serialNumber(responder),
+	    c->responder_serial) != 0) {
+		if (err != NULL && err->code == 0)
+			oc_err_set(err, OC_EINVAL, "OCSP 响应者证书序列号无效 / bad "
+			    "responder certificate serial");
+		free(c->store_uri);
+		free(c);
+		return NULL;
+	}
+	{
+		struct tm tm;
+
+		if (ASN1_TIME_to_tm(X509_get0_notAfter(responder), &tm))
+			c->responder_not_after = timegm(&tm);
+	}
+	X509_up_ref(issuer);
+	X509_up_ref(responder);
+	c->issuer = issuer;
+	c->responder = responder;
+	c->signer = signer;
+	c->resp.cert = responder;
+	c->resp.signer = signer;
+	/* Writers are rare and brief; never let a stream of readers starve
+	 * a refresh. */
+	pthread_rwlockattr_init(&ra);
+	pthread_rwlockattr_setkind_np(&ra,
+	    PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&c->lock, &ra);
+	pthread_rwlockattr_destroy(&ra);
+	pthread_mutex_init(&c->refresh_mu, NULL);
+	pthread_mutex_init(&c->sign_mu, NULL);
+	pthread_mutex_init(&c->bg_mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->bg_cv, &ca);
+	pthread_condattr_destroy(&ca);
+	atomic_init(&c->live_inflight, 0);
+	return c;
+}
+
+void
+oc_ocsp_cache_free(struct oc_ocsp_cache *c)
+{
+	if (c == NULL)
+		return;
+	oc_ocsp_cache_stop(c);
+	for (size_t i = 0; i < c->nbuckets; i++) {
+		struct entry *e = c->buckets[i], *next;
+
+		for (; e != NULL; e = next) {
+			next = e->next;
+			entry_free(e);
+		}
+	}
+	free(c->buckets);
+	oc_store_close(c->st);
+	X509_free(c->issuer);
+	X509_free(c->responder);
+	pthread_rwlock_destroy(&c->lock);
+	pthread_mutex_destroy(&c->refresh_mu);
+	pthread_mutex_destroy(&c->sign_mu);
+	pthread_mutex_destroy(&c->bg_mu);
+	pthread_cond_destroy(&c->bg_cv);
+	free(c->store_uri);
+	free(c);
+}
+
+/* ---- signing ---- */
+
+static int
+sign_singles(struct oc_ocsp_cache *c, const struct oc_ocsp_single *s,
+    size_t n, const unsigned char *nonce_ext, size_t nonce_ext_len,
+    time_t produced, unsigned char **out, size_t *outlen, struct oc_err *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&c->sign_mu);
+	rc = oc_ocsp_response_build(&c->resp, s, n, nonce_ext, nonce_ext_len,
+	    produced, out, outlen, err);
+	pthread_mutex_unlock(&c->sign_mu);
+	return rc;
+}
+
+/* ---- refresh ---- */
+
+struct rec {
+	char serial[43];
+	enum oc_ocsp_cert_status status;
+	time_t revoked_at;
+	int reason;
+};
+
+struct recs {
+	struct rec *v;
+	size_t n, cap;
+	const char *skip;
+	int err;
+};
+
+static int
+collect(const struct oc_cert_rec *r, void *arg)
+{
+	struct recs *rs = arg;
+	struct rec *x;
+
+	if (strcmp(r->serial, rs->skip) == 0)
+		return 0;
+	if (rs->n == rs->cap) {
+		size_t cap = rs->cap != 0 ? rs->cap * 2 : 256;
+		struct rec *v = realloc(rs->v, cap * sizeof(*v));
+
+		if (v == NULL) {
+			rs->err = OC_ENOMEM;
+			return OC_ENOMEM;
+		}
+		rs->v = v;
+		rs->cap = cap;
+	}
+	x = &rs->v[rs->n++];
+	memset(x, 0, sizeof(*x));
+	memcpy(x->serial, r->serial, sizeof(x->serial));
+	x->serial[sizeof(x->serial) - 1] = '\0';
+	if (r->status == OC_CERT_REVOKED) {
+		x->status = OC_OCSP_REVOKED;
+		x->revoked_at = r->revoked_at;
+		x->reason = r->reason;
+	} else {
+		x->status = OC_OCSP_GOOD;
+		x->reason = -1;
+	}
+	return 0;
+}
+
+static bool
+same_status(const struct entry *e, const struct rec *r)
+{
+	if (e->status != r->status)
+		return false;
+	return r->status != OC_OCSP_REVOKED ||
+	    (e->revoked_at == r->revoked_at && e->reason == r->reason);
+}
+
+/* Sign both responses for r as of `at`. */
+static int
+presign(struct oc_ocsp_cache *c, const struct rec *r, time_t at,
+    unsigned char *der[NHASH], size_t len[NHASH], time_t *produced,
+    struct oc_err *err)
+{
+	static const enum oc_ocsp_hash hashes[NHASH] = { OC_OCSP_HASH_SHA1,
+	    OC_OCSP_HASH_SHA256 };
+	struct oc_ocsp_certid id;
+	struct oc_ocsp_single s;
+	int rc;
+
+	*produced = now_of(c);
+	if (*produced < at)
+		*produced = at;
+	for (int i = 0; i < NHASH; i++) {
+		if ((rc = oc_ocsp_certid_make(c->issuer, hashes[i], r->serial,
+		    &id, err)) != 0)
+			return rc;
+		memset(&s, 0, sizeof(s));
+		s.id = &id;
+		s.status = r->status;
+		s.revoked_at = r->revoked_at;
+		s.reason = r->reason;
+		s.this_update = at;
+		s.next_update = at + c->o.validity;
+		if ((rc = sign_singles(c, &s, 1, NULL, 0, *produced, &der[i],
+		    &len[i], err)) != 0)
+			return rc;
+		atomic_fetch_add(&c->n_presign, 1);
+	}
+	return 0;
+}
+
+/* Put r (and its responses, which it takes over; NULL = none) into the
+ * table as of generation gen.  Old responses are freed after the lock is
+ * dropped. */
+static int
+store_entry(struct oc_ocsp_cache *c, const struct rec *r,
+    unsigned char *der[NHASH], size_t len[NHASH], time_t next_update,
+    time_t produced)
+{
+	unsigned char *old[NHASH] = { NULL, NULL };
+	struct entry *e, *fresh = NULL;
+	int rc = 0;
+
+	if (find(c, r->serial) == NULL) {
+		if ((fresh = calloc(1, sizeof(*fresh))) == NULL)
+			return OC_ENOMEM;
+		memcpy(fresh->serial, r->serial, sizeof(fresh->serial));
+		fresh->h = hash_serial(r->serial);
+	}
+	pthread_rwlock_wrlock(&c->lock);
+	if ((e = fresh) != NULL && (rc = insert(c, fresh)) != 0) {
+		pthread_rwlock_unlock(&c->lock);
+		free(fresh);
+		return rc;
+	}
+	if (e == NULL)
+		e = find(c, r->serial);
+	e->status = r->status;
+	e->revoked_at = r->revoked_at;
+	e->reason = r->reason;
+	e->gen = c->gen;
+	for (int i = 0; i < NHASH; i++) {
+		old[i] = e->der[i];
+		e->der[i] = der != NULL ? der[i] : NULL;
+		e->der_len[i] = der != NULL ? len[i] : 0;
+	}
+	e->next_update = der != NULL ? next_update : 0;
+	e->produced = der != NULL ? produced : 0;
+	pthread_rwlock_unlock(&c->lock);
+	for (int i = 0; i < NHASH; i++)
+		OPENSSL_free(old[i]);
+	return 0;
+}
+
+int
+oc_ocsp_cache_refresh(struct oc_ocsp_cache *c, struct oc_err *err)
+{
+	struct recs rs = { NULL, 0, 0, NULL, 0 };
+	struct oc_cert_filter f;
+	struct oc_err e2;
+	time_t now;
+	size_t signed_n = 0, dropped = 0;
+	int rc = 0, sign_rc = 0;
+
+	if (c == NULL)
+		return oc_err_set(err, OC_EINVAL, "缺少 OCSP 缓存 / no OCSP cache");
+	pthread_mutex_lock(&c->refresh_mu);
+	now = now_of(c);
+	if (c->st == NULL && (c->st = oc_store_open(c->store_uri, err)) ==
+	    NULL) {
+		rc = err != NULL && err->code != 0 ? err->code : OC_ESTORE;
+		goto out;
+	}
+	memset(&f, 0, sizeof(f));
+	f.ca = "issuing";
+	rs.skip = c->responder_serial;
+	if ((rc = oc_store_cert_list(c->st, &f, collect, &rs, err)) != 0 ||
+	    rs.err != 0) {
+		if (rs.err != 0)
+			rc = oc_err_set(err, rs.err, "内存不足 / out of memory");
+		/* Open a fresh handle next time: the database may have gone
+		 * away under this one. */
+		oc_store_close(c->st);
+		c->st = NULL;
+		goto out;
+	}
+	/* Responses outliving the responder certificate are worthless to
+	 * relying parties: say so, once a day. */
+	if (c->responder_not_after != 0 && now + c->o.validity >
+	    c->responder_not_after - 30 * 86400 &&
+	    now - c->expiry_warned >= 86400) {
+		c->expiry_warned = now;
+		oc_log(OC_LOG_WARN, "ocsp.responder_expiring", "serial=%s "
+		    "days_left=%lld", c->responder_serial,
+		    (long long)((c->responder_not_after - now) / 86400));
+	}
+	c->gen++;
+	for (size_t i = 0; i < rs.n; i++) {
+		const struct rec *r = &rs.v[i];
+		struct entry *e = find(c, r->serial);   /* only we mutate */
+		unsigned char *der[NHASH] = { NULL, NULL };
+		size_t len[NHASH] = { 0, 0 };
+		time_t produced = 0;
+		bool changed = e == NULL || !same_status(e, r);
+
+		if (!changed && e->der[0] != NULL && e->der[1] != NULL &&
+		    e->next_update - now > c->o.refresh_before) {
+			e->gen = c->gen;   /* readers never look at gen */
+			continue;
+		}
+		if (sign_rc == 0) {
+			oc_err_clear(&e2);
+			sign_rc = presign(c, r, now, der, len, &produced,
+			    &e2);
+			if (sign_rc != 0) {
+				for (int k = 0; k < NHASH; k++) {
+					OPENSSL_free(der[k]);
+					der[k] = NULL;
+				}
+				if (err != NULL)
+					*err = e2;
+			}
+		}
+		if (sign_rc == 0) {
+			if ((rc = store_entry(c, r, der, len, now +
+			    c->o.validity, produced)) != 0) {
+				for (int k = 0; k < NHASH; k++)
+					OPENSSL_free(der[k]);
+				oc_err_set(err, rc, "内存不足 / out of memory");
+				goto out;
+			}
+			signed_n++;
+		} else if (changed) {
+			/* Never leave a stale status to be served: record
+			 * the new one without responses (answered live). */
+			if ((rc = store_entry(c, r, NULL, NULL, 0, 0)) != 0) {
+				oc_err_set(err, rc, "内存不足 / out of memory");
+				goto out;
+			}
+			dropped++;
+		} else {
+			e->gen = c->gen;   /* keep the still-valid responses */
+		}
+	}
+	/* Forget what the store no longer lists, and publish the listing
+	 * time. */
+	pthread_rwlock_wrlock(&c->lock);
+	for (size_t b = 0; b < c->nbuckets; b++) {
+		struct entry **pp = &c->buckets[b];
+
+		while (*pp != NULL) {
+			struct entry *x = *pp;
+
+			if (x->gen != c->gen) {
+				*pp = x->next;
+				entry_free(x);
+				c->nentries--;
+			} else {
+				pp = &x->next;
+			}
+		}
+	}
+	c->last_list = now;
+	c->ready = true;
+	pthread_rwlock_unlock(&c->lock);
+	rc = sign_rc;
+	if (sign_rc != 0)
+		oc_log(OC_LOG_ERROR, "ocsp.presign_failed",
+		    "signed=%zu dropped=%zu code=%s", signed_n, dropped,
+		    oc_err_name(sign_rc));
+	else if (signed_n > 0)
+		oc_log(OC_LOG_DEBUG, "ocsp.refreshed", "certs=%zu signed=%zu",
+		    rs.n, signed_n);
+out:
+	atomic_fetch_add(&c->n_refreshes, 1);
+	if (rc != 0)
+		atomic_fetch_add(&c->n_refresh_errors, 1);
+	pthread_mutex_unlock(&c->refresh_mu);
+	free(rs.v);
+	return rc;
+}
+
+/* ---- background thread ---- */
+
+static void *
+bg_main(void *arg)
+{
+	struct oc_ocsp_cache *c = arg;
+	struct timespec dl;
+	struct oc_err err;
+	bool first = true;
+
+	pthread_mutex_lock(&c->bg_mu);
+	while (!c->bg_stop) {
+		bool ready;
+
+		pthread_rwlock_rdlock(&c->lock);
+		ready = c->ready;
+		pthread_rwlock_unlock(&c->lock);
+		if (!(first && !ready)) {
+			clock_gettime(CLOCK_MONOTONIC, &dl);
+			dl.tv_sec += c->o.revocation_interval;
+			while (!c->bg_stop && !c->bg_kick &&
+			    pthread_cond_timedwait(&c->bg_cv, &c->bg_mu,
+			    &dl) != ETIMEDOUT)
+				;
+		}
+		first = false;
+		if (c->bg_stop)
+			break;
+		c->bg_kick = false;
+		pthread_mutex_unlock(&c->bg_mu);
+		oc_err_clear(&err);
+		if (oc_ocsp_cache_refresh(c, &err) != 0) {
+			char q[OC_LOG_QBUF];
+
+			oc_log(OC_LOG_WARN, "ocsp.refresh_failed",
+			    "code=%s msg=%s", oc_err_name(err.code),
+			    oc_log_q(q, sizeof(q), err.msg));
+		}
+		pthread_mutex_lock(&c->bg_mu);
+	}
+	pthread_mutex_unlock(&c->bg_mu);
+	return NULL;
+}
+
+int
+oc_ocsp_cache_start(struct oc_ocsp_cache *c, struct oc_err *err)
+{
+	int rc = 0;
+
+	if (c == NULL)
+		return oc_err_set(err, OC_EINVAL, "缺少 OCSP 缓存 / no OCSP cache");
+	pthread_mutex_lock(&c->bg_mu);
+	if (!c->bg_running) {
+		c->bg_stop = false;
+		c->bg_kick = false;
+		if (pthread_create(&c->bg, NULL, bg_main, c) != 0)
+			rc = oc_err_set(err, OC_EINTERNAL, "无法启动 OCSP 刷新线程 / "
+			    "cannot start the OCSP refresh thread");
+		else
+			c->bg_running = true;
+	}
+	pthread_mutex_unlock(&c->bg_mu);
+	return rc;
+}
+
+void
+oc_ocsp_cache_stop(struct oc_ocsp_cache *c)
+{
+	bool join;
+
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->bg_mu);
+	join = c->bg_running;
+	c->bg_stop = true;
+	pthread_cond_broadcast(&c->bg_cv);
+	pthread_mutex_unlock(&c->bg_mu);
+	if (join) {
+		pthread_join(c->bg, NULL);
+		pthread_mutex_lock(&c->bg_mu);
+		c->bg_running = false;
+		pthread_mutex_unlock(&c->bg_mu);
+	}
+}
+
+void
+oc_ocsp_cache_kick(struct oc_ocsp_cache *c)
+{
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->bg_mu);
+	c->bg_kick = true;
+	pthread_cond_broadcast(&c->bg_cv);
+	pthread_mutex_unlock(&c->bg_mu);
+}
+
+/* ---- answering ---- */
+
+static int
+reply_const(struct oc_ocsp_cache *c, enum oc_ocsp_resp_status s,
+    unsigned char **resp, size_t *resp_len, struct oc_ocsp_answer *info)
+{
+	size_t n = 0;
+	const unsigned char *d = oc_ocsp_error_der(s, &n);
+
+	switch (s) {
+	case OC_OCSP_MALFORMED:
+		atomic_fetch_add(&c->n_malformed, 1);
+		break;
+	case OC_OCSP_UNAUTHORIZED:
+		atomic_fetch_add(&c->n_unauthorized, 1);
+		break;
+	case OC_OCSP_TRY_LATER:
+		atomic_fetch_add(&c->n_try_later, 1);
+		break;
+	default:
+		atomic_fetch_add(&c->n_internal, 1);
+		break;
+	}
+	if (info != NULL) {
+		memset(info, 0, sizeof(*info));
+		info->status = s;
+	}
+	if (d == NULL || (*resp = malloc(n)) == NULL)
+		return OC_ENOMEM;
+	memcpy(*resp, d, n);
+	*resp_len = n;
+	return 0;
+}
+
+static int
+hash_index(enum oc_ocsp_hash h)
+{
+	return h == OC_OCSP_HASH_SHA1 ? 0 : h == OC_OCSP_HASH_SHA256 ? 1 : -1;
+}
+
+int
+oc_ocsp_cache_answer_ex(struct oc_ocsp_cache *c, const unsigned char *req,
+    size_t len, unsigned char **resp, size_t *resp_len,
+    struct oc_ocsp_answer *info)
+{
+	struct oc_ocsp_request *r = NULL;
+	struct oc_ocsp_single *s = NULL;
+	struct oc_err err;
+	unsigned char *der = NULL;
+	size_t derlen = 0, nunknown = 0;
+	time_t now, listed;
+	bool counted = false;
+	int rc;
+
+	if (resp == NULL || resp_len == NULL)
+		return OC_EINVAL;
+	*resp = NULL;
+	*resp_len = 0;
+	if (info != NULL)
+		memset(info, 0, sizeof(*info));
+	if (c == NULL)
+		return OC_EINVAL;
+	oc_err_clear(&err);
+	if ((r = oc_ocsp_request_parse(req, len, &err)) == NULL) {
+		rc = reply_const(c, err.code == OC_ENOMEM ?
+		    OC_OCSP_INTERNAL_ERROR : OC_OCSP_MALFORMED, resp, resp_len,
+		    info);
+		goto out;
+	}
+	for (size_t i = 0; i < r->n; i++)
+		if (!oc_ocsp_certid_is_for_hashes(&r->ids[i], &c->ih)) {
+			rc = reply_const(c, OC_OCSP_UNAUTHORIZED, resp, resp_len,
+			    info);
+			goto out;
+		}
+	if ((s = calloc(r->n, sizeof(*s))) == NULL) {
+		rc = reply_const(c, OC_OCSP_INTERNAL_ERROR, resp, resp_len, info);
+		goto out;
+	}
+	now = now_of(c);
+
+	pthread_rwlock_rdlock(&c->lock);
+	if (!c->ready) {
+		pthread_rwlock_unlock(&c->lock);
+		rc = reply_const(c, OC_OCSP_TRY_LATER, resp, resp_len, info);
+		goto out;
+	}
+	if (r->n == 1 && !r->has_nonce) {
+		struct entry *e = find(c, r->ids[0].serial);
+		int hi = hash_index(r->ids[0].hash);
+
+		if (e != NULL && hi >= 0 && e->der[hi] != NULL &&
+		    e->next_update > now) {
+			if ((*resp = malloc(e->der_len[hi])) != NULL) {
+				memcpy(*resp, e->der[hi], e->der_len[hi]);
+				*resp_len = e->der_len[hi];
+				if (info != NULL) {
+					info->status = OC_OCSP_SUCCESSFUL;
+					info->presigned = true;
+					info->next_update = e->next_update;
+					info->this_update = e->next_update -
+					    c->o.validity;
+					info->produced_at = e->produced;
+				}
+			}
+			pthread_rwlock_unlock(&c->lock);
+			if (*resp == NULL) {
+				rc = reply_const(c, OC_OCSP_INTERNAL_ERROR, resp,
+				    resp_len, info);
+				goto out;
+			}
+			atomic_fetch_add(&c->n_hits, 1);
+			rc = 0;
+			goto out;
+		}
+	}
+	listed = c->last_list;
+	for (size_t i = 0; i < r->n; i++) {
+		struct entry *e = find(c, r->ids[i].serial);
+
+		s[i].id = &r->ids[i];
+		s[i].this_update = listed;
+		if (e == NULL) {
+			/* Not issued (as of the last listing): ask again
+			 * once the next poll has run. */
+			s[i].status = OC_OCSP_UNKNOWN;
+			s[i].next_update = now + c->o.revocation_interval;
+			if (s[i].next_update > listed + c->o.validity)
+				s[i].next_update = listed + c->o.validity;
+			nunknown++;
+		} else {
+			s[i].status = e->status;
+			s[i].revoked_at = e->revoked_at;
+			s[i].reason = e->reason;
+			s[i].next_update = listed + c->o.validity;
+		}
+	}
+	pthread_rwlock_unlock(&c->lock);
+
+	/* The status on hand is too old to vouch for (the store has been
+	 * unreadable for a whole validity period). */
+	for (size_t i = 0; i < r->n; i++)
+		if (s[i].next_update <= now || s[i].next_update <= listed) {
+			rc = reply_const(c, OC_OCSP_TRY_LATER, resp, resp_len,
+			    info);
+			goto out;
+		}
+	if (atomic_fetch_add(&c->live_inflight, 1) >= c->o.live_max) {
+		atomic_fetch_sub(&c->live_inflight, 1);
+		rc = reply_const(c, OC_OCSP_TRY_LATER, resp, resp_len, info);
+		goto out;
+	}
+	counted = true;
+	if (sign_singles(c, s, r->n, r->has_nonce ? r->nonce_ext : NULL,
+	    r->has_nonce ? r->nonce_ext_len : 0, now, &der, &derlen,
+	    &err) != 0) {
+		char q[OC_LOG_QBUF];
+
+		oc_log(OC_LOG_ERROR, "ocsp.sign_failed", "code=%s msg=%s",
+		    oc_err_name(err.code), oc_log_q(q, sizeof(q), err.msg));
+		rc = reply_const(c, OC_OCSP_INTERNAL_ERROR, resp, resp_len, info);
+		goto out;
+	}
+	if ((*resp = malloc(derlen)) == NULL) {
+		rc = reply_const(c, OC_OCSP_INTERNAL_ERROR, resp, resp_len, info);
+		goto out;
+	}
+	memcpy(*resp, der, derlen);
+	*resp_len = derlen;
+	atomic_fetch_add(&c->n_live, 1);
+	atomic_fetch_add(&c->n_unknown, nunknown);
+	if (info != NULL) {
+		info->status = OC_OCSP_SUCCESSFUL;
+		info->live = true;
+		info->this_update = listed;
+		info->produced_at = now;
+		info->next_update = s[0].next_update;
+		for (size_t i = 1; i < r->n; i++)
+			if (s[i].next_update < info->next_update)
+				info->next_update = s[i].next_update;
+	}
+	rc = 0;
+out:
+	if (counted)
+		atomic_fetch_sub(&c->live_inflight, 1);
+	OPENSSL_free(der);
+	free(s);
+	oc_ocsp_request_free(r);
+	return rc;
+}
+
+int
+oc_ocsp_cache_answer(struct oc_ocsp_cache *c, const unsigned char *req,
+    size_t len, unsigned char **resp, size_t *resp_len)
+{
+	return oc_ocsp_cache_answer_ex(c, req, len, resp, resp_len, NULL);
+}
+
+/* ---- counters ---- */
+
+void
+oc_ocsp_cache_get_stats(struct oc_ocsp_cache *c,
+    struct oc_ocsp_cache_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (c == NULL)
+		return;
+	out->hits = atomic_load(&c->n_hits);
+	out->live_signs = atomic_load(&c->n_live);
+	out->presigns = atomic_load(&c->n_presign);
+	out->malformed = atomic_load(&c->n_malformed);
+	out->unauthorized = atomic_load(&c->n_unauthorized);
+	out->try_later = atomic_load(&c->n_try_later);
+	out->internal_errors = atomic_load(&c->n_internal);
+	out->unknown = atomic_load(&c->n_unknown);
+	out->refreshes = atomic_load(&c->n_refreshes);
+	out->refresh_errors = atomic_load(&c->n_refresh_errors);
+	pthread_rwlock_rdlock(&c->lock);
+	out->entries = c->nentries;
+	out->last_refresh = c->last_list;
+	pthread_rwlock_unlock(&c->lock);
+}
+
+/* Prometheus label value: escape \, " and newline. */
+static void
+label_escape(const char *in, char *out, size_t cap)
+{
+	size_t k = 0;
+
+	for (const char *p = in != NULL ? in : ""; *p != '\0' && k + 3 < cap;
+	    p++) {
+		if (*p == '\\' || *p == '"') {
+			out[k++] = '\\';
+			out[k++] = *p;
+		} else if (*p == '\n') {
+			out[k++] = '\\';
+			out[k++] = 'n';
+		} else {
+			out[k++] = *p;
+		}
+	}
+	out[k] = '\0';
+}
+
+int
+oc_ocsp_cache_metrics(struct oc_ocsp_cache *const *caches,
+    const char *const *labels, size_t n, struct oc_buf *out)
+{
+	static const struct {
+		const char *name, *type, *help;
+		size_t off;
+	} m[] = {
+#define M(nm, t, h, f) { nm, t, h, offsetof(struct oc_ocsp_cache_stats, f) }
+		M("onecert_ocsp_presigned_served_total", "counter",
+		    "OCSP answers served from a pre-signed response", hits),
+		M("onecert_ocsp_live_signs_total", "counter",
+		    "OCSP responses signed for a request (nonce, several "
+		    "CertIDs, unknown serial)", live_signs),
+		M("onecert_ocsp_presigns_total", "counter",
+		    "OCSP responses signed ahead by refreshes", presigns),
+		M("onecert_ocsp_malformed_total", "counter",
+		    "malformedRequest answers", malformed),
+		M("onecert_ocsp_unauthorized_total", "counter",
+		    "unauthorized answers (another CA)", unauthorized),
+		M("onecert_ocsp_try_later_total", "counter",
+		    "tryLater answers", try_later),
+		M("onecert_ocsp_internal_errors_total", "counter",
+		    "internalError answers", internal_errors),
+		M("onecert_ocsp_unknown_total", "counter",
+		    "certificates answered unknown", unknown),
+		M("onecert_ocsp_refreshes_total", "counter",
+		    "pre-signed cache refreshes", refreshes),
+		M("onecert_ocsp_refresh_errors_total", "counter",
+		    "pre-signed cache refreshes that failed", refresh_errors),
+		M("onecert_ocsp_cached_certificates", "gauge",
+		    "certificates in the pre-signed cache", entries),
+#undef M
+	};
+	struct oc_ocsp_cache_stats *st = NULL;
+	char lab[128];
+	int rc = 0;
+
+	if ((caches == NULL && n > 0) || out == NULL || n > 64)
+		return OC_EINVAL;
+	if (n == 0)
+		return 0;
+	if ((st = calloc(n, sizeof(*st))) == NULL)
+		return OC_ENOMEM;
+	for (size_t j = 0; j < n; j++)
+		oc_ocsp_cache_get_stats(caches[j], &st[j]);
+	/* One HELP/TYPE per family, then a sample per cache. */
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]) && rc == 0; i++) {
+		rc = oc_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n",
+		    m[i].name, m[i].help, m[i].name, m[i].type);
+		for (size_t j = 0; j < n && rc == 0; j++) {
+			label_escape(labels != NULL ? labels[j] : NULL, lab,
+			    sizeof(lab));
+			rc = oc_buf_printf(out, "%s{ca=\"%s\"} %llu\n",
+			    m[i].name, lab, (unsigned long long)
+			    *(const uint64_t *)((const char *)&st[j] +
+			    m[i].off));
+		}
+	}
+	if (rc == 0)
+		rc = oc_buf_printf(out, "# HELP onecert_ocsp_last_refresh_"
+		    "timestamp_seconds start of the last successful listing\n"
+		    "# TYPE onecert_ocsp_last_refresh_timestamp_seconds "
+		    "gauge\n");
+	for (size_t j = 0; j < n && rc == 0; j++) {
+		label_escape(labels != NULL ? labels[j] : NULL, lab,
+		    sizeof(lab));
+		rc = oc_buf_printf(out, "onecert_ocsp_last_refresh_timestamp_"
+		    "seconds{ca=\"%s\"} %lld\n", lab,
+		    (long long)st[j].last_refresh);
+	}
+	free(st);
+	return rc;
+}

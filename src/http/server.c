@@ -1,0 +1,727 @@
+/*
+ * server.c — the life of an HTTP(S) server: binding, event loops, the TLS
+ * context, graceful stop.
+ *
+ * Threads.  oc_http_server_run starts one thread per event loop and the
+ * worker pool, then waits for them.  Each loop has its own event_base, its
+ * own evhttp objects (one for the plain listener, one for TLS: evhttp's
+ * bevcb has no way to tell the two apart) and its own listening sockets,
+ * bound with SO_REUSEPORT so that the kernel spreads connections over the
+ * loops without a shared accept lock.  Nothing of a loop is touched by
+ * another thread except through event_active(), which libevent makes
+ * thread-safe once evthread_use_pthreads() has been called.
+ *
+ * Binding happens in oc_http_server_new so that a busy port is reported
+ * there.  SO_REUSEPORT would let a second onecert (same user) silently
+ * share the port, so a throw-away socket without SO_REUSEPORT first probes
+ * the address: it fails with EADDRINUSE if anyone listens there.
+ *
+ * Stop.  oc_http_server_stop only sets a flag and writes a byte to a pipe
+ * (async-signal-safe); SIGINT and SIGTERM arrive as libevent signal events
+ * on loop 0.  Loop 0 then activates every loop's stop event; each loop
+ * closes its listeners, marks itself draining (replies get "Connection:
+ * close") and exits once it has no request in flight and no reply being
+ * written, or after OC__HTTP_DRAIN_S.  run() then stops the worker pool
+ * (which by then has nothing queued) and closes the remaining idle
+ * connections.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "onecert/error.h"
+#include "onecert/http.h"
+#include "onecert/log.h"
+#include "http_int.h"
+
+static pthread_once_t libevent_once = PTHREAD_ONCE_INIT;
+static int libevent_threads_ok;
+
+static void
+libevent_log(int severity, const char *msg)
+{
+	char q[OC_LOG_QBUF];
+	enum oc_log_level lvl = severity >= EVENT_LOG_ERR ? OC_LOG_ERROR :
+	    severity == EVENT_LOG_WARN ? OC_LOG_WARN : OC_LOG_DEBUG;
+
+	oc_log(lvl, "http.libevent", "msg=%s", oc_log_q(q, sizeof(q), msg));
+}
+
+static void
+libevent_init(void)
+{
+	libevent_threads_ok = evthread_use_pthreads() == 0;
+	event_set_log_callback(libevent_log);
+	/* A peer that closes early must not kill the process with SIGPIPE
+	 * (libevent writes with writev, OpenSSL with write). */
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* ---- addresses and sockets ------------------------------------------ */
+
+/* "host:port", "[v6]:port", ":port" or "*:port". */
+static int
+parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sslen,
+    struct oc_err *err)
+{
+	char host[256], port[16];
+	const char *colon;
+	struct addrinfo hints, *ai = NULL;
+	size_t hl;
+	int rc;
+
+	if (s[0] == '[') {
+		const char *end = strchr(s, ']');
+
+		if (end == NULL || end[1] != ':')
+			goto bad;
+		hl = (size_t)(end - s - 1);
+		if (hl >= sizeof(host))
+			goto bad;
+		memcpy(host, s + 1, hl);
+		host[hl] = '\0';
+		colon = end + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL)
+			goto bad;
+		hl = (size_t)(colon - s);
+		if (hl >= sizeof(host))
+			goto bad;
+		memcpy(host, s, hl);
+		host[hl] = '\0';
+	}
+	if (strlen(colon + 1) == 0 || strlen(colon + 1) >= sizeof(port) ||
+	    strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
+	    atoi(colon + 1) > 65535)
+		goto bad;
+	snprintf(port, sizeof(port), "%s", colon + 1);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	rc = getaddrinfo(host[0] == '\0' || strcmp(host, "*") == 0 ? NULL : host,
+	    port, &hints, &ai);
+	if (rc != 0 || ai == NULL)
+		return oc_err_set(err, OC_ECONFIG, "cannot resolve listen address "
+		    "%s: %s", s, gai_strerror(rc));
+	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+	*sslen = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	return 0;
+bad:
+	return oc_err_set(err, OC_ECONFIG, "bad listen address \"%s\" (want "
+	    "host:port or [v6]:port)", s);
+}
+
+static void
+set_port(struct sockaddr_storage *ss, int port)
+{
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+	else
+		((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+}
+
+static int
+get_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+}
+
+/* A bound socket (listening unless probe); -errno on failure. */
+static int
+bind_socket(const struct sockaddr_storage *ss, socklen_t len, bool reuseport,
+    bool probe)
+{
+	int fd, on = 1, e;
+
+	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0)
+		goto fail;
+	if (reuseport &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0)
+		goto fail;
+	if (ss->ss_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) != 0)
+		goto fail;
+	if (bind(fd, (const struct sockaddr *)ss, len) != 0)
+		goto fail;
+	if (!probe && listen(fd, 511) != 0)
+		goto fail;
+	return fd;
+fail:
+	e = errno;
+	close(fd);
+	return -e;
+}
+
+static int
+bind_listeners(struct oc_http_server *srv, int which, const char *addr,
+    struct oc_err *err)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = 0;
+	int port, fd, rc;
+
+	if ((rc = parse_listen(addr, &ss, &len, err)) != 0)
+		return rc;
+	port = get_port(&ss);
+	if (port != 0) {
+		fd = bind_socket(&ss, len, false, true);
+		if (fd == -EADDRINUSE)
+			return oc_err_set(err, OC_EIO, "address %s is already in use "
+			    "(is another onecert running?)", addr);
+		if (fd < 0)
+			return oc_err_set(err, OC_EIO, "cannot bind %s: %s", addr,
+			    strerror(-fd));
+		close(fd);
+	}
+	for (int i = 0; i < srv->nloops; i++) {
+		struct oc__loop *loop = &srv->loops[i];
+
+		fd = bind_socket(&ss, len, true, false);
+		if (fd == -EADDRINUSE)
+			return oc_err_set(err, OC_EIO, "address %s is already in use",
+			    addr);
+		if (fd < 0)
+			return oc_err_set(err, OC_EIO, "cannot listen on %s: %s", addr,
+			    strerror(-fd));
+		if (port == 0) {
+			struct sockaddr_storage got;
+			socklen_t gl = sizeof(got);
+
+			if (getsockname(fd, (struct sockaddr *)&got, &gl) != 0) {
+				close(fd);
+				return oc_err_set(err, OC_EIO, "getsockname: %s",
+				    strerror(errno));
+			}
+			port = get_port(&got);
+			set_port(&ss, port);
+		}
+		loop->bound[which] = evhttp_accept_socket_with_handle(
+		    loop->http[which], fd);
+		if (loop->bound[which] == NULL) {
+			close(fd);
+			return oc_err_set(err, OC_EIO, "cannot accept on %s", addr);
+		}
+	}
+	srv->port[which] = port;
+	return 0;
+}
+
+/* ---- TLS -------------------------------------------------------------- */
+
+/* TLS only asks for a client certificate; whether it is any good is for
+ * the application to decide (chain, usage, revocation: SPEC 4.1). */
+static int
+accept_any_client_cert(int ok, X509_STORE_CTX *ctx)
+{
+	(void)ok;
+	(void)ctx;
+	return 1;
+}
+
+static SSL_CTX *
+tls_ctx_new(const struct oc_http_config *cfg, struct oc_err *err)
+{
+	SSL_CTX *ctx = NULL;
+	static const unsigned char sid[] = "onecert-http";
+
+	if (cfg->tls_cert == NULL || cfg->tls_key == NULL) {
+		oc_err_set(err, OC_ECONFIG, "tls_listen needs tls_cert and tls_key");
+		return NULL;
+	}
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
+		goto ossl;
+	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1)
+		goto ossl;
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
+	    SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert) != 1) {
+		oc_err_openssl(err, OC_ECONFIG, "cannot load the TLS certificate %s",
+		    cfg->tls_cert);
+		goto fail;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_key, SSL_FILETYPE_PEM) != 1) {
+		oc_err_openssl(err, OC_ECONFIG, "cannot load the TLS key %s",
+		    cfg->tls_key);
+		goto fail;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		oc_err_openssl(err, OC_ECONFIG, "the TLS key %s does not match "
+		    "the certificate %s", cfg->tls_key, cfg->tls_cert);
+		goto fail;
+	}
+	if (cfg->client_ca != NULL) {
+		STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(cfg->client_ca);
+
+		if (names == NULL) {
+			oc_err_openssl(err, OC_ECONFIG, "cannot load client CA "
+			    "names from %s", cfg->client_ca);
+			goto fail;
+		}
+		SSL_CTX_set_client_CA_list(ctx, names);
+	}
+	/* Request, never require: no SSL_VERIFY_FAIL_IF_NO_PEER_CERT. */
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE,
+	    accept_any_client_cert);
+	/* Needed for session resumption once peer verification is on. */
+	if (SSL_CTX_set_session_id_context(ctx, sid, sizeof(sid) - 1) != 1)
+		goto ossl;
+	return ctx;
+ossl:
+	oc_err_openssl(err, OC_ECRYPTO, "cannot set up TLS");
+fail:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+/* ---- stopping ------------------------------------------------------- */
+
+static void
+drain_check(struct oc__loop *loop)
+{
+	struct timespec now;
+
+	if (atomic_load(&loop->inflight) == 0 && loop->writing == 0) {
+		event_base_loopexit(loop->base, NULL);
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec > loop->drain_deadline.tv_sec) {
+		oc_log(OC_LOG_WARN, "http.drain_timeout", "service=%s loop=%d "
+		    "in_flight=%d writing=%d", loop->srv->name, loop->idx,
+		    atomic_load(&loop->inflight), loop->writing);
+		event_base_loopexit(loop->base, NULL);
+	}
+}
+
+static void
+drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	drain_check(arg);
+}
+
+static void
+stop_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct oc__loop *loop = arg;
+	struct timeval tick = { 0, 20000 };
+
+	(void)fd;
+	(void)what;
+	if (loop->draining)
+		return;
+	loop->draining = true;
+	for (int i = 0; i < 2; i++)
+		if (loop->bound[i] != NULL) {
+			evhttp_del_accept_socket(loop->http[i], loop->bound[i]);
+			loop->bound[i] = NULL;
+		}
+	clock_gettime(CLOCK_MONOTONIC, &loop->drain_deadline);
+	loop->drain_deadline.tv_sec += OC__HTTP_DRAIN_S;
+	event_add(loop->drain_ev, &tick);
+	drain_check(loop);
+}
+
+static void
+begin_stop(struct oc_http_server *srv, const char *why)
+{
+	if (srv->stopping)
+		return;
+	srv->stopping = true;
+	oc_log(OC_LOG_INFO, "http.stopping", "service=%s reason=%s", srv->name,
+	    why);
+	for (int i = 0; i < srv->nloops; i++)
+		event_active(srv->loops[i].stop_ev, EV_READ, 0);
+}
+
+static void
+wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct oc_http_server *srv = arg;
+	char b[64];
+
+	(void)what;
+	while (read(fd, b, sizeof(b)) > 0)
+		;
+	if (atomic_load(&srv->stop_requested))
+		begin_stop(srv, "stop");
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	begin_stop(arg, sig == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+void
+oc_http_server_stop(struct oc_http_server *srv)
+{
+	int e = errno;
+	ssize_t w;
+
+	if (srv == NULL)
+		return;
+	atomic_store(&srv->stop_requested, true);
+	w = write(srv->wake_fd[1], "s", 1);   /* EAGAIN: a byte is already there */
+	(void)w;
+	errno = e;
+}
+
+/* ---- construction ----------------------------------------------------- */
+
+static char *
+xstrdup(const char *s)
+{
+	return s == NULL ? NULL : strdup(s);
+}
+
+static int
+copy_routes(struct oc_http_server *srv, const struct oc_http_route *routes,
+    size_t n, struct oc_err *err)
+{
+	srv->max_body = OC__HTTP_DEFAULT_BODY;
+	if (n == 0)
+		return 0;
+	srv->routes = calloc(n, sizeof(*srv->routes));
+	if (srv->routes == NULL)
+		return oc_err_set(err, OC_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const struct oc_http_route *r = &routes[i];
+
+		if (r->path == NULL || r->path[0] != '/' || r->fn == NULL)
+			return oc_err_set(err, OC_EINVAL, "route %zu: the path must "
+			    "start with / and the handler must be set", i);
+		if (r->method != NULL && strlen(r->method) >= 16)
+			return oc_err_set(err, OC_EINVAL, "route %s: bad method",
+			    r->path);
+		srv->routes[i] = *r;
+		srv->routes[i].method = xstrdup(r->method);
+		srv->routes[i].path = xstrdup(r->path);
+		srv->n_routes = i + 1;
+		if (srv->routes[i].path == NULL ||
+		    (r->method != NULL && srv->routes[i].method == NULL))
+			return oc_err_set(err, OC_ENOMEM, "out of memory");
+		if (r->max_body > srv->max_body)
+			srv->max_body = r->max_body;
+	}
+	if (srv->max_body > (size_t)INT64_MAX / 2)
+		srv->max_body = (size_t)INT64_MAX / 2;
+	return 0;
+}
+
+static int
+ncores(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 256 ? 256 : (int)n;
+}
+
+static int
+loop_init(struct oc_http_server *srv, struct oc__loop *loop, int idx,
+    struct oc_err *err)
+{
+	const char *addr[2] = { srv->cfg.listen, srv->cfg.tls_listen };
+
+	loop->srv = srv;
+	loop->idx = idx;
+	if ((loop->base = event_base_new()) == NULL)
+		return oc_err_set(err, OC_ENOMEM, "cannot create an event loop");
+	for (int i = 0; i < 2; i++) {
+		struct evhttp *h;
+
+		if (addr[i] == NULL)
+			continue;
+		if ((h = loop->http[i] = evhttp_new(loop->base)) == NULL)
+			return oc_err_set(err, OC_ENOMEM, "cannot create evhttp");
+		loop->lctx[i].loop = loop;
+		loop->lctx[i].tls = i == 1;
+		evhttp_set_timeout(h, srv->cfg.timeout_s);
+		evhttp_set_max_headers_size(h, OC__HTTP_MAX_HEAD);
+		/* Global ceiling; the filter sets each request's own limit. */
+		evhttp_set_max_body_size(h, (ev_ssize_t)srv->max_body);
+		evhttp_set_allowed_methods(h, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+		    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+		    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+		evhttp_set_default_content_type(h, NULL);
+		evhttp_set_gencb(h, oc__http_on_request, loop);
+		evhttp_set_bevcb(h, oc__conn_bevcb, &loop->lctx[i]);
+	}
+	loop->stop_ev = event_new(loop->base, -1, 0, stop_cb, loop);
+	loop->drain_ev = event_new(loop->base, -1, EV_PERSIST, drain_cb, loop);
+	loop->adopt_ev = event_new(loop->base, -1, 0, oc__conn_adopt_cb, loop);
+	if (loop->stop_ev == NULL || loop->drain_ev == NULL ||
+	    loop->adopt_ev == NULL)
+		return oc_err_set(err, OC_ENOMEM, "out of memory");
+	if (idx == 0) {
+		loop->wake_ev = event_new(loop->base, srv->wake_fd[0],
+		    EV_READ | EV_PERSIST, wake_cb, srv);
+		loop->sig_ev[0] = evsignal_new(loop->base, SIGINT, signal_cb, srv);
+		loop->sig_ev[1] = evsignal_new(loop->base, SIGTERM, signal_cb, srv);
+		if (loop->wake_ev == NULL || loop->sig_ev[0] == NULL ||
+		    loop->sig_ev[1] == NULL || event_add(loop->wake_ev, NULL) != 0)
+			return oc_err_set(err, OC_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+struct oc_http_server *
+oc_http_server_new(const struct oc_http_config *cfg,
+    const struct oc_http_route *routes, size_t n_routes, struct oc_err *err)
+{
+	struct oc_http_server *srv = NULL;
+	struct rlimit rl;
+	int rc;
+
+	pthread_once(&libevent_once, libevent_init);
+	if (!libevent_threads_ok) {
+		oc_err_set(err, OC_EINTERNAL, "libevent has no thread support");
+		return NULL;
+	}
+	if (cfg == NULL || (cfg->listen == NULL && cfg->tls_listen == NULL)) {
+		oc_err_set(err, OC_ECONFIG, "nothing to listen on (set listen or "
+		    "tls_listen)");
+		return NULL;
+	}
+	if ((srv = calloc(1, sizeof(*srv))) == NULL) {
+		oc_err_set(err, OC_ENOMEM, "out of memory");
+		return NULL;
+	}
+	srv->wake_fd[0] = srv->wake_fd[1] = -1;
+	pthread_mutex_init(&srv->live_mu, NULL);
+	srv->cfg = *cfg;
+	srv->name = strdup(cfg->name != NULL ? cfg->name : "onecert");
+	if (srv->name == NULL) {
+		oc_err_set(err, OC_ENOMEM, "out of memory");
+		goto fail;
+	}
+	srv->cfg.name = srv->name;
+	if (srv->cfg.timeout_s <= 0)
+		srv->cfg.timeout_s = 30;
+	if (srv->cfg.max_connections <= 0)
+		srv->cfg.max_connections = 4096;
+	srv->nloops = cfg->threads > 0 ? (cfg->threads > 256 ? 256 :
+	    cfg->threads) : ncores();
+	if (srv->cfg.workers <= 0)
+		srv->cfg.workers = 2 * ncores();
+	if (srv->cfg.workers > 1024)
+		srv->cfg.workers = 1024;
+	if (srv->cfg.queue_max <= 0)
+		srv->cfg.queue_max = 64 * srv->cfg.workers;
+	if ((rc = copy_routes(srv, routes, n_routes, err)) != 0)
+		goto fail;
+	if (oc__proxies_parse(srv, cfg->proxies, cfg->n_proxies, err) != 0)
+		goto fail;
+	srv->cfg.proxies = NULL;
+	srv->cfg.n_proxies = 0;
+	if (cfg->static_dir != NULL) {
+		srv->static_root = realpath(cfg->static_dir, NULL);
+		if (srv->static_root == NULL) {
+			oc_err_set(err, OC_ECONFIG, "static_dir %s: %s",
+			    cfg->static_dir, strerror(errno));
+			goto fail;
+		}
+	}
+	srv->cfg.static_dir = srv->static_root;
+	srv->stats = calloc(srv->n_routes + OC__SLOT_N, sizeof(*srv->stats));
+	srv->n_conns_slots = 1024;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur > 1024)
+		srv->n_conns_slots = rl.rlim_cur > (1u << 20) ? (1u << 20) :
+		    (size_t)rl.rlim_cur;
+	else if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur == RLIM_INFINITY)
+		srv->n_conns_slots = 1u << 20;
+	srv->conns = calloc(srv->n_conns_slots, sizeof(*srv->conns));
+	srv->loops = calloc((size_t)srv->nloops, sizeof(*srv->loops));
+	if (srv->stats == NULL || srv->conns == NULL || srv->loops == NULL) {
+		oc_err_set(err, OC_ENOMEM, "out of memory");
+		goto fail;
+	}
+	if (pipe(srv->wake_fd) != 0) {
+		srv->wake_fd[0] = srv->wake_fd[1] = -1;
+		oc_err_set(err, OC_EIO, "pipe: %s", strerror(errno));
+		goto fail;
+	}
+	for (int i = 0; i < 2; i++) {
+		fcntl(srv->wake_fd[i], F_SETFL, O_NONBLOCK);
+		fcntl(srv->wake_fd[i], F_SETFD, FD_CLOEXEC);
+	}
+	if (cfg->tls_listen != NULL &&
+	    (srv->ssl_ctx = tls_ctx_new(cfg, err)) == NULL)
+		goto fail;
+	for (int i = 0; i < srv->nloops; i++)
+		if (loop_init(srv, &srv->loops[i], i, err) != 0)
+			goto fail;
+	if (cfg->listen != NULL && bind_listeners(srv, 0, cfg->listen, err) != 0)
+		goto fail;
+	if (cfg->tls_listen != NULL &&
+	    bind_listeners(srv, 1, cfg->tls_listen, err) != 0)
+		goto fail;
+	/* Only the copies above are used from here on. */
+	srv->cfg.listen = srv->cfg.tls_listen = NULL;
+	srv->cfg.tls_cert = srv->cfg.tls_key = srv->cfg.client_ca = NULL;
+	srv->pool.srv = srv;
+	oc_log(OC_LOG_INFO, "http.listening", "service=%s http=%d https=%d "
+	    "loops=%d workers=%d", srv->name, srv->port[0], srv->port[1],
+	    srv->nloops, srv->cfg.workers);
+	return srv;
+fail:
+	oc_http_server_free(srv);
+	return NULL;
+}
+
+int
+oc_http_server_port(struct oc_http_server *srv, bool tls)
+{
+	return srv == NULL ? 0 : srv->port[tls ? 1 : 0];
+}
+
+/* ---- running ---------------------------------------------------------- */
+
+static void *
+loop_main(void *arg)
+{
+	struct oc__loop *loop = arg;
+
+	loop->tid = pthread_self();
+	atomic_store(&loop->running, true);
+	event_base_dispatch(loop->base);
+	atomic_store(&loop->running, false);
+	return NULL;
+}
+
+int
+oc_http_server_run(struct oc_http_server *srv)
+{
+	sigset_t block, old;
+	int rc = 0;
+
+	if (srv == NULL || srv->ran)
+		return OC_EINVAL;
+	srv->ran = true;
+	if (oc__pool_start(srv) != 0)
+		return OC_ENOMEM;
+	for (int i = 0; i < 2; i++)
+		event_add(srv->loops[0].sig_ev[i], NULL);
+	/* Loop and worker threads never take SIGINT/SIGTERM: the handler
+	 * libevent installs then runs on some other thread and only writes to
+	 * loop 0's signal pipe, and handlers never see EINTR. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	for (int i = 0; i < srv->nloops; i++) {
+		if (pthread_create(&srv->loops[i].th, NULL, loop_main,
+		    &srv->loops[i]) != 0) {
+			rc = OC_ENOMEM;
+			break;
+		}
+		srv->loops[i].created = true;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		oc_log(OC_LOG_ERROR, "http.thread", "service=%s msg=\"cannot start "
+		    "the event loops\"", srv->name);
+		oc_http_server_stop(srv);
+	}
+	for (int i = 0; i < srv->nloops; i++)
+		if (srv->loops[i].created)
+			pthread_join(srv->loops[i].th, NULL);
+	oc__pool_stop(&srv->pool);
+	for (int i = 0; i < 2; i++)
+		if (srv->loops[0].sig_ev[i] != NULL)
+			event_del(srv->loops[0].sig_ev[i]);
+	/* Close what is left: idle keep-alive connections. */
+	for (int i = 0; i < srv->nloops; i++)
+		for (int j = 0; j < 2; j++)
+			if (srv->loops[i].http[j] != NULL) {
+				srv->loops[i].bound[j] = NULL;
+				evhttp_free(srv->loops[i].http[j]);
+				srv->loops[i].http[j] = NULL;
+			}
+	for (int i = 0; i < srv->nloops; i++) {
+		oc__conn_free_pending(&srv->loops[i]);
+		oc__linger_free_all(&srv->loops[i]);
+	}
+	oc_log(OC_LOG_INFO, "http.stopped", "service=%s", srv->name);
+	return rc;
+}
+
+void
+oc_http_server_free(struct oc_http_server *srv)
+{
+	if (srv == NULL)
+		return;
+	oc__pool_stop(&srv->pool);          /* if run() failed half-way */
+	oc__req_free_leftovers(srv);
+	for (int i = 0; srv->loops != NULL && i < srv->nloops; i++) {
+		struct oc__loop *loop = &srv->loops[i];
+
+		loop->draining = true;          /* no listener resumes now */
+		for (int j = 0; j < 2; j++) {
+			loop->bound[j] = NULL;
+			if (loop->http[j] != NULL)
+				evhttp_free(loop->http[j]);
+			loop->http[j] = NULL;
+		}
+		oc__conn_free_pending(loop);
+		oc__linger_free_all(loop);
+		if (loop->stop_ev != NULL)
+			event_free(loop->stop_ev);
+		if (loop->drain_ev != NULL)
+			event_free(loop->drain_ev);
+		if (loop->adopt_ev != NULL)
+			event_free(loop->adopt_ev);
+		if (loop->wake_ev != NULL)
+			event_free(loop->wake_ev);
+		for (int j = 0; j < 2; j++)
+			if (loop->sig_ev[j] != NULL)
+				event_free(loop->sig_ev[j]);
+		/* runs the connections' finalizers (conn_free) */
+		if (loop->base != NULL)
+			event_base_free(loop->base);
+	}
+	free(srv->loops);
+	SSL_CTX_free(srv->ssl_ctx);
+	for (int i = 0; i < 2; i++)
+		if (srv->wake_fd[i] >= 0)
+			close(srv->wake_fd[i]);
+	for (size_t i = 0; i < srv->n_routes; i++) {
+		free((char *)srv->routes[i].method);
+		free((char *)srv->routes[i].path);
+	}
+	free(srv->routes);
+	free(srv->proxies);
+	free(srv->static_root);
+	free(srv->conns);
+	free(srv->stats);
+	free(srv->name);
+	pthread_mutex_destroy(&srv->live_mu);
+	free(srv);
+}
