@@ -2,12 +2,18 @@
 #   make run    install what is missing, build, create the demo world, start
 #   make test   the whole suite: a normal build and an ASan+UBSan build
 #   make bench  benchmarks against named peers (not part of make test)
+#   make fuzz   each libFuzzer target for FUZZ_SECONDS (not part of make
+#               test, which replays the committed corpora); clang, in
+#               build-fuzz/ — see tests/fuzz/README.md
 
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: all bootstrap build build-asan test test-fast run bench demo-reset clean
+.PHONY: all bootstrap build build-asan test test-fast run bench fuzz demo-reset clean
 
 all: build
 
@@ -34,6 +40,14 @@ test-fast: build
 run: build
 	@./scripts/demo run $(BUILD)
 
+fuzz:
+	@./scripts/bootstrap fuzz
+	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug \
+		-DONECERT_LIBFUZZER=ON >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) \
+		--target $(addprefix fuzz_,$(FUZZ_TARGETS))
+	@./scripts/run-fuzz $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 demo-reset:
 	@./scripts/demo reset
 
@@ -41,4 +55,4 @@ bench: build
 	@./bench/run
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
