@@ -1,0 +1,181 @@
+#!/bin/bash
+# ca_serve.sh — `onecert ca serve` on loopback, judged by openssl and curl:
+# OCSP (POST and GET, nonce and pre-signed, good → revoked within the
+# configured interval), CRL download through the CDP URL, the caIssuers
+# URL, the RA API for operators over HTTPS and its refusals, bad input,
+# graceful SIGTERM, and a dead signer process stopping the service.
+. "$(dirname "$0")/lib/common.sh"
+D="$T/ca"
+PORT=$((20000 + RANDOM % 20000)); TPORT=$((PORT + 1))
+BASE="http://127.0.0.1:$PORT"
+NAME="上海浦江建筑工程有限公司"; USCC=91310115MA1FL8XY7N
+
+expect_ok "ca init with --base-url pointing at the service" \
+	"$ONECERT" ca init --dir "$D" --algo ec --base-url "$BASE"
+cat >> "$D/ca.ini" <<INI
+
+[serve]
+revocation_interval = 1
+ocsp_validity = 120
+ocsp_refresh_before = 60
+INI
+
+start() {
+	"$ONECERT" ca serve --dir "$D" --listen "127.0.0.1:$PORT" --tls-listen "127.0.0.1:$TPORT" \
+		>"$T/serve.log" 2>&1 &
+	SPID=$!
+	for _ in $(seq 50); do
+		curl -sf "$BASE/healthz" >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	cat "$T/serve.log" >&2
+	fail "ca serve did not come up"
+}
+stop_all() { [ -n "${SPID:-}" ] && kill "$SPID" 2>/dev/null; wait 2>/dev/null; }
+trap 'stop_all; rm -rf "$T"' EXIT
+
+new_csr ec "$T/k1.pem" "$T/r1.pem"
+expect_ok "issue a certificate" "$ONECERT" ca issue --dir "$D" --csr "$T/r1.pem" --name "$NAME" --uscc "$USCC" --out "$T/c1.pem"
+start
+ok "ca serve is up (healthz)"
+expect_fail "a second ca serve on the same port says so" "in use" \
+	"$ONECERT" ca serve --dir "$D" --listen "127.0.0.1:$PORT"
+
+OCSP_URL=$(openssl x509 -in "$T/c1.pem" -noout -ocsp_uri)
+[ "$OCSP_URL" = "$BASE/ocsp" ] || fail "AIA OCSP URL is the service ($OCSP_URL)"
+ok "the certificate's AIA points at this service"
+R=$(openssl ocsp -issuer "$D/issuing.pem" -cert "$T/c1.pem" -url "$OCSP_URL" -CAfile "$D/ca.pem" 2>&1)
+expect_grep "openssl ocsp (POST, nonce): verify OK" "Response verify OK" "$R"
+expect_grep "openssl ocsp: good" "c1.pem: good" "$R"
+R=$(openssl ocsp -issuer "$D/issuing.pem" -cert "$T/c1.pem" -url "$OCSP_URL" -CAfile "$D/ca.pem" -no_nonce 2>&1)
+expect_grep "openssl ocsp (pre-signed, no nonce): good" "c1.pem: good" "$R"
+# GET (RFC 6960 A.1) with a request made by openssl
+openssl ocsp -issuer "$D/issuing.pem" -cert "$T/c1.pem" -no_nonce -reqout "$T/req.der" >/dev/null 2>&1
+B64=$(base64 -w0 "$T/req.der" | sed 's/+/%2B/g; s/\//%2F/g; s/=/%3D/g')
+curl -sf -o "$T/resp.der" "$BASE/ocsp/$B64" || fail "GET /ocsp/{b64}"
+R=$(openssl ocsp -respin "$T/resp.der" -issuer "$D/issuing.pem" -cert "$T/c1.pem" -CAfile "$D/ca.pem" -no_nonce 2>&1)
+expect_grep "OCSP over GET: verify OK and good" "c1.pem: good" "$R"
+H=$(curl -sI "$BASE/ocsp/$B64")
+expect_grep "GET answers are cacheable until nextUpdate" "Cache-Control: max-age=[0-9]+" "$H"
+R=$(openssl ocsp -respin "$T/resp.der" -resp_text -noverify 2>&1)
+expect_grep "signed by the responder certificate (byKey)" "Responder Id: [0-9A-F]+" "$R"
+
+# malformed requests get malformedRequest, and the service stays up
+printf 'garbage' > "$T/bad.der"
+curl -s -o "$T/mal.der" -H 'Content-Type: application/ocsp-request' --data-binary @"$T/bad.der" "$BASE/ocsp"
+[ "$(xxd -p "$T/mal.der")" = "30030a0101" ] || fail "malformedRequest for garbage (got $(xxd -p "$T/mal.der"))"
+ok "garbage OCSP request → malformedRequest"
+curl -s -o "$T/mal2.der" "$BASE/ocsp/%%%notbase64"
+[ "$(xxd -p "$T/mal2.der")" = "30030a0101" ] || fail "malformedRequest for a bad GET"
+ok "bad GET → malformedRequest"
+head -c 70000 /dev/urandom > "$T/big.der"
+CODE=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/ocsp-request' --data-binary @"$T/big.der" "$BASE/ocsp")
+[ "$CODE" = 413 ] || fail "an oversized OCSP request is refused (got $CODE)"
+ok "oversized OCSP request → 413"
+curl -sf "$BASE/healthz" >/dev/null || fail "service survived bad input"
+ok "the service is still up"
+
+# CRL and caIssuers
+expect_ok "openssl verify -crl_check -crl_download (live)" \
+	openssl verify -crl_check -crl_download -CAfile "$D/ca.pem" "$T/c1.pem"
+ISS=$(openssl x509 -in "$T/c1.pem" -noout -text | sed -nE 's/.*CA Issuers - URI:(.*)/\1/p')
+curl -sf -o "$T/iss.der" "$ISS" || fail "caIssuers URL answers"
+cmp -s "$T/iss.der" <(openssl x509 -in "$D/issuing.pem" -outform DER) || fail "caIssuers serves the issuing CA"
+ok "caIssuers URL serves the issuing CA certificate"
+CODE=$(curl -s -o /dev/null -w '%{http_code}' "$BASE/crl/..%2Fca.ini")
+[ "$CODE" = 404 ] || fail "path traversal on /crl refused (got $CODE)"
+ok "path traversal on /crl/ → 404"
+
+# revocation reaches OCSP within the interval, and the CRL at once
+S1=$(serial_of "$T/c1.pem")
+expect_ok "ca revoke (CLI, another process)" "$ONECERT" ca revoke --dir "$D" --serial "$S1" --reason keyCompromise
+sleep 3
+R=$(openssl ocsp -issuer "$D/issuing.pem" -cert "$T/c1.pem" -url "$OCSP_URL" -CAfile "$D/ca.pem" -no_nonce 2>&1)
+expect_grep "openssl ocsp: revoked within the interval" "c1.pem: revoked" "$R"
+expect_grep "with its reason" "Reason: keyCompromise" "$R"
+expect_fail "openssl verify -crl_check -crl_download: revoked" "certificate revoked" \
+	openssl verify -crl_check -crl_download -CAfile "$D/ca.pem" "$T/c1.pem"
+
+# RA API
+API="https://127.0.0.1:$TPORT/api/v1"
+new_csr ec "$T/opk.pem" "$T/opr.pem"
+"$ONECERT" ca issue --dir "$D" --profile personal --csr "$T/opr.pem" --name 柜员甲 \
+	--id-number 110101199003074514 --out "$T/op.pem" >/dev/null || fail "operator certificate"
+new_csr ec "$T/nok.pem" "$T/nor.pem"
+"$ONECERT" ca issue --dir "$D" --profile personal --csr "$T/nor.pem" --name 路人乙 \
+	--id-number 110101198501011239 --out "$T/nobody.pem" >/dev/null || fail "second personal certificate"
+OPS=$(serial_of "$T/op.pem")
+expect_ok "ca grant-operator" "$ONECERT" ca grant-operator --dir "$D" --serial "$OPS"
+OP=(--cacert "$D/ca.pem" --cert "$T/op.pem" --key "$T/opk.pem")
+api() { curl -s -w '\n%{http_code}' "$@"; }
+R=$(api --cacert "$D/ca.pem" -d '{}' "$API/enrollments")
+expect_grep "RA API without a client certificate → 401" "^401$" "$R"
+R=$(api --cacert "$D/ca.pem" --cert "$T/nobody.pem" --key "$T/nok.pem" -d '{}' "$API/enrollments")
+expect_grep "RA API with a non-operator certificate → 403" "^403$" "$R"
+R=$(api "$BASE/api/v1/certs?uscc=$USCC")
+expect_grep "RA API over plain HTTP is refused" "^403$" "$R"
+R=$(api "${OP[@]}" -d '{"name":"'"$NAME"'","uscc":"91310115MA1FL8XY7A"}' "$API/enrollments")
+expect_grep "a wrong USCC check digit → 400 with a Chinese message" "校验.*400$" "$(echo "$R" | tr -d '\n')"
+R=$(api "${OP[@]}" -d '{"name": ' "$API/enrollments")
+expect_grep "malformed JSON → 400" "^400$" "$R"
+head -c 100000 /dev/zero | tr '\0' 'a' > "$T/huge.json"
+R=$(api "${OP[@]}" --data-binary @"$T/huge.json" "$API/enrollments")
+expect_grep "an oversized body → 413" "^413$" "$R"
+R=$(api "${OP[@]}" "$API/nothing/here")
+expect_grep "unknown route → 404" "^404$" "$R"
+R=$(api "${OP[@]}" -d '{"name":"'"$NAME"'","uscc":"'"$USCC"'","materials":["营业执照副本","申请表"]}' "$API/enrollments")
+expect_grep "enroll over the API → 201 pending" '"status":"pending".*201$' "$(echo "$R" | tr -d '\n')"
+EID=$(echo "$R" | head -1 | sed -nE 's/.*"enrollment":([0-9]+).*/\1/p')
+new_csr ec "$T/k2.pem" "$T/r2.pem"
+CSRJ=$(python3 -c 'import json,sys;print(json.dumps({"csr":open(sys.argv[1]).read()}))' "$T/r2.pem")
+R=$(api "${OP[@]}" -d "$CSRJ" "$API/enrollments/$EID/issue")
+expect_grep "issuing to a pending enrollment → 409" "^409$" "$R"
+R=$(api "${OP[@]}" -X POST "$API/enrollments/$EID/approve")
+expect_grep "approve → 200" "^200$" "$R"
+R=$(api "${OP[@]}" -X POST "$API/enrollments/$EID/approve")
+expect_grep "approving twice → 409" "^409$" "$R"
+R=$(api "${OP[@]}" -d "$CSRJ" "$API/enrollments/$EID/issue")
+expect_grep "issue over the API → 201" "^201$" "$R"
+echo "$R" | head -1 | python3 -c 'import json,sys;print(json.load(sys.stdin)["certificate"],end="")' > "$T/c2.pem"
+expect_ok "openssl verify accepts the API-issued certificate" openssl verify -CAfile "$D/ca.pem" "$T/c2.pem"
+S2=$(serial_of "$T/c2.pem")
+R=$(api "${OP[@]}" "$API/certs?uscc=$USCC")
+expect_grep "query over the API" "$S2" "$R"
+R=$(api "${OP[@]}" -d '{"app":"hall"}' "$API/certs/$S2/apps")
+expect_grep "应用开通 → 201" "^201$" "$R"
+R=$(api "${OP[@]}" -d '{"app":"hall"}' "$API/certs/$S2/apps")
+expect_grep "opening twice → 409" "^409$" "$R"
+R=$(api "${OP[@]}" -X DELETE "$API/certs/$S2/apps/hall")
+expect_grep "应用注销 → 200" "^200$" "$R"
+R=$(api "${OP[@]}" -d '{"reason":"superseded"}' "$API/certs/$S2/revoke")
+expect_grep "revoke over the API → 200" "^200$" "$R"
+R=$(api "${OP[@]}" -d '{"reason":"superseded"}' "$API/certs/$S2/revoke")
+expect_grep "revoking twice → 409" "^409$" "$R"
+expect_ok "audit" "$ONECERT" ca audit --dir "$D" --json
+expect_grep "API calls are audit-logged with the operator" "\"actor\": \"op:$OPS\"" "$OUT"
+expect_ok "ca revoke the operator's certificate" "$ONECERT" ca revoke --dir "$D" --serial "$OPS" --reason affiliationChanged
+R=$(api "${OP[@]}" "$API/certs?uscc=$USCC")
+expect_grep "a revoked operator → 403" "^403$" "$R"
+
+M=$(curl -s "$BASE/metrics")
+expect_grep "/metrics has OCSP counters" "ocsp" "$M"
+
+# graceful stop
+kill -TERM "$SPID"
+wait "$SPID"; RC=$?
+[ "$RC" = 0 ] || fail "SIGTERM stops ca serve cleanly (exit $RC)"
+ok "SIGTERM: clean exit"
+
+# a dead signer stops the service rather than leave it half-working
+start
+SIG=$(pgrep -P "$SPID" | head -1)
+[ -n "$SIG" ] || fail "ca serve has signer child processes"
+kill -KILL "$SIG"
+for _ in $(seq 50); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.2; done
+kill -0 "$SPID" 2>/dev/null && fail "the service stopped after its signer died"
+wait "$SPID"; RC=$?
+[ "$RC" != 0 ] || fail "and exited non-zero"
+grep -q "signer" "$T/serve.log" || fail "and said why"
+ok "a killed signer process stops the service with an error"
+SPID=
+done_tests
