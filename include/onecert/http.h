@@ -75,7 +75,8 @@ struct oc_http_config {
 	void *(*worker_init)(void *arg);
 	void (*worker_free)(void *ctx);
 	void *worker_arg;
-	/* Extra Prometheus text appended to /metrics (may be NULL). */
+	/* Extra Prometheus text appended to /metrics (may be NULL); called
+	 * on a worker thread. */
 	void (*metrics)(struct oc_buf *out, void *arg);
 	void *metrics_arg;
 	/* Most requests waiting for a worker; beyond it a blocking route
@@ -111,7 +112,9 @@ bool oc_http_req_is_tls(struct oc_http_req *req);
 const char *oc_http_req_peer(struct oc_http_req *req);     /* "ip" */
 void *oc_http_req_worker(struct oc_http_req *req);         /* worker ctx or NULL */
 
-/* ---- replies: exactly one per request, from any thread ---- */
+/* ---- replies: exactly one per request, from any thread ----
+ * A second reply (or a header set after the reply) is logged and ignored;
+ * the request stays valid until its handler has returned. */
 void oc_http_set_header(struct oc_http_req *req, const char *name, const char *value);
 void oc_http_reply(struct oc_http_req *req, int status, const char *content_type,
 	const void *body, size_t len);

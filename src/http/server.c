@@ -648,7 +648,10 @@ oc_http_server_run(struct oc_http_server *srv)
 	if (rc != 0) {
 		oc_log(OC_LOG_ERROR, "http.thread", "service=%s msg=\"cannot start "
 		    "the event loops\"", srv->name);
-		oc_http_server_stop(srv);
+		/* loop 0 (which would relay a stop) may be the one missing */
+		for (int i = 0; i < srv->nloops; i++)
+			if (srv->loops[i].created)
+				event_active(srv->loops[i].stop_ev, EV_READ, 0);
 	}
 	for (int i = 0; i < srv->nloops; i++)
 		if (srv->loops[i].created)
@@ -658,13 +661,15 @@ oc_http_server_run(struct oc_http_server *srv)
 		if (srv->loops[0].sig_ev[i] != NULL)
 			event_del(srv->loops[0].sig_ev[i]);
 	/* Close what is left: idle keep-alive connections. */
-	for (int i = 0; i < srv->nloops; i++)
+	for (int i = 0; i < srv->nloops; i++) {
+		srv->loops[i].draining = true;
 		for (int j = 0; j < 2; j++)
 			if (srv->loops[i].http[j] != NULL) {
 				srv->loops[i].bound[j] = NULL;
 				evhttp_free(srv->loops[i].http[j]);
 				srv->loops[i].http[j] = NULL;
 			}
+	}
 	for (int i = 0; i < srv->nloops; i++) {
 		oc__conn_free_pending(&srv->loops[i]);
 		oc__linger_free_all(&srv->loops[i]);
