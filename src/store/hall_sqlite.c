@@ -1,0 +1,516 @@
+/*
+ * hall_sqlite.c — the service hall's database on SQLite (WAL,
+ * synchronous=FULL, busy timeout).  The schema is versioned with PRAGMA
+ * user_version; each step runs in one transaction.  Session ids and
+ * challenges are stored only as SHA-256 hashes, so a copy of the database
+ * cannot be replayed as a login.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "onecert/hall_store.h"
+
+struct oc_hall_store {
+	sqlite3 *db;
+};
+
+static const char *const migrations[] = {
+	/* 1 */
+	"CREATE TABLE companies (id INTEGER PRIMARY KEY, org_code TEXT NOT NULL UNIQUE,"
+	" uscc TEXT NOT NULL DEFAULT '', name TEXT NOT NULL,"
+	" state TEXT NOT NULL DEFAULT 'none' CHECK (state IN ('none','main_pending','main_active','registered')),"
+	" created_at INTEGER NOT NULL);"
+	"CREATE TABLE accounts (id INTEGER PRIMARY KEY, uid TEXT NOT NULL UNIQUE, serial TEXT NOT NULL,"
+	" issuer TEXT NOT NULL DEFAULT '', company_id INTEGER NOT NULL DEFAULT 0,"
+	" kind TEXT NOT NULL, role TEXT NOT NULL DEFAULT '', subject_cn TEXT NOT NULL DEFAULT '',"
+	" not_after INTEGER NOT NULL DEFAULT 0, first_login INTEGER NOT NULL, last_login INTEGER NOT NULL);"
+	"CREATE INDEX accounts_company ON accounts(company_id);"
+	"CREATE TABLE staff_roles (serial TEXT NOT NULL, role TEXT NOT NULL CHECK (role IN ('reviewer','admin')),"
+	" granted_by TEXT NOT NULL, granted_at INTEGER NOT NULL, PRIMARY KEY (serial, role));"
+	"CREATE TABLE challenges (hash TEXT PRIMARY KEY, expires_at INTEGER NOT NULL, used INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE sessions (id_hash TEXT PRIMARY KEY, account_id INTEGER NOT NULL, csrf TEXT NOT NULL,"
+	" serial TEXT NOT NULL, created_at INTEGER NOT NULL, last_seen INTEGER NOT NULL,"
+	" checked_at INTEGER NOT NULL);"
+	"CREATE INDEX sessions_serial ON sessions(serial);"
+	"CREATE TABLE audit (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, actor TEXT NOT NULL,"
+	" source TEXT NOT NULL, action TEXT NOT NULL, object TEXT NOT NULL DEFAULT '',"
+	" detail TEXT NOT NULL DEFAULT '{}');",
+};
+#define NMIG ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+static int
+dberr(struct oc_hall_store *st, struct oc_err *err, const char *what)
+{
+	int ec = sqlite3_extended_errcode(st->db);
+	int code = ec == SQLITE_CONSTRAINT_UNIQUE || ec == SQLITE_CONSTRAINT_PRIMARYKEY ?
+	    OC_EEXIST : (ec & 0xff) == SQLITE_CONSTRAINT ? OC_EINVAL : OC_ESTORE;
+
+	oc_err_set(err, code, "database error while %s", what);
+	oc_err_detail(err, "sqlite: %s (%d)", sqlite3_errmsg(st->db), ec);
+	return code;
+}
+
+static int
+exec(struct oc_hall_store *st, const char *sql, struct oc_err *err)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		oc_err_set(err, OC_ESTORE, "database error");
+		oc_err_detail(err, "sqlite: %s", msg ? msg : "?");
+		sqlite3_free(msg);
+		return OC_ESTORE;
+	}
+	return 0;
+}
+
+static sqlite3_stmt *
+prep(struct oc_hall_store *st, const char *sql, struct oc_err *err)
+{
+	sqlite3_stmt *s = NULL;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+		dberr(st, err, "preparing a statement");
+		return NULL;
+	}
+	return s;
+}
+
+static void
+bt(sqlite3_stmt *s, int i, const char *v)
+{
+	sqlite3_bind_text(s, i, v ? v : "", -1, SQLITE_TRANSIENT);
+}
+
+static void
+col(sqlite3_stmt *s, int i, char *dst, size_t cap)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+
+	snprintf(dst, cap, "%s", t ? (const char *)t : "");
+}
+
+static int
+version(struct oc_hall_store *st)
+{
+	sqlite3_stmt *s;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+struct oc_hall_store *
+oc_hall_store_open(const char *path, struct oc_err *err)
+{
+	struct oc_hall_store *st = calloc(1, sizeof(*st));
+	char pragma[64];
+	int v;
+
+	if (st == NULL) {
+		oc_err_set(err, OC_ENOMEM, "out of memory");
+		return NULL;
+	}
+	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		oc_err_set(err, OC_ESTORE, "cannot open the hall database %s", path);
+		goto fail;
+	}
+	sqlite3_busy_timeout(st->db, 10000);
+	if (exec(st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;", err) != 0)
+		goto fail;
+	if ((v = version(st)) < 0 || v > NMIG) {
+		oc_err_set(err, OC_ESTORE, "the hall database schema (%d) is unknown to this onecert", v);
+		goto fail;
+	}
+	for (int i = v; i < NMIG; i++) {
+		if (exec(st, "BEGIN IMMEDIATE", err) != 0)
+			goto fail;
+		if (version(st) > i) {
+			exec(st, "ROLLBACK", NULL);
+			continue;
+		}
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", i + 1);
+		if (exec(st, migrations[i], err) != 0 || exec(st, pragma, err) != 0) {
+			exec(st, "ROLLBACK", NULL);
+			goto fail;
+		}
+		if (exec(st, "COMMIT", err) != 0)
+			goto fail;
+	}
+	return st;
+fail:
+	oc_hall_store_close(st);
+	return NULL;
+}
+
+void
+oc_hall_store_close(struct oc_hall_store *st)
+{
+	if (st == NULL)
+		return;
+	sqlite3_close(st->db);
+	free(st);
+}
+
+static void
+company_row(sqlite3_stmt *s, struct oc_hall_company *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->id = sqlite3_column_int64(s, 0);
+	col(s, 1, c->org_code, sizeof(c->org_code));
+	col(s, 2, c->uscc, sizeof(c->uscc));
+	col(s, 3, c->name, sizeof(c->name));
+	col(s, 4, c->state, sizeof(c->state));
+	c->created_at = (time_t)sqlite3_column_int64(s, 5);
+}
+
+int
+oc_hall_company_get_or_create(struct oc_hall_store *st, const char *org_code,
+    const char *uscc, const char *name, struct oc_hall_company *out, struct oc_err *err)
+{
+	sqlite3_stmt *s = prep(st,
+	    "INSERT INTO companies (org_code, uscc, name, created_at) VALUES (?1, ?2, ?3, ?4)"
+	    " ON CONFLICT(org_code) DO UPDATE SET name = ?3,"
+	    " uscc = CASE WHEN ?2 <> '' THEN ?2 ELSE uscc END"
+	    " RETURNING id, org_code, uscc, name, state, created_at", err);
+	int rc = 0;
+
+	if (s == NULL)
+		return OC_ESTORE;
+	bt(s, 1, org_code); bt(s, 2, uscc); bt(s, 3, name);
+	sqlite3_bind_int64(s, 4, time(NULL));
+	if (sqlite3_step(s) == SQLITE_ROW)
+		company_row(s, out);
+	else
+		rc = dberr(st, err, "saving the company");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+oc_hall_company_get(struct oc_hall_store *st, long long id, struct oc_hall_company *out,
+    struct oc_err *err)
+{
+	sqlite3_stmt *s = prep(st, "SELECT id, org_code, uscc, name, state, created_at"
+	    " FROM companies WHERE id = ?1", err);
+	int rc;
+
+	if (s == NULL)
+		return OC_ESTORE;
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		company_row(s, out);
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		rc = oc_err_set(err, OC_ENOTFOUND, "no such company");
+	} else {
+		rc = dberr(st, err, "reading the company");
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static void
+account_row(sqlite3_stmt *s, struct oc_hall_account *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->id = sqlite3_column_int64(s, 0);
+	col(s, 1, a->uid, sizeof(a->uid));
+	col(s, 2, a->serial, sizeof(a->serial));
+	col(s, 3, a->issuer, sizeof(a->issuer));
+	a->company_id = sqlite3_column_int64(s, 4);
+	col(s, 5, a->kind, sizeof(a->kind));
+	col(s, 6, a->role, sizeof(a->role));
+	col(s, 7, a->subject_cn, sizeof(a->subject_cn));
+	a->not_after = (time_t)sqlite3_column_int64(s, 8);
+	a->first_login = (time_t)sqlite3_column_int64(s, 9);
+	a->last_login = (time_t)sqlite3_column_int64(s, 10);
+}
+
+#define ACCOUNT_COLS "id, uid, serial, issuer, company_id, kind, role, subject_cn," \
+	" not_after, first_login, last_login"
+
+int
+oc_hall_account_login(struct oc_hall_store *st, struct oc_hall_account *a, struct oc_err *err)
+{
+	sqlite3_stmt *s = prep(st,
+	    "INSERT INTO accounts (uid, serial, issuer, company_id, kind, role, subject_cn,"
+	    " not_after, first_login, last_login) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)"
+	    " ON CONFLICT(uid) DO UPDATE SET last_login = ?9, subject_cn = ?7, not_after = ?8"
+	    " RETURNING " ACCOUNT_COLS, err);
+	int rc = 0;
+
+	if (s == NULL)
+		return OC_ESTORE;
+	bt(s, 1, a->uid); bt(s, 2, a->serial); bt(s, 3, a->issuer);
+	sqlite3_bind_int64(s, 4, a->company_id);
+	bt(s, 5, a->kind); bt(s, 6, a->role); bt(s, 7, a->subject_cn);
+	sqlite3_bind_int64(s, 8, a->not_after);
+	sqlite3_bind_int64(s, 9, time(NULL));
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		struct oc_hall_account got;
+
+		account_row(s, &got);
+		/* a unique ID that moved to another company or serial is not
+		 * this account: refuse rather than merge */
+		if (got.company_id != a->company_id || strcmp(got.serial, a->serial) != 0)
+			rc = oc_err_set(err, OC_EPERM,
+			    "证书唯一标识与已登记的证书不符 / this unique ID belongs to another certificate");
+		else
+			*a = got;
+	} else {
+		rc = dberr(st, err, "recording the login");
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+oc_hall_account_get(struct oc_hall_store *st, long long id, struct oc_hall_account *out,
+    struct oc_err *err)
+{
+	sqlite3_stmt *s = prep(st, "SELECT " ACCOUNT_COLS " FROM accounts WHERE id = ?1", err);
+	int rc;
+
+	if (s == NULL)
+		return OC_ESTORE;
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		account_row(s, out);
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		rc = oc_err_set(err, OC_ENOTFOUND, "no such account");
+	} else {
+		rc = dberr(st, err, "reading the account");
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+oc_hall_role_grant(struct oc_hall_store *st, const char *serial, const char *role,
+    const char *by, struct oc_err *err)
+{
+	sqlite3_stmt *s = prep(st, "INSERT OR REPLACE INTO staff_roles (serial, role, granted_by,"
+	    " granted_at) VALUES (?1, ?2, ?3, ?4)", err);
+	int rc = 0;
+
+	if (s == NULL)
+		return OC_ESTORE;
+	bt(s, 1, serial); bt(s, 2, role); bt(s, 3, by);
+	sqlite3_bind_int64(s, 4, time(NULL));
+	if (sqlite3_step(s) != SQLITE_DONE)
+		rc = dberr(st, err, "granting the role");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+oc_hall_role_revoke(struct oc_hall_store *st, const char *serial, const char *role,
+    struct oc_err *err)
+{
+	sqlite3_stmt *s = prep(st, "DELETE FROM staff_roles WHERE serial = ?1 AND role = ?2", err);
+	int rc = 0;
+
+	if (s == NULL)
+		return OC_ESTORE;
+	bt(s, 1, serial); bt(s, 2, role);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		rc = dberr(st, err, "revoking the role");
+	else if (sqlite3_changes(st->db) != 1)
+		rc = oc_err_set(err, OC_ENOTFOUND, "certificate %s does not hold the role %s", serial, role);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+oc_hall_role_get(struct oc_hall_store *st, const char *serial, char *role, size_t cap,
+    struct oc_err *err)
+{
+	sqlite3_stmt *s = prep(st, "SELECT role FROM staff_roles WHERE serial = ?1"
+	    " ORDER BY role = 'admin' DESC LIMIT 1", err);
+	int rc;
+
+	if (s == NULL)
+		return OC_ESTORE;
+	bt(s, 1, serial);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		col(s, 0, role, cap);
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		rc = oc_err_set(err, OC_ENOTFOUND, "no staff role");
+	} else {
+		rc = dberr(st, err, "reading the role");
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+oc_hall_challenge_put(struct oc_hall_store *st, const char *hash, time_t expires_at,
+    struct oc_err *err)
+{
+	sqlite3_stmt *s = prep(st, "INSERT INTO challenges (hash, expires_at) VALUES (?1, ?2)", err);
+	int rc = 0;
+
+	if (s == NULL)
+		return OC_ESTORE;
+	bt(s, 1, hash);
+	sqlite3_bind_int64(s, 2, expires_at);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		rc = dberr(st, err, "storing the challenge");
+	sqlite3_finalize(s);
+	/* old challenges are of no use to anyone */
+	exec(st, "DELETE FROM challenges WHERE expires_at < strftime('%s','now') - 3600", NULL);
+	return rc;
+}
+
+int
+oc_hall_challenge_take(struct oc_hall_store *st, const char *hash, time_t now,
+    struct oc_err *err)
+{
+	sqlite3_stmt *s = prep(st, "UPDATE challenges SET used = 1 WHERE hash = ?1 AND used = 0"
+	    " AND expires_at >= ?2", err);
+	int rc = 0;
+
+	if (s == NULL)
+		return OC_ESTORE;
+	bt(s, 1, hash);
+	sqlite3_bind_int64(s, 2, now);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		rc = dberr(st, err, "using the challenge");
+	else if (sqlite3_changes(st->db) != 1)
+		rc = oc_err_set(err, OC_EPERM,
+		    "登录挑战无效、已过期或已使用 / the challenge is unknown, expired or already used");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+oc_hall_session_put(struct oc_hall_store *st, const struct oc_hall_session *x,
+    struct oc_err *err)
+{
+	sqlite3_stmt *s = prep(st, "INSERT INTO sessions (id_hash, account_id, csrf, serial,"
+	    " created_at, last_seen, checked_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", err);
+	int rc = 0;
+
+	if (s == NULL)
+		return OC_ESTORE;
+	bt(s, 1, x->id_hash);
+	sqlite3_bind_int64(s, 2, x->account_id);
+	bt(s, 3, x->csrf); bt(s, 4, x->serial);
+	sqlite3_bind_int64(s, 5, x->created_at);
+	sqlite3_bind_int64(s, 6, x->last_seen);
+	sqlite3_bind_int64(s, 7, x->checked_at);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		rc = dberr(st, err, "storing the session");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+oc_hall_session_get(struct oc_hall_store *st, const char *id_hash,
+    struct oc_hall_session *out, struct oc_err *err)
+{
+	sqlite3_stmt *s = prep(st, "SELECT id_hash, account_id, csrf, serial, created_at,"
+	    " last_seen, checked_at FROM sessions WHERE id_hash = ?1", err);
+	int rc;
+
+	if (s == NULL)
+		return OC_ESTORE;
+	bt(s, 1, id_hash);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		memset(out, 0, sizeof(*out));
+		col(s, 0, out->id_hash, sizeof(out->id_hash));
+		out->account_id = sqlite3_column_int64(s, 1);
+		col(s, 2, out->csrf, sizeof(out->csrf));
+		col(s, 3, out->serial, sizeof(out->serial));
+		out->created_at = (time_t)sqlite3_column_int64(s, 4);
+		out->last_seen = (time_t)sqlite3_column_int64(s, 5);
+		out->checked_at = (time_t)sqlite3_column_int64(s, 6);
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		rc = oc_err_set(err, OC_ENOTFOUND, "no such session");
+	} else {
+		rc = dberr(st, err, "reading the session");
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+oc_hall_session_touch(struct oc_hall_store *st, const char *id_hash, time_t now,
+    bool checked, struct oc_err *err)
+{
+	sqlite3_stmt *s = prep(st, "UPDATE sessions SET last_seen = ?2,"
+	    " checked_at = CASE WHEN ?3 THEN ?2 ELSE checked_at END WHERE id_hash = ?1", err);
+	int rc = 0;
+
+	if (s == NULL)
+		return OC_ESTORE;
+	bt(s, 1, id_hash);
+	sqlite3_bind_int64(s, 2, now);
+	sqlite3_bind_int(s, 3, checked);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		rc = dberr(st, err, "updating the session");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static int
+delete_where(struct oc_hall_store *st, const char *sql, const char *v, struct oc_err *err)
+{
+	sqlite3_stmt *s = prep(st, sql, err);
+	int rc = 0;
+
+	if (s == NULL)
+		return OC_ESTORE;
+	bt(s, 1, v);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		rc = dberr(st, err, "ending sessions");
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+oc_hall_session_end(struct oc_hall_store *st, const char *id_hash, struct oc_err *err)
+{
+	return delete_where(st, "DELETE FROM sessions WHERE id_hash = ?1", id_hash, err);
+}
+
+int
+oc_hall_session_end_serial(struct oc_hall_store *st, const char *serial, struct oc_err *err)
+{
+	return delete_where(st, "DELETE FROM sessions WHERE serial = ?1", serial, err);
+}
+
+int
+oc_hall_audit(struct oc_hall_store *st, const char *actor, const char *source,
+    const char *action, const char *object, const char *detail_json, struct oc_err *err)
+{
+	sqlite3_stmt *s = prep(st, "INSERT INTO audit (ts, actor, source, action, object, detail)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)", err);
+	int rc = 0;
+
+	if (s == NULL)
+		return OC_ESTORE;
+	sqlite3_bind_int64(s, 1, time(NULL));
+	bt(s, 2, actor); bt(s, 3, source); bt(s, 4, action); bt(s, 5, object);
+	bt(s, 6, detail_json ? detail_json : "{}");
+	if (sqlite3_step(s) != SQLITE_DONE)
+		rc = dberr(st, err, "writing the audit log");
+	sqlite3_finalize(s);
+	return rc;
+}
