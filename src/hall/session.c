@@ -1,0 +1,243 @@
+/*
+ * session.c — server-side hall sessions.
+ *
+ * The cookie `oc_session` holds 32 random bytes (base64url); the database
+ * holds only their SHA-256, so neither a copy of the database nor a log
+ * line can be replayed.  The cookie is HttpOnly, Secure, SameSite=Strict,
+ * Path=/.  Every state-changing request must carry the session's CSRF
+ * token in X-CSRF-Token.  A session idle longer than session_idle ends; a
+ * session whose certificate was not re-checked for session_recheck seconds
+ * is re-checked (OCSP/CRL) before the request proceeds, and ends if the
+ * certificate has been revoked.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+
+#include "hall/hall_int.h"
+#include "onecert/log.h"
+
+static void
+b64url(const unsigned char *in, size_t n, char *out, size_t cap)
+{
+	unsigned char tmp[128];
+	int len;
+
+	len = EVP_EncodeBlock(tmp, in, (int)n);
+	for (int i = 0; i < len; i++)
+		tmp[i] = tmp[i] == '+' ? '-' : tmp[i] == '/' ? '_' : tmp[i];
+	while (len > 0 && tmp[len - 1] == '=')
+		len--;
+	snprintf(out, cap, "%.*s", len, (const char *)tmp);
+}
+
+static void
+sha256_hex(const char *s, char out[65])
+{
+	unsigned char md[32];
+	unsigned int n = 0;
+
+	EVP_Digest(s, strlen(s), md, &n, EVP_sha256(), NULL);
+	for (unsigned i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+static const char *
+cookie_value(struct oc_http_req *req, const char *name, char *buf, size_t cap)
+{
+	const char *h = oc_http_req_header(req, "Cookie");
+	size_t nl = strlen(name);
+
+	if (h == NULL)
+		return NULL;
+	while (*h) {
+		while (*h == ' ' || *h == ';')
+			h++;
+		if (strncmp(h, name, nl) == 0 && h[nl] == '=') {
+			const char *v = h + nl + 1;
+			size_t n = strcspn(v, ";");
+			if (n == 0 || n >= cap)
+				return NULL;
+			memcpy(buf, v, n);
+			buf[n] = '\0';
+			return buf;
+		}
+		h += strcspn(h, ";");
+	}
+	return NULL;
+}
+
+static void
+iso(time_t t, char *buf, size_t cap)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void
+hall_reply_me(struct hall_call *c, int status)
+{
+	struct oc_hall_company co;
+	char na[32], role[16] = "";
+	json_t *j;
+
+	memset(&co, 0, sizeof(co));
+	if (c->a.company_id != 0 && oc_hall_company_get(c->st, c->a.company_id, &co, NULL) != 0)
+		memset(&co, 0, sizeof(co));
+	if (strcmp(c->a.kind, "staff") == 0)
+		oc_hall_role_get(c->st, c->a.serial, role, sizeof(role), NULL);
+	else
+		snprintf(role, sizeof(role), "%s", c->a.role);
+	iso(c->a.not_after, na, sizeof(na));
+	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+	    "kind", c->a.kind, "role", role, "subject_cn", c->a.subject_cn,
+	    "company_name", co.name, "org_code", co.uscc[0] ? co.uscc : co.org_code,
+	    "unique_id", c->a.uid, "serial", c->a.serial, "not_after", na,
+	    "company_state", c->a.company_id ? co.state : "", "csrf", c->s.csrf);
+	oc_http_reply_json(c->req, status, j);
+}
+
+void
+hall_session_start(struct hall_call *c, const struct hall_identity *id, X509 *cert)
+{
+	struct oc_hall_company co;
+	struct oc_err err;
+	unsigned char rnd[32], csrf[24];
+	char token[64], cookie[256];
+	unsigned char *der = NULL;
+	int n;
+	time_t now = time(NULL);
+
+	memset(&c->a, 0, sizeof(c->a));
+	memset(&co, 0, sizeof(co));
+	if (!id->staff && oc_hall_company_get_or_create(c->st, id->org_code, id->uscc,
+	    id->subject_cn, &co, &err) != 0)
+		return oc_http_reply_err(c->req, &err);
+	snprintf(c->a.uid, sizeof(c->a.uid), "%s", id->uid);
+	snprintf(c->a.serial, sizeof(c->a.serial), "%s", id->serial);
+	snprintf(c->a.issuer, sizeof(c->a.issuer), "%s", id->issuer);
+	snprintf(c->a.kind, sizeof(c->a.kind), "%s", id->staff ? "staff" : "enterprise");
+	snprintf(c->a.subject_cn, sizeof(c->a.subject_cn), "%s", id->subject_cn);
+	c->a.company_id = co.id;
+	c->a.not_after = id->not_after;
+	if (oc_hall_account_login(c->st, &c->a, &err) != 0)
+		return oc_http_reply_err(c->req, &err);
+
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1 || RAND_bytes(csrf, sizeof(csrf)) != 1)
+		return oc_http_reply_error(c->req, 500, "internal_error", "no randomness");
+	b64url(rnd, sizeof(rnd), token, sizeof(token));
+	OPENSSL_cleanse(rnd, sizeof(rnd));
+	memset(&c->s, 0, sizeof(c->s));
+	sha256_hex(token, c->s.id_hash);
+	b64url(csrf, sizeof(csrf), c->s.csrf, sizeof(c->s.csrf));
+	c->s.account_id = c->a.id;
+	snprintf(c->s.serial, sizeof(c->s.serial), "%s", id->serial);
+	c->s.created_at = c->s.last_seen = c->s.checked_at = now;
+	if ((n = i2d_X509(cert, &der)) <= 0 || (size_t)n > sizeof(c->s.cert)) {
+		OPENSSL_free(der);
+		return oc_http_reply_error(c->req, 400, "invalid_input", "证书过大 / certificate too large");
+	}
+	memcpy(c->s.cert, der, (size_t)n);
+	c->s.cert_len = (size_t)n;
+	OPENSSL_free(der);
+	if (oc_hall_session_put(c->st, &c->s, &err) != 0)
+		return oc_http_reply_err(c->req, &err);
+	oc_hall_audit(c->st, c->a.serial, oc_http_req_peer(c->req), "login",
+	    id->staff ? "staff" : co.org_code, "{}", NULL);
+	snprintf(cookie, sizeof(cookie),
+	    "oc_session=%s; Path=/; HttpOnly; Secure; SameSite=Strict", token);
+	OPENSSL_cleanse(token, sizeof(token));
+	oc_http_set_header(c->req, "Set-Cookie", cookie);
+	c->have_session = true;
+	hall_reply_me(c, 200);
+}
+
+static void
+clear_cookie(struct hall_call *c)
+{
+	oc_http_set_header(c->req, "Set-Cookie",
+	    "oc_session=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0");
+}
+
+bool
+hall_session_require(struct hall_call *c, bool state_change)
+{
+	char token[128], hash[65];
+	struct oc_err err;
+	const char *csrf;
+	time_t now = time(NULL);
+
+	if (cookie_value(c->req, "oc_session", token, sizeof(token)) == NULL) {
+		oc_http_reply_error(c->req, 401, "unauthenticated", "请先登录 / please log in");
+		return false;
+	}
+	sha256_hex(token, hash);
+	OPENSSL_cleanse(token, sizeof(token));
+	if (oc_hall_session_get(c->st, hash, &c->s, &err) != 0) {
+		clear_cookie(c);
+		oc_http_reply_error(c->req, 401, "unauthenticated",
+		    "登录已失效，请重新登录 / the session has ended; please log in again");
+		return false;
+	}
+	if (now - c->s.last_seen > c->h->session_idle) {
+		oc_hall_session_end(c->st, hash, NULL);
+		clear_cookie(c);
+		oc_http_reply_error(c->req, 401, "unauthenticated",
+		    "长时间未操作，登录已超时 / the session timed out");
+		return false;
+	}
+	if (state_change) {
+		csrf = oc_http_req_header(c->req, "X-CSRF-Token");
+		if (csrf == NULL || CRYPTO_memcmp(csrf, c->s.csrf, strlen(c->s.csrf) + 1) != 0) {
+			oc_http_reply_error(c->req, 403, "csrf",
+			    "请求缺少有效的 CSRF 令牌 / missing or wrong CSRF token");
+			return false;
+		}
+	}
+	bool checked = false;
+	if (now - c->s.checked_at >= c->h->session_recheck) {
+		const unsigned char *p = c->s.cert;
+		X509 *cert = d2i_X509(NULL, &p, (long)c->s.cert_len);
+		int rc = cert ? hall_recheck(c->h, cert, &err) : OC_EINTERNAL;
+
+		X509_free(cert);
+		if (rc != 0) {
+			oc_hall_session_end_serial(c->st, c->s.serial, NULL);
+			oc_hall_audit(c->st, c->s.serial, oc_http_req_peer(c->req), "session.ended",
+			    "revocation", "{}", NULL);
+			clear_cookie(c);
+			oc_http_reply_error(c->req, 401, "unauthenticated",
+			    rc == OC_EPERM ? err.msg :
+			    "无法确认证书状态，请重新登录 / the certificate's status cannot be confirmed");
+			return false;
+		}
+		checked = true;
+	}
+	oc_hall_session_touch(c->st, hash, now, checked, NULL);
+	if (oc_hall_account_get(c->st, c->s.account_id, &c->a, &err) != 0) {
+		oc_http_reply_err(c->req, &err);
+		return false;
+	}
+	c->have_session = true;
+	return true;
+}
+
+void
+hall_logout(struct hall_call *c)
+{
+	if (!hall_session_require(c, true))
+		return;
+	oc_hall_session_end(c->st, c->s.id_hash, NULL);
+	oc_hall_audit(c->st, c->a.serial, oc_http_req_peer(c->req), "logout", "", "{}", NULL);
+	clear_cookie(c);
+	oc_http_reply_json(c->req, 200, json_pack("{s:s}", "status", "logged_out"));
+}
