@@ -183,6 +183,14 @@ int oc_ca_app_open(struct oc_ca *ca, const struct oc_actor *who,
 int oc_ca_app_close(struct oc_ca *ca, const struct oc_actor *who,
 	const char *serial, const char *app, struct oc_err *err);
 
+/* A TLS-server certificate for `host` (DNS name or IP literal) with a new
+ * key made in this process (a TLS key must live where TLS runs): the chain
+ * (leaf, issuing, root) goes to cert_path, the key to key_path (0600).
+ * Stored and audit-logged.  Refused for SM2 hierarchies (common TLS
+ * clients do not speak SM2). */
+int oc_ca_issue_tls(struct oc_ca *ca, const struct oc_actor *who, const char *host,
+	const char *cert_path, const char *key_path, struct oc_err *err);
+
 /* false once the signer process has stopped (it is reaped here). */
 bool oc_ca_signer_alive(struct oc_ca *ca);
 

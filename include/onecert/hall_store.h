@@ -46,6 +46,8 @@ struct oc_hall_session {
 	char csrf[64];
 	char serial[43];
 	time_t created_at, last_seen, checked_at;
+	unsigned char cert[8192];   /* the certificate (DER), for re-checks */
+	size_t cert_len;
 };
 
 struct oc_hall_store *oc_hall_store_open(const char *path, struct oc_err *err);

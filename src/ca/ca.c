@@ -759,3 +759,77 @@ oc_ca_app_close(struct oc_ca *ca, const struct oc_actor *who, const char *serial
 {
 	return app_change(ca, who, serial, app, false, err);
 }
+
+int
+oc_ca_issue_tls(struct oc_ca *ca, const struct oc_actor *who, const char *host,
+    const char *cert_path, const char *key_path, struct oc_err *err)
+{
+	struct oc_cert_template t;
+	struct oc_cert_issuer iss;
+	EVP_PKEY *k = NULL;
+	X509 *c = NULL;
+	X509 *chain[3];
+	BIO *mem = NULL;
+	char *data, serial[43];
+	long len;
+	time_t now = time(NULL);
+	const char *san[1] = { host };
+	int rc = OC_ECRYPTO;
+
+	if (host == NULL || *host == '\0' || strlen(host) > 253)
+		return oc_err_set(err, OC_EINVAL, "a host name or IP address is required");
+	if (ca->algo == OC_ALGO_SM2)
+		return oc_err_set(err, OC_EUNSUPPORTED,
+		    "an SM2 hierarchy cannot issue a TLS certificate that common TLS clients "
+		    "accept; use an ec or rsa CA (or configure tls_cert / tls_key)");
+	if ((k = oc_pkey_generate(ca->algo, 2048, err)) == NULL)
+		goto out;
+	memset(&t, 0, sizeof(t));
+	t.profile = OC_PROFILE_TLS_SERVER;
+	t.pubkey = k;
+	t.subject = (struct oc_cert_subject){ .c = "CN", .o = "onecert", .cn = host };
+	t.san = san;
+	t.n_san = 1;
+	t.not_before = now - 60;
+	t.not_after = now + 365 * 86400L;
+	memset(&iss, 0, sizeof(iss));
+	iss.cert = ca->certs[OC_KEY_ISSUING];
+	iss.signer = ca->signers[OC_KEY_ISSUING];
+	iss.crl_url = ca->urls.crl;
+	iss.ocsp_url = ca->urls.ocsp;
+	iss.ca_issuers_url = ca->urls.ca_issuers;
+	if ((c = oc_cert_issue(&t, &iss, err)) == NULL)
+		goto out;
+	if ((rc = oc_store_begin(ca->st, err)) != 0)
+		goto out;
+	oc_serial_hex(X509_get0_serialNumber(c), serial);
+	if ((rc = oc__store_cert(ca->st, c, "issuing", OC_PROFILE_TLS_SERVER, NULL, 0, 0,
+	    NULL, NULL, NULL, err)) != 0 ||
+	    (rc = oc_ca_audit(ca, who, "cert.issue_tls", serial, "{}", err)) != 0) {
+		oc_store_rollback(ca->st);
+		goto out;
+	}
+	if ((rc = oc_store_commit(ca->st, err)) != 0)
+		goto out;
+	rc = OC_ECRYPTO;
+	if ((mem = BIO_new(BIO_s_mem())) == NULL ||
+	    !PEM_write_bio_PrivateKey(mem, k, NULL, NULL, 0, NULL, NULL)) {
+		rc = oc_err_openssl(err, OC_ECRYPTO, "cannot encode the TLS key");
+		goto out;
+	}
+	len = BIO_get_mem_data(mem, &data);
+	if (oc_write_file_atomic(key_path, data, (size_t)len, 0600) != 0) {
+		rc = oc_err_set(err, OC_EIO, "cannot write %s", key_path);
+		goto out;
+	}
+	OPENSSL_cleanse(data, (size_t)len);
+	chain[0] = c;
+	chain[1] = ca->certs[OC_KEY_ISSUING];
+	chain[2] = ca->certs[OC_KEY_ROOT];
+	rc = oc__write_cert_pem(cert_path, chain, 3, err);
+out:
+	BIO_free(mem);
+	X509_free(c);
+	EVP_PKEY_free(k);
+	return rc;
+}

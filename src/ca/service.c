@@ -193,73 +193,17 @@ background(void *arg)
 	return NULL;
 }
 
-/* Issue the service's own TLS certificate once (DIR/tls.pem + key). */
+/* The service's own TLS certificate, issued once (DIR/tls.pem + key). */
 static int
 ensure_tls(struct oc_ca *ca, const char *dir, const char *host, char *cert_path,
     char *key_path, size_t cap, struct oc_err *err)
 {
-	struct oc_cert_template t;
-	struct oc_cert_issuer iss;
-	EVP_PKEY *k = NULL;
-	X509 *c = NULL;
-	X509 *chain[3];
-	BIO *mem = NULL;
-	char *data;
-	long len;
-	time_t now = time(NULL);
-	const char *san[1] = { host };
-	int rc = OC_ECRYPTO;
-
 	snprintf(cert_path, cap, "%s/tls.pem", dir);
 	snprintf(key_path, cap, "%s/private/tls.key", dir);
 	if (access(cert_path, R_OK) == 0 && access(key_path, R_OK) == 0)
 		return 0;
-	if (oc_ca_algo(ca) == OC_ALGO_SM2)
-		return oc_err_set(err, OC_EUNSUPPORTED,
-		    "an SM2 hierarchy cannot give itself a TLS certificate that common TLS "
-		    "clients accept; set serve.tls_cert and serve.tls_key in ca.ini");
-	if ((k = oc_pkey_generate(oc_ca_algo(ca), 2048, err)) == NULL)
-		goto out;
-	memset(&t, 0, sizeof(t));
-	t.profile = OC_PROFILE_TLS_SERVER;
-	t.pubkey = k;
-	t.subject = (struct oc_cert_subject){ .c = "CN", .o = "onecert", .cn = host };
-	t.san = san;
-	t.n_san = 1;
-	t.not_before = now - 60;
-	t.not_after = now + 365 * 86400L;
-	memset(&iss, 0, sizeof(iss));
-	iss.cert = oc_ca_get0_issuing(ca);
-	iss.signer = oc_ca_signer(ca, "issuing");
-	iss.crl_url = ca->urls.crl;
-	iss.ocsp_url = ca->urls.ocsp;
-	iss.ca_issuers_url = ca->urls.ca_issuers;
-	if ((c = oc_cert_issue(&t, &iss, err)) == NULL)
-		goto out;
-	if ((rc = oc__store_cert(ca->st, c, "issuing", OC_PROFILE_TLS_SERVER, NULL, 0, 0,
-	    NULL, NULL, NULL, err)) != 0)
-		goto out;
-	oc_ca_audit(ca, &(struct oc_actor){ "ca-serve", "start" }, "cert.issue_tls", host, "{}", NULL);
-	if ((mem = BIO_new(BIO_s_mem())) == NULL ||
-	    !PEM_write_bio_PrivateKey(mem, k, NULL, NULL, 0, NULL, NULL)) {
-		rc = oc_err_openssl(err, OC_ECRYPTO, "cannot encode the TLS key");
-		goto out;
-	}
-	len = BIO_get_mem_data(mem, &data);
-	if (oc_write_file_atomic(key_path, data, (size_t)len, 0600) != 0) {
-		rc = oc_err_set(err, OC_EIO, "cannot write %s", key_path);
-		goto out;
-	}
-	OPENSSL_cleanse(data, (size_t)len);
-	chain[0] = c;
-	chain[1] = oc_ca_get0_issuing(ca);
-	chain[2] = oc_ca_get0_root(ca);
-	rc = oc__write_cert_pem(cert_path, chain, 3, err);
-out:
-	BIO_free(mem);
-	X509_free(c);
-	EVP_PKEY_free(k);
-	return rc;
+	return oc_ca_issue_tls(ca, &(struct oc_actor){ "ca-serve", "start" }, host,
+	    cert_path, key_path, err);
 }
 
 static int

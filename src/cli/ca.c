@@ -36,7 +36,7 @@ struct opts {
 	const char *pin, *pin_file, *new_pin, *key_algo, *module, *operator_;
 	const char *st, *l, *legal_rep, *contact, *phone, *ic_reg_no, *tax_no;
 	const char *insurance_no, *materials, *id_number, *cert, *softhsm_conf;
-	const char *app, *listen, *tls_listen, *user;
+	const char *app, *listen, *tls_listen, *user, *key_out;
 	bool dev_file_keys, json, verify, crl_check;
 };
 
@@ -46,7 +46,7 @@ enum {
 	O_TOKEN, O_PIN, O_PIN_FILE, O_NEW_PIN, O_KEY_ALGO, O_MODULE, O_OPERATOR,
 	O_ST, O_L, O_LEGAL, O_CONTACT, O_PHONE, O_ICREG, O_TAX, O_INS, O_MATERIALS,
 	O_IDNUM, O_CERT, O_VERIFY, O_CRLCHECK, O_SOFTHSM, O_APP, O_LISTEN,
-	O_TLS_LISTEN, O_USER,
+	O_TLS_LISTEN, O_USER, O_KEY_OUT,
 };
 
 static const struct option longopts[] = {
@@ -91,6 +91,7 @@ static const struct option longopts[] = {
 	{ "listen", required_argument, NULL, O_LISTEN },
 	{ "tls-listen", required_argument, NULL, O_TLS_LISTEN },
 	{ "user", required_argument, NULL, O_USER },
+	{ "key-out", required_argument, NULL, O_KEY_OUT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -145,6 +146,7 @@ parse(int argc, char **argv, struct opts *o)
 		case O_LISTEN: o->listen = optarg; break;
 		case O_TLS_LISTEN: o->tls_listen = optarg; break;
 		case O_USER: o->user = optarg; break;
+		case O_KEY_OUT: o->key_out = optarg; break;
 		default:
 			return oc_cli_usage("unknown or incomplete option '%s' for ca %s",
 			    argv[optind - 1], argv[0]);
@@ -1015,7 +1017,7 @@ oc_cli_ca(int argc, char **argv)
 	static const char *const known[] = { "enroll", "approve", "reject", "issue",
 	    "issue-token", "renew", "change", "reissue", "revoke", "crl", "query",
 	    "unlock", "audit", "grant-operator", "revoke-operator", "app-open",
-	    "app-close", "apps", NULL };
+	    "app-close", "apps", "issue-tls", NULL };
 	bool ok = false;
 	for (int i = 0; known[i]; i++)
 		ok |= strcmp(cmd, known[i]) == 0;
@@ -1051,6 +1053,16 @@ oc_cli_ca(int argc, char **argv)
 		rc = cmd_operator(&o, ca, &a, cmd[0] == 'g');
 	else if (strncmp(cmd, "app", 3) == 0)
 		rc = cmd_app(&o, ca, &a, cmd);
+	else if (strcmp(cmd, "issue-tls") == 0) {
+		if (o.name == NULL || o.out == NULL || o.key_out == NULL) {
+			rc = oc_cli_usage("ca issue-tls needs --name HOST --out CHAIN.pem --key-out KEY.pem");
+		} else if (oc_ca_issue_tls(ca, &a, o.name, o.out, o.key_out, &err) != 0) {
+			rc = oc_cli_fail(&err);
+		} else {
+			printf("TLS server certificate for %s: %s (key %s)\n", o.name, o.out, o.key_out);
+			rc = 0;
+		}
+	}
 	else
 		rc = cmd_audit(&o, ca);
 	oc_ca_close(ca);
