@@ -33,7 +33,7 @@ static const char *const migrations[] = {
 	"CREATE TABLE challenges (hash TEXT PRIMARY KEY, expires_at INTEGER NOT NULL, used INTEGER NOT NULL DEFAULT 0);"
 	"CREATE TABLE sessions (id_hash TEXT PRIMARY KEY, account_id INTEGER NOT NULL, csrf TEXT NOT NULL,"
 	" serial TEXT NOT NULL, created_at INTEGER NOT NULL, last_seen INTEGER NOT NULL,"
-	" checked_at INTEGER NOT NULL);"
+	" checked_at INTEGER NOT NULL, cert BLOB NOT NULL);"
 	"CREATE INDEX sessions_serial ON sessions(serial);"
 	"CREATE TABLE audit (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, actor TEXT NOT NULL,"
 	" source TEXT NOT NULL, action TEXT NOT NULL, object TEXT NOT NULL DEFAULT '',"
@@ -402,7 +402,7 @@ oc_hall_session_put(struct oc_hall_store *st, const struct oc_hall_session *x,
     struct oc_err *err)
 {
 	sqlite3_stmt *s = prep(st, "INSERT INTO sessions (id_hash, account_id, csrf, serial,"
-	    " created_at, last_seen, checked_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", err);
+	    " created_at, last_seen, checked_at, cert) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", err);
 	int rc = 0;
 
 	if (s == NULL)
@@ -413,6 +413,7 @@ oc_hall_session_put(struct oc_hall_store *st, const struct oc_hall_session *x,
 	sqlite3_bind_int64(s, 5, x->created_at);
 	sqlite3_bind_int64(s, 6, x->last_seen);
 	sqlite3_bind_int64(s, 7, x->checked_at);
+	sqlite3_bind_blob(s, 8, x->cert, (int)x->cert_len, SQLITE_STATIC);
 	if (sqlite3_step(s) != SQLITE_DONE)
 		rc = dberr(st, err, "storing the session");
 	sqlite3_finalize(s);
@@ -424,7 +425,7 @@ oc_hall_session_get(struct oc_hall_store *st, const char *id_hash,
     struct oc_hall_session *out, struct oc_err *err)
 {
 	sqlite3_stmt *s = prep(st, "SELECT id_hash, account_id, csrf, serial, created_at,"
-	    " last_seen, checked_at FROM sessions WHERE id_hash = ?1", err);
+	    " last_seen, checked_at, cert FROM sessions WHERE id_hash = ?1", err);
 	int rc;
 
 	if (s == NULL)
@@ -440,6 +441,13 @@ oc_hall_session_get(struct oc_hall_store *st, const char *id_hash,
 		out->created_at = (time_t)sqlite3_column_int64(s, 4);
 		out->last_seen = (time_t)sqlite3_column_int64(s, 5);
 		out->checked_at = (time_t)sqlite3_column_int64(s, 6);
+		{
+			int n = sqlite3_column_bytes(s, 7);
+			if (n > 0 && (size_t)n <= sizeof(out->cert)) {
+				memcpy(out->cert, sqlite3_column_blob(s, 7), (size_t)n);
+				out->cert_len = (size_t)n;
+			}
+		}
 		rc = 0;
 	} else if (rc == SQLITE_DONE) {
 		rc = oc_err_set(err, OC_ENOTFOUND, "no such session");
