@@ -66,5 +66,12 @@ void hall_session_start(struct hall_call *c, const struct hall_identity *id,
 bool hall_session_require(struct hall_call *c, bool state_change);
 void hall_reply_me(struct hall_call *c, int status);
 void hall_logout(struct hall_call *c);
+/* SHA-256 of a NUL-terminated string, as 64 hex digits. */
+void hall_sha256_hex(const char *s, char out[65]);
+
+/* login.c */
+void hall_login_tls(struct hall_call *c);
+void hall_login_challenge(struct hall_call *c);
+void hall_login_signed(struct hall_call *c);
 
 #endif

@@ -74,10 +74,6 @@ finish(struct hall_call *c, X509 *cert, STACK_OF(X509) *chain)
 	hall_session_start(c, &id, cert);
 }
 
-void hall_login_tls(struct hall_call *c);
-void hall_login_challenge(struct hall_call *c);
-void hall_login_signed(struct hall_call *c);
-
 void
 hall_login_tls(struct hall_call *c)
 {
@@ -92,17 +88,6 @@ hall_login_tls(struct hall_call *c)
 	finish(c, cert, chain);
 }
 
-static void
-sha256_hex(const char *s, char out[65])
-{
-	unsigned char md[32];
-	unsigned int n = 0;
-
-	EVP_Digest(s, strlen(s), md, &n, EVP_sha256(), NULL);
-	for (unsigned i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
-
 void
 hall_login_challenge(struct hall_call *c)
 {
@@ -115,7 +100,7 @@ hall_login_challenge(struct hall_call *c)
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 		return oc_http_reply_error(c->req, 500, "internal_error", "no randomness");
 	EVP_EncodeBlock((unsigned char *)b64, rnd, sizeof(rnd));
-	sha256_hex(b64, hash);
+	hall_sha256_hex(b64, hash);
 	if (oc_hall_challenge_put(c->st, hash, time(NULL) + c->h->challenge_ttl, &err) != 0)
 		return oc_http_reply_err(c->req, &err);
 	oc_http_reply_json(c->req, 200, json_pack("{s:s, s:I}", "challenge", b64,
@@ -147,7 +132,7 @@ hall_login_signed(struct hall_call *c)
 		return oc_http_reply_err(c->req, &err);
 	}
 	/* the challenge is spent whatever happens next: single use */
-	sha256_hex(challenge, hash);
+	hall_sha256_hex(challenge, hash);
 	if (oc_hall_challenge_take(c->st, hash, time(NULL), &err) != 0) {
 		json_decref(j);
 		return oc_http_reply_error(c->req, 403, "forbidden", err.msg);

@@ -38,8 +38,8 @@ b64url(const unsigned char *in, size_t n, char *out, size_t cap)
 	snprintf(out, cap, "%.*s", len, (const char *)tmp);
 }
 
-static void
-sha256_hex(const char *s, char out[65])
+void
+hall_sha256_hex(const char *s, char out[65])
 {
 	unsigned char md[32];
 	unsigned int n = 0;
@@ -137,7 +137,7 @@ hall_session_start(struct hall_call *c, const struct hall_identity *id, X509 *ce
 	b64url(rnd, sizeof(rnd), token, sizeof(token));
 	OPENSSL_cleanse(rnd, sizeof(rnd));
 	memset(&c->s, 0, sizeof(c->s));
-	sha256_hex(token, c->s.id_hash);
+	hall_sha256_hex(token, c->s.id_hash);
 	b64url(csrf, sizeof(csrf), c->s.csrf, sizeof(c->s.csrf));
 	c->s.account_id = c->a.id;
 	snprintf(c->s.serial, sizeof(c->s.serial), "%s", id->serial);
@@ -180,7 +180,7 @@ hall_session_require(struct hall_call *c, bool state_change)
 		oc_http_reply_error(c->req, 401, "unauthenticated", "请先登录 / please log in");
 		return false;
 	}
-	sha256_hex(token, hash);
+	hall_sha256_hex(token, hash);
 	OPENSSL_cleanse(token, sizeof(token));
 	if (oc_hall_session_get(c->st, hash, &c->s, &err) != 0) {
 		clear_cookie(c);
