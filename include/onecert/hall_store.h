@@ -29,7 +29,7 @@ struct oc_hall_company {
 
 struct oc_hall_account {
 	long long id;
-	char uid[64];               /* the certificate's unique ID */
+	char uid[128];              /* the certificate's unique ID */
 	char serial[43];
 	char issuer[256];
 	long long company_id;       /* 0 for staff */

@@ -84,8 +84,8 @@ make_one(struct oc_ca *ca, struct oc_ca_batch_item *it, struct slot *s)
 
 	if (it->csr == NULL)
 		return oc_err_set(&it->err, OC_EINVAL, "item has no CSR");
-	if (it->medium != NULL && (*it->medium == '\0' || strlen(it->medium) >= sizeof(s->medium)))
-		return oc_err_set(&it->err, OC_EINVAL, "medium serial must be 1..16 characters");
+	if (it->medium != NULL && (rc = oc__check_medium(it->medium, &it->err)) != 0)
+		return rc;
 	if ((rc = oc_store_enroll_get(ca->st, it->enrollment, &e, &it->err)) != 0)
 		return rc;
 	if (e.status != OC_ENR_APPROVED)

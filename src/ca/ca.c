@@ -4,9 +4,11 @@
  * See include/onecert/ca.h for the layout of a CA directory.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -355,9 +357,14 @@ revoked_cb(const struct oc_cert_rec *r, void *arg)
 	return 0;
 }
 
+/* The revoked certificates of `key`, a fresh CRL number and (when who is
+ * set) the crl.issue audit row, then the signed CRL.  Call it with the
+ * CRL lock held (crl_lock), so that numbers are taken, signed and
+ * published in one order. */
 X509_CRL *
 oc__crl_build(const struct oc_config *cfg, struct oc_store *st,
-    struct oc_signer *signer, X509 *issuer, const char *key, struct oc_err *err)
+    struct oc_signer *signer, X509 *issuer, const char *key,
+    const struct oc_actor *who, struct oc_err *err)
 {
 	struct oc_cert_filter f = { .revoked_only = true, .ca = key };
 	struct revoked_acc a = { NULL, NULL, 0, 0 };
@@ -365,45 +372,118 @@ oc__crl_build(const struct oc_config *cfg, struct oc_store *st,
 	X509_CRL *crl = NULL;
 	long long number = 0;
 	long next = 86400;
-	char counter[32];
+	char counter[32], obj[64], detail[160];
 	time_t now = time(NULL);
+	int rc;
 
 	if (oc_config_get_duration(cfg, "ca", "crl_next_update", 86400, &next, err) != 0)
 		return NULL;
-	if (oc_store_cert_list(st, &f, revoked_cb, &a, err) != 0)
+	if (next < 60) {
+		oc_err_set(err, OC_ECONFIG, "ca.crl_next_update must be at least 60 seconds");
+		return NULL;
+	}
+	if ((rc = oc_store_cert_list(st, &f, revoked_cb, &a, err)) != 0) {
+		if (err != NULL && err->code == 0)
+			oc_err_set(err, rc, "cannot list the revoked certificates");
 		goto out;
+	}
 	for (size_t i = 0; i < a.n; i++)
 		a.e[i].serial_hex = a.serials[i];
 	snprintf(counter, sizeof(counter), "crl:%s", key);
+	if (oc_store_begin(st, err) != 0)
+		goto out;
 	if (oc_store_counter_next(st, counter, &number, err) != 0)
+		goto rollback;
+	if (who != NULL) {
+		snprintf(obj, sizeof(obj), "crl:%s-%s", oc_config_get(cfg, "ca", "algo", "x"), key);
+		snprintf(detail, sizeof(detail), "{\"key\":\"%s\",\"number\":%lld,\"revoked\":%zu}",
+		    key, number, a.n);
+		if (oc_store_audit(st, who->who ? who->who : "unknown",
+		    who->from ? who->from : "unknown", "crl.issue", obj, detail, err) != 0)
+			goto rollback;
+	}
+	if (oc_store_commit(st, err) != 0)
 		goto out;
 	crl = oc_crl_build(&iss, a.e, a.n, number, now - 60, now + next, err);
+	goto out;
+rollback:
+	oc_store_rollback(st);
 out:
 	free(a.e);
 	free(a.serials);
 	return crl;
 }
 
+/* One CRL publisher at a time per CA directory: every handle (ca serve's
+ * workers and schedule, a CLI next to it) takes this lock file, so that
+ * a CRL with a lower number, or one built from an older list, can never
+ * overwrite a newer one.  The descriptor is the lock: close it. */
+static int
+crl_lock(const char *dir, struct oc_err *err)
+{
+	char path[4096];
+	int fd;
+
+	if (oc__path(path, sizeof(path), dir, "crl/.lock") != 0)
+		return oc_err_set(err, OC_EINVAL, "path too long");
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0)
+		return oc_err_set(err, OC_EIO, "cannot open %s: %s", path, strerror(errno));
+	while (flock(fd, LOCK_EX) != 0) {
+		if (errno != EINTR) {
+			oc_err_set(err, OC_EIO, "cannot lock %s: %s", path, strerror(errno));
+			close(fd);
+			return OC_EIO;
+		}
+	}
+	return fd;
+}
+
+/* Build and write DIR/crl/ALGO-KEY.crl; the lock is held. */
+static X509_CRL *
+crl_publish_locked(const char *dir, const struct oc_config *cfg, struct oc_store *st,
+    struct oc_signer *signer, X509 *issuer, const char *key,
+    const struct oc_actor *who, struct oc_err *err)
+{
+	X509_CRL *crl = oc__crl_build(cfg, st, signer, issuer, key, who, err);
+	unsigned char *der = NULL;
+	char rel[64];
+	int n;
+
+	if (crl == NULL) {
+		if (err != NULL && err->code == 0)
+			oc_err_set(err, OC_ECRYPTO, "cannot build the CRL");
+		return NULL;
+	}
+	if ((n = i2d_X509_CRL(crl, &der)) <= 0) {
+		oc_err_openssl(err, OC_ECRYPTO, "cannot encode the CRL");
+		goto fail;
+	}
+	snprintf(rel, sizeof(rel), "crl/%s-%s.crl", oc_config_get(cfg, "ca", "algo", "x"), key);
+	if (write_der(dir, rel, der, (size_t)n, err) != 0)
+		goto fail;
+	OPENSSL_free(der);
+	return crl;
+fail:
+	OPENSSL_free(der);
+	X509_CRL_free(crl);
+	return NULL;
+}
+
 int
 oc__crl_publish(const char *dir, const struct oc_config *cfg, struct oc_store *st,
     struct oc_signer *signer, X509 *issuer, const char *key, struct oc_err *err)
 {
-	X509_CRL *crl = oc__crl_build(cfg, st, signer, issuer, key, err);
-	unsigned char *der = NULL;
-	char rel[64];
-	int n, rc;
+	X509_CRL *crl;
+	int fd;
 
+	if ((fd = crl_lock(dir, err)) < 0)
+		return fd;
+	crl = crl_publish_locked(dir, cfg, st, signer, issuer, key, NULL, err);
+	close(fd);
 	if (crl == NULL)
 		return err && err->code ? err->code : OC_ECRYPTO;
-	if ((n = i2d_X509_CRL(crl, &der)) <= 0) {
-		X509_CRL_free(crl);
-		return oc_err_openssl(err, OC_ECRYPTO, "cannot encode the CRL");
-	}
-	snprintf(rel, sizeof(rel), "crl/%s-%s.crl", oc_config_get(cfg, "ca", "algo", "x"), key);
-	rc = write_der(dir, rel, der, (size_t)n, err);
-	OPENSSL_free(der);
 	X509_CRL_free(crl);
-	return rc;
+	return 0;
 }
 
 struct oc_ca *
@@ -492,33 +572,21 @@ oc_ca_audit(struct oc_ca *ca, const struct oc_actor *who, const char *action,
 X509_CRL *
 oc_ca_crl(struct oc_ca *ca, const struct oc_actor *who, struct oc_err *err)
 {
-	X509_CRL *crl = NULL;
-	unsigned char *der = NULL;
-	char rel[64];
-	int n;
+	X509_CRL *crl = NULL, *root;
+	int fd;
 
+	if ((fd = crl_lock(ca->dir, err)) < 0)
+		return NULL;
 	/* The root's CRL is refreshed with the issuing CA's so neither goes
 	 * stale while the other is served. */
-	if (oc__crl_publish(ca->dir, ca->cfg, ca->st, ca->signers[OC_KEY_ROOT],
-	    ca->certs[OC_KEY_ROOT], "root", err) != 0)
-		return NULL;
-	if ((crl = oc__crl_build(ca->cfg, ca->st, ca->signers[OC_KEY_ISSUING],
-	    ca->certs[OC_KEY_ISSUING], "issuing", err)) == NULL)
-		return NULL;
-	if ((n = i2d_X509_CRL(crl, &der)) <= 0) {
-		oc_err_openssl(err, OC_ECRYPTO, "cannot encode the CRL");
-		goto fail;
+	if ((root = crl_publish_locked(ca->dir, ca->cfg, ca->st, ca->signers[OC_KEY_ROOT],
+	    ca->certs[OC_KEY_ROOT], "root", who, err)) != NULL) {
+		X509_CRL_free(root);
+		crl = crl_publish_locked(ca->dir, ca->cfg, ca->st, ca->signers[OC_KEY_ISSUING],
+		    ca->certs[OC_KEY_ISSUING], "issuing", who, err);
 	}
-	snprintf(rel, sizeof(rel), "crl/%s-issuing.crl", oc_algo_name(ca->algo));
-	if (write_der(ca->dir, rel, der, (size_t)n, err) != 0)
-		goto fail;
-	OPENSSL_free(der);
-	(void)who;
+	close(fd);
 	return crl;
-fail:
-	OPENSSL_free(der);
-	X509_CRL_free(crl);
-	return NULL;
 }
 
 int
@@ -533,7 +601,8 @@ oc_ca_medium_register(struct oc_ca *ca, const struct oc_actor *who,
 	int rc;
 
 	memset(&m, 0, sizeof(m));
-	if ((rc = oc__store_copy(m.serial, sizeof(m.serial), serial, "medium serial", err)) != 0 ||
+	if ((rc = oc__check_medium(serial, err)) != 0 ||
+	    (rc = oc__store_copy(m.serial, sizeof(m.serial), serial, "medium serial", err)) != 0 ||
 	    (rc = oc__store_copy(m.label, sizeof(m.label), label, "token label", err)) != 0)
 		return rc;
 	m.company_id = company_id;
@@ -553,6 +622,18 @@ oc_ca_medium_register(struct oc_ca *ca, const struct oc_actor *who,
 	}
 	if ((rc = oc_store_begin(ca->st, err)) != 0)
 		return rc;
+	/* Registering again would make a lost medium active: refused. */
+	{
+		struct oc_medium prev;
+
+		if (oc_store_medium_get(ca->st, serial, &prev, NULL) == 0 &&
+		    strcmp(prev.status, "active") != 0) {
+			oc_store_rollback(ca->st);
+			return oc_err_set(err, OC_ECONFLICT,
+			    "介质 %s 已挂失或停用 / medium %s is %s and cannot be registered again",
+			    serial, serial, prev.status);
+		}
+	}
 	if ((rc = oc_store_medium_put(ca->st, &m, err)) != 0 ||
 	    (rc = oc_ca_audit(ca, who, "medium.register", serial,
 	    so_pin ? "{\"so_pin_escrowed\":true}" : "{\"so_pin_escrowed\":false}", err)) != 0) {
@@ -577,6 +658,11 @@ oc_ca_escrow_get(struct oc_ca *ca, const struct oc_actor *who, const char *seria
 		return rc;
 	if (m.escrow_len == 0)
 		return oc_err_set(err, OC_ENOTFOUND, "no SO PIN is escrowed for medium %s", serial);
+	/* A lost medium is in someone else's hands: never unblock it. */
+	if (strcmp(m.status, "active") != 0)
+		return oc_err_set(err, OC_ECONFLICT,
+		    "介质 %s 已挂失或停用，不能解锁 / medium %s is %s: it cannot be unlocked",
+		    serial, serial, m.status);
 	/* Log the read before the secret leaves the signer. */
 	if ((rc = oc_ca_audit(ca, who, "medium.escrow_read", serial, "{}", err)) != 0)
 		return rc;
@@ -725,6 +811,8 @@ app_change(struct oc_ca *ca, const struct oc_actor *who, const char *serial,
 	free(rec.der);
 	if (open && rec.status != OC_CERT_VALID)
 		return oc_err_set(err, OC_ECONFLICT, "certificate %s is revoked", canon);
+	if (open && rec.not_after < time(NULL))
+		return oc_err_set(err, OC_ECONFLICT, "certificate %s has expired", canon);
 	if ((rc = oc_store_begin(ca->st, err)) != 0)
 		return rc;
 	snprintf(obj, sizeof(obj), "cert:%s", canon);

@@ -31,8 +31,11 @@ int oc__store_cert(struct oc_store *st, X509 *cert, const char *ca_key,
 	enum oc_profile profile, const char *uid, long long company_id,
 	long long enrollment_id, const char *medium, const char *org_code,
 	const char *replaces, struct oc_err *err);
+/* The CRL of `key` with a fresh number; who != NULL: a crl.issue audit
+ * row.  Hold the CRL lock (ca.c) around it and the publication. */
 X509_CRL *oc__crl_build(const struct oc_config *cfg, struct oc_store *st,
-	struct oc_signer *signer, X509 *issuer, const char *key, struct oc_err *err);
+	struct oc_signer *signer, X509 *issuer, const char *key,
+	const struct oc_actor *who, struct oc_err *err);
 int oc__crl_publish(const char *dir, const struct oc_config *cfg,
 	struct oc_store *st, struct oc_signer *signer, X509 *issuer,
 	const char *key, struct oc_err *err);
@@ -70,6 +73,10 @@ int oc__ca_cert_record(struct oc_ca *ca, const struct oc_actor *who,
 X509 *oc__ca_issue_locked(struct oc_ca *ca, const struct oc_actor *who,
 	struct oc_enrollment *e, X509_REQ *csr, const char *medium,
 	const struct oc_cert_rec *old, struct oc_err *err);
+/* A USB key's serial (介质号) as this CA records it: 1..16 characters of
+ * [A-Za-z0-9._:-] (lifecycle.c).  OC_EINVAL otherwise. */
+int oc__check_medium(const char *medium, struct oc_err *err);
+
 /* Insert e and its audit row, inside the caller's transaction. */
 int oc__ca_insert_enrollment(struct oc_ca *ca, const struct oc_actor *who,
 	struct oc_enrollment *e, struct oc_err *err);

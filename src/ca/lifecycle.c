@@ -56,6 +56,35 @@ check_text(const char *v, size_t max, bool required, const char *what,
 	return 0;
 }
 
+/* A name that becomes a certificate's CN (and O): RFC 5280's
+ * ub-common-name / ub-organization-name is 64 characters, which OpenSSL
+ * enforces when the subject is built; refuse it here, when it is typed,
+ * rather than at signing. */
+static int
+check_cn_chars(const char *v, const char *what, struct oc_err *err)
+{
+	size_t chars = 0;
+
+	for (const unsigned char *p = (const unsigned char *)v; v && *p; p++)
+		chars += (*p & 0xc0) != 0x80;
+	if (chars > 64)
+		return oc_err_set(err, OC_EINVAL, "%s 过长（%zu 个字符，最多 64） / %s is too long "
+		    "(%zu characters, at most 64)", what, chars, what, chars);
+	return 0;
+}
+
+int
+oc__check_medium(const char *m, struct oc_err *err)
+{
+	size_t n = m ? strlen(m) : 0;
+
+	if (n == 0 || n > 16 || strspn(m, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789._:-") != n)
+		return oc_err_set(err, OC_EINVAL,
+		    "介质号须为 1–16 个字母、数字或 ._:- / medium serial must be 1-16 of [A-Za-z0-9._:-]");
+	return 0;
+}
+
 /* Resident identity card number (GB 11643-1999): 17 digits and an ISO
  * 7064 MOD 11-2 check character. */
 static int
@@ -139,7 +168,8 @@ fill_company(const struct oc_enroll_req *r, struct oc_company *c, struct oc_err 
 	char orgcode[10];
 	int rc;
 
-	if ((rc = check_text(r->name, 200, true, "企业名称 / company name", err)) != 0)
+	if ((rc = check_text(r->name, 200, true, "企业名称 / company name", err)) != 0 ||
+	    (rc = check_cn_chars(r->name, "企业名称 / company name", err)) != 0)
 		return rc;
 	if (r->uscc == NULL || *r->uscc == '\0')
 		return oc_err_set(err, OC_EINVAL,
@@ -214,10 +244,11 @@ oc_ca_enroll(struct oc_ca *ca, const struct oc_actor *who,
 		return oc_err_set(err, OC_EINVAL, "profile must be enterprise or personal");
 	if ((rc = check_materials(r->materials, err)) != 0)
 		return rc;
-	if (r->medium && (strlen(r->medium) == 0 || strlen(r->medium) > 16))
-		return oc_err_set(err, OC_EINVAL, "medium serial must be 1..16 characters");
+	if (r->medium && (rc = oc__check_medium(r->medium, err)) != 0)
+		return rc;
 	if (r->profile == OC_PROFILE_PERSONAL) {
 		if ((rc = check_text(r->name, 120, true, "姓名 / name", err)) != 0 ||
+		    (rc = check_cn_chars(r->name, "姓名 / name", err)) != 0 ||
 		    (rc = resident_id_check(r->identity_code, err)) != 0)
 			return rc;
 		snprintf(e.person_name, sizeof(e.person_name), "%s", r->name);
@@ -411,6 +442,8 @@ oc_ca_issue(struct oc_ca *ca, const struct oc_actor *who, long long id,
 	struct oc_enrollment e;
 	X509 *cert = NULL;
 
+	if (medium != NULL && oc__check_medium(medium, err) != 0)
+		return NULL;
 	if (oc_store_begin(ca->st, err) != 0)
 		return NULL;
 	if (oc_store_enroll_get(ca->st, id, &e, err) != 0)
@@ -437,7 +470,8 @@ fail:
 }
 
 /* The old certificate, checked: an end-entity certificate of this CA that
- * is still valid (and, when need_unexpired, not expired). */
+ * is still valid (and, when need_unexpired, not expired).  old->der is
+ * kept (the caller frees it). */
 static int
 load_old(struct oc_ca *ca, const char *serial, bool need_unexpired,
     struct oc_cert_rec *old, struct oc_enrollment *e, struct oc_err *err)
@@ -449,8 +483,6 @@ load_old(struct oc_ca *ca, const char *serial, bool need_unexpired,
 		return rc;
 	if ((rc = oc_store_cert_get(ca->st, canon, old, err)) != 0)
 		return rc;
-	free(old->der);
-	old->der = NULL;
 	if (strcmp(old->profile, "enterprise") != 0 && strcmp(old->profile, "personal") != 0)
 		return oc_err_set(err, OC_ECONFLICT, "certificate %s is a %s certificate, not an end-entity one",
 		    canon, old->profile);
@@ -507,6 +539,62 @@ revoke_locked(struct oc_ca *ca, const struct oc_actor *who, const char *serial,
 	return rc;
 }
 
+/* 更新 and 补办 certify a new key: refuse the old certificate's own. */
+static int
+check_new_key(const struct oc_cert_rec *old, X509_REQ *csr, struct oc_err *err)
+{
+	const unsigned char *p = old->der;
+	X509 *x;
+	EVP_PKEY *pub = X509_REQ_get0_pubkey(csr);
+	int same;
+
+	if (pub == NULL)
+		return oc_err_set(err, OC_EINVAL, "the CSR has no public key");
+	if (old->der == NULL || (x = d2i_X509(NULL, &p, (long)old->der_len)) == NULL)
+		return oc_err_set(err, OC_EINTERNAL, "certificate %s: stored DER unreadable",
+		    old->serial);
+	same = EVP_PKEY_eq(X509_get0_pubkey(x), pub) == 1;
+	X509_free(x);
+	if (same)
+		return oc_err_set(err, OC_EINVAL,
+		    "须使用新密钥 / the CSR carries the key of certificate %s: a new key is required",
+		    old->serial);
+	return 0;
+}
+
+/* What a 变更 changed in the company's data, for the audit log: the new
+ * value of each field that differs. */
+static int
+audit_company(struct oc_ca *ca, const struct oc_actor *who, const struct oc_company *prev,
+    const struct oc_company *c, struct oc_err *err)
+{
+	const struct { const char *key; const char *was, *now; } f[] = {
+		{ "name", prev->name, c->name }, { "uscc", prev->uscc, c->uscc },
+		{ "st", prev->st, c->st }, { "l", prev->l, c->l },
+		{ "legal_rep", prev->legal_rep, c->legal_rep },
+		{ "contact", prev->contact, c->contact }, { "phone", prev->phone, c->phone },
+		{ "ic_reg_no", prev->ic_reg_no, c->ic_reg_no },
+		{ "tax_no", prev->tax_no, c->tax_no },
+		{ "insurance_no", prev->insurance_no, c->insurance_no },
+	};
+	json_t *o = json_object();
+	char obj[32], *d = NULL;
+	int rc;
+
+	for (size_t i = 0; o != NULL && i < sizeof(f) / sizeof(f[0]); i++)
+		if (strcmp(f[i].was, f[i].now) != 0)
+			json_object_set_new(o, f[i].key, json_string(f[i].now));
+	if (o == NULL || (d = json_dumps(o, JSON_COMPACT)) == NULL) {
+		json_decref(o);
+		return oc_err_set(err, OC_ENOMEM, "out of memory");
+	}
+	json_decref(o);
+	snprintf(obj, sizeof(obj), "company:%lld", c->id);
+	rc = oc_ca_audit(ca, who, "company.update", obj, d, err);
+	free(d);
+	return rc;
+}
+
 static void
 republish_crl(struct oc_ca *ca, const struct oc_actor *who)
 {
@@ -530,13 +618,23 @@ replace(struct oc_ca *ca, const struct oc_actor *who, const char *old_serial,
 	bool revoked = false;
 
 	memset(&old, 0, sizeof(old));
+	if (kind == OC_ENROLL_REISSUE && new_medium != NULL && *new_medium != '\0' &&
+	    oc__check_medium(new_medium, err) != 0)
+		return NULL;
 	if (oc_store_begin(ca->st, err) != 0)
 		return NULL;
 	if (load_old(ca, old_serial, kind == OC_ENROLL_RENEW, &old, &e, err) != 0)
 		goto fail;
+	if ((kind == OC_ENROLL_RENEW || kind == OC_ENROLL_REISSUE) &&
+	    check_new_key(&old, csr, err) != 0)
+		goto fail;
 	if (kind == OC_ENROLL_CHANGE) {
+		static const struct oc_enroll_req none;
 		struct oc_company prev, c;
 		struct oc_enroll_req r;
+
+		if (changes == NULL)
+			changes = &none;
 
 		if (strcmp(e.profile, "enterprise") != 0) {
 			oc_err_set(err, OC_EUNSUPPORTED, "变更 applies to enterprise certificates");
@@ -568,7 +666,8 @@ replace(struct oc_ca *ca, const struct oc_actor *who, const char *old_serial,
 			    prev.orgcode, c.orgcode);
 			goto fail;
 		}
-		if (oc_store_company_put(ca->st, &c, err) != 0)
+		if (oc_store_company_put(ca->st, &c, err) != 0 ||
+		    audit_company(ca, who, &prev, &c, err) != 0)
 			goto fail;
 	}
 	if (kind == OC_ENROLL_REISSUE) {
@@ -592,7 +691,9 @@ replace(struct oc_ca *ca, const struct oc_actor *who, const char *old_serial,
 	if (kind == OC_ENROLL_REISSUE && old.medium[0]) {
 		struct oc_medium m;
 		if (oc_store_medium_get(ca->st, old.medium, &m, NULL) == 0 &&
-		    oc_store_medium_set_status(ca->st, old.medium, "lost", err) != 0)
+		    (oc_store_medium_set_status(ca->st, old.medium, "lost", err) != 0 ||
+		    oc_ca_audit(ca, who, "medium.lost", old.medium,
+		    "{\"reason\":\"reissue\"}", err) != 0))
 			goto fail;
 	}
 	if ((cert = oc__ca_issue_locked(ca, who, &ne, csr, ne.medium[0] ? ne.medium : NULL,
@@ -600,13 +701,16 @@ replace(struct oc_ca *ca, const struct oc_actor *who, const char *old_serial,
 		goto fail;
 	if (oc_store_commit(ca->st, err) != 0) {
 		X509_free(cert);
+		free(old.der);
 		return NULL;
 	}
+	free(old.der);
 	if (revoked)
 		republish_crl(ca, who);
 	return cert;
 fail:
 	oc_store_rollback(ca->st);
+	free(old.der);
 	return NULL;
 }
 
@@ -643,6 +747,14 @@ oc_ca_revoke(struct oc_ca *ca, const struct oc_actor *who, const char *serial,
 		return rc;
 	if (oc_reason_name(reason) == NULL)
 		return oc_err_set(err, OC_EINVAL, "unknown revocation reason %d", reason);
+	/* removeFromCRL belongs in delta CRLs only; certificateHold would be
+	 * for ever here (there is no release); aACompromise is about
+	 * attribute authorities (RFC 5280 5.3.1). */
+	if (reason == CRL_REASON_REMOVE_FROM_CRL || reason == CRL_REASON_CERTIFICATE_HOLD ||
+	    reason == CRL_REASON_AA_COMPROMISE)
+		return oc_err_set(err, OC_EINVAL,
+		    "吊销原因 %s 不适用 / revocation reason %s is not accepted here",
+		    oc_reason_name(reason), oc_reason_name(reason));
 	if ((rc = oc_store_cert_get(ca->st, canon, &rec, err)) != 0)
 		return rc;
 	free(rec.der);

@@ -15,13 +15,21 @@
  *   response: u32 len | i32 status | len bytes
  * op SIGN: payload = to-be-signed bytes; reply = signature.
  * op ESCROW_ENC / ESCROW_DEC: payload = aad (aadlen bytes) || data.
- * A reply with status != 0 carries a message.  The very first frame the
- * child sends is the result of opening the keys.  Any malformed frame ends
- * the child: the parent then refuses all further work ("signer process
- * stopped") rather than run half-working.
+ * A reply with status != 0 carries a message, a NUL and the detail (the
+ * OpenSSL or PKCS#11 text): the parent keeps the two apart, so that the
+ * library detail goes to the log and never into a message a client sees.
+ * The very first frame the child sends is the result of opening the keys.
+ * Any malformed frame ends the child: the parent then refuses all further
+ * work ("signer process stopped") rather than run half-working.  So does a
+ * child that does not answer within ca.signer_timeout (a hung HSM): the
+ * socket has send and receive timeouts, the request fails, the signer is
+ * marked dead (the service then stops) and is killed when it is stopped.
+ * oc__sproc_alive never waits for a request in flight, so a liveness
+ * check cannot hang behind a hung signer.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,6 +38,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -39,6 +48,7 @@
 #include "onecert/log.h"
 
 #define SP_MAX (1u << 20)
+#define SP_TIMEOUT_DEFAULT 30      /* seconds; ca.signer_timeout */
 
 enum { SP_SIGN = 1, SP_ESCROW_ENC = 2, SP_ESCROW_DEC = 3 };
 
@@ -56,9 +66,10 @@ struct rsp_hdr {
 
 struct oc__sproc {
 	int fd;
-	pid_t pid;
-	bool dead;
-	pthread_mutex_t mu;
+	pid_t pid;                 /* > 0 until reaped (under reap) */
+	atomic_bool dead;
+	pthread_mutex_t mu;        /* one request at a time */
+	pthread_mutex_t reap;      /* waitpid and pid */
 };
 
 struct remote {
@@ -142,14 +153,32 @@ reply(int fd, int status, const void *data, size_t len)
 	return len ? full_write(fd, data, len) : 0;
 }
 
+/* message NUL detail */
 static int
 reply_err(int fd, const struct oc_err *err)
 {
-	char msg[1100];
+	char msg[sizeof(err->msg) + sizeof(err->detail)];
+	size_t n = strlen(err->msg), d = strlen(err->detail);
 
-	snprintf(msg, sizeof(msg), "%s%s%s", err->msg, err->detail[0] ? " | " : "",
-	    err->detail);
-	return reply(fd, err->code ? err->code : OC_EINTERNAL, msg, strlen(msg));
+	memcpy(msg, err->msg, n);
+	msg[n] = '\0';
+	memcpy(msg + n + 1, err->detail, d);
+	return reply(fd, err->code < 0 ? err->code : OC_EINTERNAL, msg, n + 1 + d);
+}
+
+/* Fill err from a status != 0 and its "message NUL detail" payload (len
+ * bytes, NUL-terminated by the caller). */
+static int
+set_remote_err(struct oc_err *err, int32_t status, const char *prefix,
+    const char *payload, size_t len)
+{
+	size_t n = strlen(payload);
+	int code = status < 0 ? status : OC_EINTERNAL;
+
+	oc_err_set(err, code, "%s%s", prefix, payload);
+	if (n + 1 < len)
+		oc_err_detail(err, "%s", payload + n + 1);
+	return code;
 }
 
 static void __attribute__((noreturn))
@@ -223,16 +252,30 @@ oc__sproc_start(const char *dir, const struct oc_config *cfg, struct oc_err *err
 {
 	struct oc__sproc *p;
 	struct rsp_hdr h;
+	struct timeval tv;
+	long timeout;
 	int sv[2];
 	char msg[1100];
 
+	if (oc_config_get_duration(cfg, "ca", "signer_timeout", SP_TIMEOUT_DEFAULT,
+	    &timeout, err) != 0)
+		return NULL;
+	if (timeout < 1 || timeout > 3600) {
+		oc_err_set(err, OC_ECONFIG, "ca.signer_timeout must be 1s..1h");
+		return NULL;
+	}
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		oc_err_set(err, OC_ENOMEM, "out of memory");
 		return NULL;
 	}
+	p->fd = -1;
+	atomic_init(&p->dead, false);
 	pthread_mutex_init(&p->mu, NULL);
+	pthread_mutex_init(&p->reap, NULL);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
 		oc_err_set(err, OC_EIO, "socketpair: %s", strerror(errno));
+		pthread_mutex_destroy(&p->mu);
+		pthread_mutex_destroy(&p->reap);
 		free(p);
 		return NULL;
 	}
@@ -242,6 +285,8 @@ oc__sproc_start(const char *dir, const struct oc_config *cfg, struct oc_err *err
 		oc_err_set(err, OC_EIO, "fork: %s", strerror(errno));
 		close(sv[0]);
 		close(sv[1]);
+		pthread_mutex_destroy(&p->mu);
+		pthread_mutex_destroy(&p->reap);
 		free(p);
 		return NULL;
 	}
@@ -251,14 +296,24 @@ oc__sproc_start(const char *dir, const struct oc_config *cfg, struct oc_err *err
 	}
 	close(sv[1]);
 	p->fd = sv[0];
+	tv.tv_sec = timeout;
+	tv.tv_usec = 0;
+	if (setsockopt(p->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
+	    setsockopt(p->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0) {
+		oc_err_set(err, OC_EIO, "setsockopt: %s", strerror(errno));
+		atomic_store(&p->dead, true);
+		goto fail;
+	}
 	if (full_read(p->fd, &h, sizeof(h)) != 0 || h.len >= sizeof(msg) ||
 	    (h.len && full_read(p->fd, msg, h.len) != 0)) {
 		oc_err_set(err, OC_EINTERNAL, "the signer process died at start-up");
+		atomic_store(&p->dead, true);
 		goto fail;
 	}
 	if (h.status != 0) {
 		msg[h.len] = '\0';
-		oc_err_set(err, h.status, "the signer process cannot open the CA keys: %s", msg);
+		set_remote_err(err, h.status, "the signer process cannot open the CA keys: ",
+		    msg, h.len);
 		goto fail;
 	}
 	oc_log(OC_LOG_DEBUG, "signer.started", "pid=%ld", (long)p->pid);
@@ -268,42 +323,70 @@ fail:
 	return NULL;
 }
 
+/* Takes only the reap lock, never mu: a request stuck in a hung signer
+ * must not stall the thread that checks whether the signers live. */
 bool
 oc__sproc_alive(struct oc__sproc *p)
 {
-	int status;
+	int status = 0;
 	pid_t r;
 
-	pthread_mutex_lock(&p->mu);
-	if (!p->dead && p->pid > 0) {
+	pthread_mutex_lock(&p->reap);
+	if (!atomic_load(&p->dead) && p->pid > 0) {
 		r = waitpid(p->pid, &status, WNOHANG);
 		if (r == p->pid || (r < 0 && errno == ECHILD)) {
-			p->dead = true;
-			if (r == p->pid)
+			atomic_store(&p->dead, true);
+			if (r == p->pid) {
+				oc_log(OC_LOG_ERROR, "signer.died", "pid=%ld status=%d",
+				    (long)p->pid, status);
 				p->pid = -1;   /* reaped */
-			oc_log(OC_LOG_ERROR, "signer.died", "status=%d", r == p->pid ? status : -1);
+			} else {
+				oc_log(OC_LOG_ERROR, "signer.died", "pid=%ld status=unknown",
+				    (long)p->pid);
+			}
 		}
 	}
-	pthread_mutex_unlock(&p->mu);
-	return !p->dead;
+	pthread_mutex_unlock(&p->reap);
+	return !atomic_load(&p->dead);
 }
 
+/* Closing our end makes a healthy signer exit; one that is hung (or was
+ * found dead to us: no answer, a malformed frame) is killed, after a
+ * grace period for the healthy kind. */
 void
 oc__sproc_stop(struct oc__sproc *p)
 {
-	int status;
+	int status = 0;
+	pid_t r = 0;
 
 	if (p == NULL)
 		return;
 	if (p->fd >= 0)
 		close(p->fd);
+	pthread_mutex_lock(&p->reap);
 	if (p->pid > 0) {
-		while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)
-			;
-		if (!p->dead && WIFSIGNALED(status))
+		if (atomic_load(&p->dead))
+			kill(p->pid, SIGKILL);
+		for (int i = 0; i < 100; i++) {
+			r = waitpid(p->pid, &status, WNOHANG);
+			if (r != 0 && !(r < 0 && errno == EINTR))
+				break;
+			usleep(50 * 1000);
+		}
+		if (r == 0) {
+			oc_log(OC_LOG_ERROR, "signer.kill", "pid=%ld msg=\"did not exit\"",
+			    (long)p->pid);
+			kill(p->pid, SIGKILL);
+			while ((r = waitpid(p->pid, &status, 0)) < 0 && errno == EINTR)
+				;
+		}
+		if (r == p->pid && !atomic_load(&p->dead) && WIFSIGNALED(status))
 			oc_log(OC_LOG_ERROR, "signer.died", "signal=%d", WTERMSIG(status));
+		p->pid = -1;
 	}
+	pthread_mutex_unlock(&p->reap);
 	pthread_mutex_destroy(&p->mu);
+	pthread_mutex_destroy(&p->reap);
 	free(p);
 }
 
@@ -314,18 +397,18 @@ call(struct oc__sproc *p, int op, int key, const unsigned char *aad, size_t aadl
     struct oc_err *err)
 {
 	struct req_hdr h;
-	struct rsp_hdr r;
+	struct rsp_hdr r = { 0, 0 };
 	unsigned char *o = NULL;
 	int rc = OC_EINTERNAL;
 
-	if (aadlen > UINT16_MAX || aadlen + inlen > SP_MAX)
+	if (aadlen > UINT16_MAX || inlen > SP_MAX - aadlen)
 		return oc_err_set(err, OC_ETOOBIG, "request too large for the signer");
 	h.len = (uint32_t)(aadlen + inlen);
 	h.op = (uint8_t)op;
 	h.key = (uint8_t)key;
 	h.aadlen = (uint16_t)aadlen;
 	pthread_mutex_lock(&p->mu);
-	if (p->dead) {
+	if (atomic_load(&p->dead)) {
 		rc = oc_err_set(err, OC_EINTERNAL, "the signer process has stopped");
 		goto out;
 	}
@@ -333,19 +416,19 @@ call(struct oc__sproc *p, int op, int key, const unsigned char *aad, size_t aadl
 	    (aadlen && full_write(p->fd, aad, aadlen) != 0) ||
 	    (inlen && full_write(p->fd, in, inlen) != 0) ||
 	    full_read(p->fd, &r, sizeof(r)) != 0 || r.len > SP_MAX) {
-		p->dead = true;
+		atomic_store(&p->dead, true);
 		oc_log(OC_LOG_ERROR, "signer.lost", "msg=\"signer process stopped answering\"");
 		rc = oc_err_set(err, OC_EINTERNAL, "the signer process has stopped");
 		goto out;
 	}
 	if ((o = malloc(r.len + 1)) == NULL || (r.len && full_read(p->fd, o, r.len) != 0)) {
-		p->dead = true;
+		atomic_store(&p->dead, true);
 		rc = oc_err_set(err, OC_EINTERNAL, "the signer process has stopped");
 		goto out;
 	}
 	if (r.status != 0) {
 		o[r.len] = '\0';
-		rc = oc_err_set(err, r.status, "signer: %s", (char *)o);
+		rc = set_remote_err(err, r.status, "signer: ", (char *)o, r.len);
 		goto out;
 	}
 	*out = o;
@@ -354,7 +437,10 @@ call(struct oc__sproc *p, int op, int key, const unsigned char *aad, size_t aadl
 	rc = 0;
 out:
 	pthread_mutex_unlock(&p->mu);
-	free(o);
+	if (o != NULL) {
+		OPENSSL_cleanse(o, r.len);
+		free(o);
+	}
 	return rc;
 }
 

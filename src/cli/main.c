@@ -34,6 +34,11 @@ static const char usage[] =
 "  onecert ca app-open | app-close --dir DIR --serial HEX --app ID;  onecert ca apps --dir DIR --serial HEX\n"
 "  onecert ca serve   --dir DIR [--listen 127.0.0.1:8080] [--tls-listen 127.0.0.1:8443] [--user NAME]\n"
 "\n"
+"Service hall (办事大厅 side; HDIR is a hall directory):\n"
+"  onecert hall init  --dir HDIR --trust CA.pem[,CA2.pem] [--tls-cert F --tls-key F] [--tls-listen ADDR]\n"
+"  onecert hall serve --dir HDIR [--tls-listen ADDR] [--listen ADDR]\n"
+"  onecert hall grant-role | revoke-role --dir HDIR --serial HEX --role reviewer|admin\n"
+"\n"
 "Tokens (USB keys, through PKCS#11; SoftHSM2 by default):\n"
 "  onecert token list | init | keygen | csr | put-cert | objects | change-pin | unblock\n"
 "\n"
@@ -65,6 +70,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "ca") == 0)
 		return oc_cli_ca(argc - 2, argv + 2);
+	if (strcmp(argv[1], "hall") == 0)
+		return oc_cli_hall(argc - 2, argv + 2);
 	if (strcmp(argv[1], "token") == 0)
 		return oc_cli_token(argc - 2, argv + 2);
 	return oc_cli_usage("unknown command group '%s'", argv[1]);

@@ -162,6 +162,10 @@ oc_buf_read_file(struct oc_buf *b, const char *path)
 			break;
 	}
 	close(fd);
+	/* An empty file still gives a NUL-terminated "" (buf.h's promise):
+	 * callers treat b->p as a string. */
+	if (rc == 0 && b->p == NULL)
+		rc = oc_buf_add(b, "", 0);
 	return rc;
 }
 

@@ -43,12 +43,18 @@ trim_utf8(char *s)
 		s[i - 1] = '\0';
 }
 
+/* Formatted into a local buffer first: callers may pass err->msg or
+ * err->detail itself as an argument ("…: %s", err->msg), and vsnprintf
+ * into the buffer it reads from is undefined. */
 static void
 vset(struct oc_err *err, int code, const char *fmt, va_list ap)
 {
+	char msg[sizeof(err->msg)];
+
+	if (vsnprintf(msg, sizeof(msg), fmt, ap) >= (int)sizeof(msg))
+		trim_utf8(msg);
 	err->code = code;
-	if (vsnprintf(err->msg, sizeof(err->msg), fmt, ap) >= (int)sizeof(err->msg))
-		trim_utf8(err->msg);
+	memcpy(err->msg, msg, sizeof(msg));
 	err->detail[0] = '\0';
 }
 

@@ -31,10 +31,10 @@ struct hall {
 struct hall_identity {
 	bool staff;              /* a personal certificate (no organization code) */
 	char serial[43];
-	char uid[64];
+	char uid[128];
 	char issuer[256];
 	char subject_cn[256];
-	char org_value[32];      /* as in the certificate: USCC or org code */
+	char org_value[128];      /* as in the certificate: USCC or org code */
 	char org_code[10];       /* the 9-character organization code */
 	char uscc[19];
 	time_t not_after;

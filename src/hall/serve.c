@@ -1,0 +1,223 @@
+/*
+ * serve.c — `onecert hall serve`: the service hall on the HTTP core.
+ *
+ * The hall is a relying party: it knows the CA only through the CA
+ * certificates, OCSP and CRL configured in HDIR/hall.ini ([trust],
+ * docs/config.md).  Its HTTPS listener asks for (does not require) a
+ * client certificate; its pages are static files (web/hall) that call the
+ * JSON API.  Each worker thread has its own database handle.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "hall/hall_int.h"
+#include "hall/serve.h"
+#include "onecert/log.h"
+#include "onecert/pki.h"
+#include "onecert/rp.h"
+
+static void *
+worker_init(void *arg)
+{
+	struct hall *h = arg;
+	struct oc_err err;
+	struct oc_hall_store *st = oc_hall_store_open(h->db_path, &err);
+
+	if (st == NULL)
+		oc_log(OC_LOG_ERROR, "hall.db_open_failed", "msg=\"%s\"", err.msg);
+	return st;
+}
+
+static void
+worker_free(void *ctx)
+{
+	oc_hall_store_close(ctx);
+}
+
+static bool
+call_init(struct hall_call *c, struct oc_http_req *req, struct hall *h)
+{
+	memset(c, 0, sizeof(*c));
+	c->req = req;
+	c->h = h;
+	if ((c->st = oc_http_req_worker(req)) == NULL) {
+		oc_http_reply_error(req, 503, "unavailable", "服务暂不可用 / service unavailable");
+		return false;
+	}
+	return true;
+}
+
+static void
+h_login_tls(struct oc_http_req *req, void *arg)
+{
+	struct hall_call c;
+
+	if (call_init(&c, req, arg))
+		hall_login_tls(&c);
+}
+
+static void
+h_challenge(struct oc_http_req *req, void *arg)
+{
+	struct hall_call c;
+
+	if (call_init(&c, req, arg))
+		hall_login_challenge(&c);
+}
+
+static void
+h_login(struct oc_http_req *req, void *arg)
+{
+	struct hall_call c;
+
+	if (call_init(&c, req, arg))
+		hall_login_signed(&c);
+}
+
+static void
+h_me(struct oc_http_req *req, void *arg)
+{
+	struct hall_call c;
+
+	if (call_init(&c, req, arg) && hall_session_require(&c, false))
+		hall_reply_me(&c, 200);
+}
+
+static void
+h_logout(struct oc_http_req *req, void *arg)
+{
+	struct hall_call c;
+
+	if (call_init(&c, req, arg))
+		hall_logout(&c);
+}
+
+static int
+load(struct hall *h, const char *dir, struct oc_err *err)
+{
+	char path[4096];
+
+	snprintf(h->dir, sizeof(h->dir), "%s", dir);
+	snprintf(path, sizeof(path), "%s/hall.ini", dir);
+	if ((h->cfg = oc_config_load(path, err)) == NULL)
+		return err && err->code ? err->code : OC_ECONFIG;
+	snprintf(h->db_path, sizeof(h->db_path), "%s/%s", dir,
+	    oc_config_get(h->cfg, "hall", "database", "hall.db"));
+	if (oc_config_get_duration(h->cfg, "hall", "session_idle", 1800, &h->session_idle, err) != 0 ||
+	    oc_config_get_duration(h->cfg, "hall", "session_recheck", 300, &h->session_recheck, err) != 0 ||
+	    oc_config_get_duration(h->cfg, "hall", "challenge_ttl", 120, &h->challenge_ttl, err) != 0)
+		return OC_ECONFIG;
+	if ((h->rp = oc_rp_new(h->cfg, "trust", dir, err)) == NULL)
+		return err && err->code ? err->code : OC_ECONFIG;
+	return 0;
+}
+
+static void
+unload(struct hall *h)
+{
+	oc_rp_free(h->rp);
+	oc_config_free(h->cfg);
+}
+
+int
+oc_hall_serve(const struct oc_hall_serve_opts *o, struct oc_err *err)
+{
+	struct hall h;
+	struct oc_http_config hc;
+	struct oc_http_server *srv = NULL;
+	struct oc_hall_store *st = NULL;
+	char cert[4096], key[4096], web[4096];
+	const char *v;
+	char *proxies_buf = NULL;
+	const char *proxies[16];
+	size_t nproxies = 0;
+	int rc;
+
+	memset(&h, 0, sizeof(h));
+	if ((rc = load(&h, o->dir, err)) != 0)
+		goto out;
+	/* create / migrate the database before serving */
+	if ((st = oc_hall_store_open(h.db_path, err)) == NULL) {
+		rc = OC_ESTORE;
+		goto out;
+	}
+	oc_hall_store_close(st);
+	v = oc_config_get(h.cfg, "hall", "tls_cert", "tls.pem");
+	snprintf(cert, sizeof(cert), "%s%s%s", v[0] == '/' ? "" : o->dir, v[0] == '/' ? "" : "/", v);
+	v = oc_config_get(h.cfg, "hall", "tls_key", "tls.key");
+	snprintf(key, sizeof(key), "%s%s%s", v[0] == '/' ? "" : o->dir, v[0] == '/' ? "" : "/", v);
+	v = oc_config_get(h.cfg, "hall", "web", NULL);
+	if (v != NULL)
+		snprintf(web, sizeof(web), "%s", v);
+	else
+		snprintf(web, sizeof(web), "%s/web/hall", ONECERT_SOURCE_DIR);
+	if ((proxies_buf = strdup(oc_config_get(h.cfg, "hall", "proxies", ""))) != NULL) {
+		char *save = NULL;
+		for (char *t = strtok_r(proxies_buf, ", ", &save); t && nproxies < 16;
+		    t = strtok_r(NULL, ", ", &save))
+			proxies[nproxies++] = t;
+	}
+
+	const struct oc_http_route routes[] = {
+		{ "POST", "/api/v1/login/tls", h_login_tls, &h, 1024, OC_HTTP_BLOCKING | OC_HTTP_TLS_ONLY },
+		{ "POST", "/api/v1/login/challenge", h_challenge, &h, 1024, OC_HTTP_BLOCKING | OC_HTTP_TLS_ONLY },
+		{ "POST", "/api/v1/login", h_login, &h, 64 * 1024, OC_HTTP_BLOCKING | OC_HTTP_TLS_ONLY },
+		{ "GET", "/api/v1/me", h_me, &h, 0, OC_HTTP_BLOCKING | OC_HTTP_TLS_ONLY },
+		{ "POST", "/api/v1/logout", h_logout, &h, 1024, OC_HTTP_BLOCKING | OC_HTTP_TLS_ONLY },
+	};
+	memset(&hc, 0, sizeof(hc));
+	hc.name = "hall";
+	hc.listen = o->listen ? o->listen : oc_config_get(h.cfg, "hall", "listen", NULL);
+	hc.tls_listen = o->tls_listen ? o->tls_listen :
+	    oc_config_get(h.cfg, "hall", "tls_listen", "127.0.0.1:9443");
+	hc.tls_cert = cert;
+	hc.tls_key = key;
+	hc.proxies = proxies;
+	hc.n_proxies = nproxies;
+	hc.static_dir = web;
+	hc.worker_init = worker_init;
+	hc.worker_free = worker_free;
+	hc.worker_arg = &h;
+	if ((srv = oc_http_server_new(&hc, routes, sizeof(routes) / sizeof(routes[0]), err)) == NULL) {
+		rc = err && err->code ? err->code : OC_EIO;
+		goto out;
+	}
+	fprintf(stderr, "onecert hall serve: https://%s/ (Ctrl-C stops)\n", hc.tls_listen);
+	rc = oc_http_server_run(srv);
+out:
+	oc_http_server_free(srv);
+	free(proxies_buf);
+	unload(&h);
+	return rc;
+}
+
+int
+oc_hall_grant_role(const char *dir, const char *serial, const char *role, bool grant,
+    const char *by, struct oc_err *err)
+{
+	struct oc_hall_store *st;
+	char path[4096], canon[43];
+	int rc;
+
+	if (role == NULL || (strcmp(role, "reviewer") != 0 && strcmp(role, "admin") != 0))
+		return oc_err_set(err, OC_EINVAL, "--role must be reviewer or admin");
+	if ((rc = oc_serial_canon(serial, canon, err)) != 0)
+		return rc;
+	snprintf(path, sizeof(path), "%s/hall.db", dir);
+	if (access(dir, F_OK) != 0)
+		return oc_err_set(err, OC_ENOTFOUND, "%s is not a hall directory", dir);
+	if ((st = oc_hall_store_open(path, err)) == NULL)
+		return OC_ESTORE;
+	rc = grant ? oc_hall_role_grant(st, canon, role, by, err)
+	    : oc_hall_role_revoke(st, canon, role, err);
+	if (rc == 0)
+		oc_hall_audit(st, by, "cli", grant ? "role.grant" : "role.revoke", canon,
+		    grant ? "{\"granted\":true}" : "{\"granted\":false}", NULL);
+	oc_hall_store_close(st);
+	return rc;
+}
