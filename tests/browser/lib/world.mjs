@@ -1,0 +1,211 @@
+// world.mjs — a real CA service and a real service hall for the browser
+// tests, and Debian's Chromium holding one company certificate.
+//
+// Everything runs from the built binary ($ONECERT) in a temporary
+// directory; certificates go into Chromium through what a user's machine
+// has: a PKCS#12 file imported into the NSS database of a per-identity
+// HOME, the CA imported there as trusted (so no certificate errors are
+// ignored), and a managed AutoSelectCertificateForUrls policy so that
+// Chromium sends the certificate without asking.  The policy file lives
+// in /etc/chromium/policies/managed (root only) and is removed by stop()
+// and, failing that, when the process exits.
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+export const ARTIFACTS = path.resolve(HERE, '..', 'artifacts');
+export const CHROMIUM = process.env.ONECERT_CHROMIUM || '/usr/bin/chromium';
+const POLICY_DIR = '/etc/chromium/policies/managed';
+const POLICY_FILE = path.join(POLICY_DIR, 'onecert-browser-test.json');
+
+const ONECERT = process.env.ONECERT;
+if (!ONECERT) throw new Error('ONECERT must point at the onecert binary (run through run.sh or ctest)');
+
+// Last line of defence: started processes are told to stop and the policy
+// file goes away when this test process exits, even on a signal.
+const live = new Set();
+const tmpDirs = new Set();
+let policyWritten = false;
+process.on('exit', () => {
+  for (const p of live) { try { process.kill(p, 'SIGTERM'); } catch { /* gone */ } }
+  if (policyWritten) { try { fs.rmSync(POLICY_FILE, { force: true }); } catch { /* ignore */ } }
+  if (!process.env.ONECERT_KEEP_TMP) for (const d of tmpDirs) { try { fs.rmSync(d, { recursive: true, force: true }); } catch { /* ignore */ } }
+});
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.once(sig, () => process.exit(128 + os.constants.signals[sig]));
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export function run(cmd, args, opts = {}) {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+  } catch (e) {
+    throw new Error(`${path.basename(cmd)} ${args.join(' ')} failed (exit ${e.status}):\n${e.stderr || ''}${e.stdout || ''}`);
+  }
+}
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+function get(url, ca) {
+  return new Promise((resolve) => {
+    const mod = url.startsWith('https:') ? https : http;
+    const req = mod.get(url, { ca, timeout: 1000 }, (res) => { res.resume(); resolve(res.statusCode); });
+    req.on('error', () => resolve(0));
+    req.on('timeout', () => { req.destroy(); resolve(0); });
+  });
+}
+
+function tail(file, n = 30) {
+  try { return fs.readFileSync(file, 'utf8').split('\n').slice(-n).join('\n'); } catch { return '(no log)'; }
+}
+
+// openssl's view of a certificate: serial (upper-case hex, as `openssl
+// x509 -serial` prints it) and notAfter as a Date.
+export function opensslFacts(pem) {
+  const serial = run('openssl', ['x509', '-in', pem, '-noout', '-serial']).trim().replace(/^serial=/, '');
+  const end = run('openssl', ['x509', '-in', pem, '-noout', '-enddate', '-dateopt', 'iso_8601']).trim()
+    .replace(/^notAfter=/, '');
+  return { serial, notAfter: new Date(end.replace(' ', 'T')) };
+}
+
+// The date as the hall shows it: 有效期至 in China Standard Time.
+export function dateCN(d) {
+  const t = new Date(d.getTime() + 8 * 3600 * 1000);
+  const p = (n) => String(n).padStart(2, '0');
+  return `${t.getUTCFullYear()}年${p(t.getUTCMonth() + 1)}月${p(t.getUTCDate())}日`;
+}
+
+export async function startWorld() {
+  const base = process.env.ONECERT_TEST_TMP || os.tmpdir();
+  fs.mkdirSync(base, { recursive: true });
+  const T = fs.mkdtempSync(path.join(base, 'browser.'));
+  tmpDirs.add(T);
+  const D = path.join(T, 'ca'), H = path.join(T, 'hall');
+  const port = await freePort();
+  let hport = await freePort();
+  while (hport === port) hport = await freePort();
+  const w = {
+    T, D, H, port, hport,
+    caURL: `http://127.0.0.1:${port}`,
+    url: `https://127.0.0.1:${hport}`,
+    procs: [], browsers: [],
+  };
+  const env = { ...process.env, ONECERT_LOG_LEVEL: process.env.ONECERT_LOG_LEVEL || 'error' };
+  const start = (name, args) => {
+    const log = fs.openSync(path.join(T, `${name}.log`), 'a');
+    const p = spawn(ONECERT, args, { env, stdio: ['ignore', log, log] });
+    fs.closeSync(log);
+    live.add(p.pid);
+    p.on('exit', () => live.delete(p.pid));
+    w.procs.push(p);
+    return p;
+  };
+  w.logs = () => `--- ca.log\n${tail(path.join(T, 'ca.log'))}\n--- hall.log\n${tail(path.join(T, 'hall.log'))}`;
+
+  try {
+    run(ONECERT, ['ca', 'init', '--dir', D, '--algo', 'ec', '--base-url', w.caURL], { env });
+    fs.appendFileSync(path.join(D, 'ca.ini'), '\n[serve]\nrevocation_interval = 1\n');
+    w.caPem = path.join(D, 'ca.pem');
+    run(ONECERT, ['ca', 'issue-tls', '--dir', D, '--name', '127.0.0.1',
+      '--out', path.join(T, 'hall.pem'), '--key-out', path.join(T, 'hall.key')], { env });
+    start('ca', ['ca', 'serve', '--dir', D, '--listen', `127.0.0.1:${port}`]);
+    run(ONECERT, ['hall', 'init', '--dir', H, '--trust', w.caPem,
+      '--tls-cert', path.join(T, 'hall.pem'), '--tls-key', path.join(T, 'hall.key'),
+      '--tls-listen', `127.0.0.1:${hport}`], { env });
+    start('hall', ['hall', 'serve', '--dir', H]);
+    const ca = fs.readFileSync(w.caPem);
+    let up = false;
+    for (let i = 0; i < 100 && !up; i++) {
+      up = (await get(`${w.caURL}/healthz`)) === 200 && (await get(`${w.url}/healthz`, ca)) === 200;
+      if (!up) {
+        if (w.procs.some((p) => p.exitCode !== null)) break;
+        await sleep(200);
+      }
+    }
+    if (!up) throw new Error(`the CA service and the hall did not come up\n${w.logs()}`);
+    writePolicy(w.url);
+  } catch (e) {
+    await stopWorld(w);
+    throw e;
+  }
+
+  // A company certificate: key and CSR by openssl, issued by the CA.
+  w.issue = (tag, name, uscc) => {
+    const key = path.join(T, `${tag}.key`), csr = path.join(T, `${tag}.csr`), pem = path.join(T, `${tag}.pem`);
+    run('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+      '-keyout', key, '-subj', '/CN=ignored by the CA', '-out', csr]);
+    run(ONECERT, ['ca', 'issue', '--dir', D, '--csr', csr, '--name', name, '--uscc', uscc, '--out', pem], { env });
+    const p12 = path.join(T, `${tag}.p12`);
+    run('openssl', ['pkcs12', '-export', '-inkey', key, '-in', pem, '-name', tag, '-out', p12, '-passout', 'pass:']);
+    return { tag, key, pem, p12, ...opensslFacts(pem) };
+  };
+  w.revoke = (cert) => run(ONECERT, ['ca', 'revoke', '--dir', D, '--serial', cert.serial,
+    '--reason', 'keyCompromise'], { env });
+  return w;
+}
+
+function writePolicy(url) {
+  try {
+    fs.mkdirSync(POLICY_DIR, { recursive: true });
+    policyWritten = true;
+    fs.writeFileSync(POLICY_FILE, JSON.stringify({
+      AutoSelectCertificateForUrls: [JSON.stringify({ pattern: url, filter: {} })],
+    }) + '\n');
+  } catch (e) {
+    throw new Error(`cannot write the Chromium policy ${POLICY_FILE} (the browser tests run as root, as CI does): ${e.message}`);
+  }
+}
+
+// Chromium with one identity: HOME/.pki/nssdb holds the certificate and
+// key (from the PKCS#12) and the CA as a trusted root.
+export async function browserWith(w, cert) {
+  const home = path.join(w.T, `home-${cert.tag}`);
+  const db = `sql:${path.join(home, '.pki', 'nssdb')}`;
+  fs.mkdirSync(path.join(home, '.pki', 'nssdb'), { recursive: true });
+  run('certutil', ['-N', '-d', db, '--empty-password']);
+  run('pk12util', ['-i', cert.p12, '-d', db, '-W', '']);
+  run('certutil', ['-A', '-d', db, '-n', 'onecert test CA', '-t', 'C,,', '-i', w.caPem]);
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    env: { ...process.env, HOME: home },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+  w.browsers.push(browser);
+  return browser;
+}
+
+export async function stopWorld(w) {
+  for (const b of w.browsers) { try { await b.close(); } catch { /* already gone */ } }
+  for (const p of w.procs) {
+    if (p.exitCode === null && p.signalCode === null) {
+      const gone = new Promise((r) => p.once('exit', r));
+      p.kill('SIGTERM');
+      if (await Promise.race([gone.then(() => true), sleep(5000).then(() => false)]) === false) {
+        p.kill('SIGKILL');
+        await gone;
+      }
+    }
+  }
+  if (policyWritten) { fs.rmSync(POLICY_FILE, { force: true }); policyWritten = false; }
+  if (!process.env.ONECERT_KEEP_TMP) { fs.rmSync(w.T, { recursive: true, force: true }); tmpDirs.delete(w.T); }
+}
+
+export async function screenshot(page, name) {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  const file = path.join(ARTIFACTS, name);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
