@@ -6,9 +6,10 @@
  *
  * Then the promise of config.h about writing: oc_config_set accepts only
  * what reads back identically, so every (section, key, value) the input's
- * "key=value" lines offer is passed to oc_config_set on a fresh
- * configuration, which is saved with oc_config_save and loaded again:
- * every value must come back byte for byte.
+ * "key=value" lines offer (the value as written and trimmed) is passed to
+ * oc_config_set on a fresh configuration, which is saved with
+ * oc_config_save and loaded again: every value must come back byte for
+ * byte.
  */
 #include <limits.h>
 #include <stdbool.h>
@@ -117,10 +118,20 @@ check_set_roundtrip(const struct pair *pairs, size_t n)
 
 	if ((cfg = oc_config_new()) == NULL)
 		abort();
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		char *trimmed = dup_trim(pairs[i].value, strlen(pairs[i].value),
+		    true);
+
+		/* As written (edge white space must be refused), then
+		 * trimmed (as a caller would pass it). */
 		if (oc_config_set(cfg, pairs[i].section, pairs[i].key,
 		    pairs[i].value) == 0)
 			accepted++;
+		if (oc_config_set(cfg, pairs[i].section, pairs[i].key,
+		    trimmed) == 0)
+			accepted++;
+		free(trimmed);
+	}
 	if (accepted == 0) {
 		oc_config_free(cfg);
 		return;

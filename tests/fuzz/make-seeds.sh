@@ -7,8 +7,9 @@
 # issued by onecert itself (three dev-file-key CAs: EC, SM2, RSA), a few
 # certificates "issued" by those CAs with openssl and odd extensions, and
 # truncated, bit-flipped and re-encoded variants; tricky JSON, INI and
-# calendar files; identity numbers and serials.  Files named regress-*
-# are crashes the fuzzers found: this script never touches them.
+# calendar files; identity numbers and serials; OCSP requests.  Files
+# named regress-* (crashes the fuzzers found) and found-* (other inputs
+# they found worth keeping) are never touched here.
 #
 # Keys are fresh on every run, so the certificates change; that is fine
 # for seeds, but then cert_issuers.h (the CA certificates fuzz_cert.c
@@ -22,7 +23,7 @@ C=$here/corpus
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 
-for d in csr cert json config ident calendar; do
+for d in csr cert json config ident calendar ocsp; do
 	mkdir -p "$C/$d"
 	rm -f "$C/$d"/seed-*
 done
@@ -118,6 +119,10 @@ openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:SM2 -out "$K/sm2.key" 2
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out "$K/p384.key" 2>/dev/null
 openssl genpkey -algorithm ED25519 -out "$K/ed25519.key" 2>/dev/null
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -out "$K/rsa1024.key" 2>/dev/null
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
+	-pkeyopt rsa_keygen_pubexp:3 -out "$K/rsa-e3.key" 2>/dev/null
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+	-pkeyopt ec_param_enc:explicit -out "$K/ec-explicit.key" 2>/dev/null
 
 subj="/CN=ignored by the CA"
 openssl req -new -key "$K/ec.key" -subj "$subj" -out "$C/csr/seed-ec.pem"
@@ -129,6 +134,9 @@ openssl req -new -key "$K/sm2.key" -sm3 -subj "$subj" \
 openssl req -new -key "$K/p384.key" -subj "$subj" -out "$C/csr/seed-p384.pem"
 openssl req -new -key "$K/ed25519.key" -subj "$subj" -out "$C/csr/seed-ed25519.pem"
 openssl req -new -key "$K/rsa1024.key" -subj "$subj" -out "$C/csr/seed-rsa1024.pem"
+openssl req -new -key "$K/rsa-e3.key" -subj "$subj" -out "$C/csr/seed-rsa-e3.pem"
+openssl req -new -key "$K/ec-explicit.key" -subj "$subj" \
+	-out "$C/csr/seed-ec-explicit-params.pem"
 openssl req -new -key "$K/ec.key" -utf8 -subj "/C=CN/O=上海浦江建筑工程有限公司/CN=张三" \
 	-addext "subjectAltName=DNS:example.com,email:a@example.com" \
 	-addext "basicConstraints=critical,CA:TRUE" \
@@ -349,6 +357,71 @@ openssl x509 -req -in "$C/csr/seed-rsa.pem" -key "$K/rsa.key" -days 30 \
 openssl req -x509 -new -key "$K/p384.key" -subj "/C=cn/CN=p384/CN=again" \
 	-days 30 -out "$C/cert/seed-openssl-p384.pem"
 
+# ---- OCSP requests ------------------------------------------------------
+# POST bodies from openssl ocsp for certificates of the CAs above, and GET
+# paths (base64 of a request, plain and URL-encoded).
+O=$C/ocsp
+ocspreq() { # NAME ARGS...
+	name=$1
+	shift
+	openssl ocsp -reqout "$O/seed-$name.der" "$@" >/dev/null 2>&1
+}
+ocspreq ec-sha1-nonce -issuer "$CAS/ec/issuing.pem" -cert "$C/cert/seed-enterprise-ec.pem"
+ocspreq ec-sha256-no-nonce -issuer "$CAS/ec/issuing.pem" -sha256 -no_nonce \
+	-cert "$C/cert/seed-enterprise-ec.pem"
+ocspreq sm2-two-ids -issuer "$CAS/sm2/issuing.pem" -no_nonce \
+	-cert "$C/cert/seed-enterprise-sm2.pem" -serial 0x01
+ocspreq rsa-sha512 -issuer "$CAS/rsa/issuing.pem" -sha512 \
+	-cert "$C/cert/seed-enterprise-rsa.pem"
+ocspreq signed -issuer "$CAS/ec/issuing.pem" -serial 0x7F0102030405060708 \
+	-signer "$CAS/ec/ocsp.pem" -signkey "$CAS/ec/private/ocsp.key"
+# Hand-made at the limits: nonces of 128 and 129 octets, a bare nonce,
+# two nonces, 64 and 65 CertIDs, a 65-octet hash, an MD5 CertID.
+python3 - "$O" <<'PY'
+import sys
+d = sys.argv[1]
+def L(n):
+    if n < 0x80: return bytes([n])
+    k = (n.bit_length() + 7) // 8
+    return bytes([0x80 | k]) + n.to_bytes(k, 'big')
+def T(tag, c): return bytes([tag]) + L(len(c)) + c
+SHA1 = bytes.fromhex('06052b0e03021a0500')
+MD5 = bytes.fromhex('06082a864886f70d02050500')
+NONCE = bytes.fromhex('06092b0601050507300102')
+def certid(alg=SHA1, nh=20, kh=20, serial=b'\x7f' + bytes(15)):
+    return T(0x30, T(0x30, alg) + T(4, b'\x11' * nh) + T(4, b'\x22' * kh) + T(2, serial))
+def req(ids, exts=()):
+    body = T(0x30, b''.join(T(0x30, i) for i in ids))
+    if exts:
+        body += T(0xa2, T(0x30, b''.join(T(0x30, NONCE + T(4, v)) for v in exts)))
+    return T(0x30, T(0x30, body))
+seeds = {
+    'nonce-128': req([certid()], [T(4, b'n' * 128)]),
+    'nonce-129': req([certid()], [T(4, b'n' * 129)]),
+    'nonce-bare': req([certid()], [b'bare nonce']),
+    'nonce-twice': req([certid()], [T(4, b'a'), T(4, b'b')]),
+    'ids-64': req([certid()] * 64),
+    'ids-65': req([certid()] * 65),
+    'hash-65': req([certid(nh=65)]),
+    'md5-serial-21': req([certid(alg=MD5, serial=b'\x7f' * 21)]),
+}
+for k, v in seeds.items():
+    open('%s/seed-%s.der' % (d, k), 'wb').write(v)
+PY
+ocspreq negative-serial -issuer "$CAS/ec/issuing.pem" -serial -5 -no_nonce
+python3 - "$O" <<'PY'
+import base64, sys, urllib.parse
+d = sys.argv[1]
+der = open(d + '/seed-ec-sha1-nonce.der', 'rb').read()
+b = base64.b64encode(der).decode()
+open(d + '/seed-get-plain.txt', 'w').write('/' + b)
+open(d + '/seed-get-urlencoded.txt', 'w').write(urllib.parse.quote(b, safe=''))
+open(d + '/seed-get-nopad-space.txt', 'w').write(b.rstrip('=').replace('+', ' '))
+open(d + '/seed-get-junk.txt', 'w').write('//' + b[:10] + '%2' + '==x')
+PY
+der trail "$O/seed-ec-sha256-no-nonce.der" "$O/seed-trailing.der"
+head -c 40 "$O/seed-ec-sha1-nonce.der" > "$O/seed-truncated.der"
+
 # ---- JSON ---------------------------------------------------------------
 J=$C/json
 printf '{"uscc":"91310115MA1FL8XY7N","name":"上海浦江建筑工程有限公司","mobile":"13800138000","days":365,"approve":true,"profile":"enterprise"}' > "$J/seed-enroll.json"
@@ -453,7 +526,7 @@ open(d + '/seed-rules-401.txt', 'w').write('\n'.join(lines) + '\nworkday 2028-12
 EOF
 : > "$K2/seed-empty.txt"
 
-for d in csr cert json config ident calendar; do
+for d in csr cert json config ident calendar ocsp; do
 	printf '%-9s %3d files %7d bytes\n' "$d" "$(ls "$C/$d" | wc -l)" \
 		"$(cat "$C/$d"/* | wc -c)"
 done
