@@ -13,6 +13,7 @@
 
 #include "cli/cli.h"
 #include "hall/serve.h"
+#include "onecert/buf.h"
 #include "onecert/config.h"
 #include "onecert/hall_store.h"
 #include "onecert/log.h"
@@ -68,33 +69,54 @@ cmd_init(const struct hopts *o)
 		fprintf(stderr, "onecert: cannot create %s: %s\n", o->dir, strerror(errno));
 		return 1;
 	}
+	/* The anchors are copied into HDIR/trust/ and configured as that
+	 * folder: the hall keeps working if the originals move, and no list
+	 * of long paths has to fit on one INI line. */
+	snprintf(one, sizeof(one), "%s/trust", o->dir);
+	if (mkdir(one, 0755) != 0 && errno != EEXIST) {
+		fprintf(stderr, "onecert: cannot create %s: %s\n", one, strerror(errno));
+		return 1;
+	}
 	list = strdup(o->trust);
+	int n = 0;
 	for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		if (access(t, R_OK) != 0 || abs_path(t, one, sizeof(one)) != 0) {
+		struct oc_buf b;
+		char dst[4200];
+
+		oc_buf_init(&b, 16 << 20);
+		snprintf(dst, sizeof(dst), "%s/trust/anchor-%d.pem", o->dir, ++n);
+		if (oc_buf_read_file(&b, t) != 0 || oc_write_file_atomic(dst, b.p, b.len, 0644) != 0) {
+			oc_buf_cleanup(&b);
 			fprintf(stderr, "onecert: cannot read trust anchor %s\n", t);
 			free(list);
 			return 1;
 		}
-		if (strlen(anchors) + strlen(one) + 3 >= sizeof(anchors))
-			break;
-		if (anchors[0])
-			strcat(anchors, ", ");
-		strcat(anchors, one);
+		oc_buf_cleanup(&b);
+		if (strlen(anchors) + strlen(t) + 3 < sizeof(anchors)) {
+			if (anchors[0])
+				strcat(anchors, ", ");
+			strcat(anchors, t);
+		}
 	}
 	free(list);
 	cfg = oc_config_new();
 	oc_config_set(cfg, "hall", "tls_listen", o->tls_listen ? o->tls_listen : "127.0.0.1:9443");
 	if (o->listen)
 		oc_config_set(cfg, "hall", "listen", o->listen);
-	if (o->tls_cert && abs_path(o->tls_cert, one, sizeof(one)) == 0)
-		oc_config_set(cfg, "hall", "tls_cert", one);
-	if (o->tls_key && abs_path(o->tls_key, one, sizeof(one)) == 0)
-		oc_config_set(cfg, "hall", "tls_key", one);
+	if ((o->tls_cert && (abs_path(o->tls_cert, one, sizeof(one)) != 0 ||
+	    oc_config_set(cfg, "hall", "tls_cert", one) != 0)) ||
+	    (o->tls_key && (abs_path(o->tls_key, one, sizeof(one)) != 0 ||
+	    oc_config_set(cfg, "hall", "tls_key", one) != 0))) {
+		fprintf(stderr, "onecert: the TLS certificate or key path is too long for hall.ini; "
+		    "copy them into %s as tls.pem and tls.key instead\n", o->dir);
+		oc_config_free(cfg);
+		return 1;
+	}
 	oc_config_set(cfg, "hall", "database", "hall.db");
 	oc_config_set(cfg, "hall", "session_idle", "30m");
 	oc_config_set(cfg, "hall", "session_recheck", "5m");
 	oc_config_set(cfg, "hall", "challenge_ttl", "2m");
-	oc_config_set(cfg, "trust", "anchors", anchors);
+	oc_config_set(cfg, "trust", "anchors", "trust");
 	snprintf(one, sizeof(one), "%s/hall.db", o->dir);
 	if ((st = oc_hall_store_open(one, &err)) == NULL) {
 		oc_config_free(cfg);

@@ -122,8 +122,10 @@ cfg_err(struct oc_err *err, const char *sec, const char *key,
 	    key, what_zh, sec, key, what_en);
 }
 
+/* need_ca: 1 refuse a certificate that is not a CA's, 2 skip it (a
+ * folder may hold other certificates too), 0 take anything. */
 static int
-load_one_file(STACK_OF(X509) *sk, const char *path, bool need_ca,
+load_one_file(STACK_OF(X509) *sk, const char *path, int need_ca,
     const char *sec, const char *key, struct oc_err *err)
 {
 	STACK_OF(X509) *got;
@@ -140,15 +142,15 @@ load_one_file(STACK_OF(X509) *sk, const char *path, bool need_ca,
 		/* Fill OpenSSL's extension cache now, while no other thread
 		 * can see the certificate. */
 		X509_check_purpose(x, -1, 0);
-		if (need_ca && X509_check_ca(x) == 0) {
-			char cn[128] = "";
-
-			oc_cert_subject_string(x, NID_commonName, cn, sizeof(cn));
+		if (need_ca == 2 && X509_check_ca(x) == 0) {
 			X509_free(x);
-			rc = oc_err_set(err, OC_ECONFIG, "配置项 %s.%s：%s 中的证书 "
-			    "“%s”不是 CA 证书 / %s.%s: the certificate \"%s\" in "
-			    "%s is not a CA certificate", sec, key, path, cn, sec,
-			    key, cn, path);
+			continue;
+		}
+		if (need_ca && X509_check_ca(x) == 0) {
+			X509_free(x);
+			rc = oc_err_set(err, OC_ECONFIG, "配置项 %s.%s：%s 含非 CA "
+			    "证书 / %s.%s: %s holds a certificate that is not a CA "
+			    "certificate", sec, key, path, sec, key, path);
 			break;
 		}
 		if (!sk_X509_push(sk, x)) {
@@ -212,14 +214,15 @@ load_certs(STACK_OF(X509) *sk, const char *value, const char *base_dir,
 				if (rc == 0 && cert_file_name(names[j]->d_name)) {
 					snprintf(fp, sizeof(fp), "%s/%s", path,
 					    names[j]->d_name);
-					rc = load_one_file(sk, fp, need_ca, sec, key,
-					    err);
+					rc = load_one_file(sk, fp, need_ca ? 2 : 0,
+					    sec, key, err);
 				}
 				free(names[j]);
 			}
 			free(names);
 		} else {
-			rc = load_one_file(sk, path, need_ca, sec, key, err);
+			rc = load_one_file(sk, path, need_ca ? 1 : 0, sec, key,
+			    err);
 		}
 	}
 out:
@@ -517,6 +520,9 @@ fmt_time(char *buf, size_t cap, time_t t, long offset)
 
 #define CST (8 * 3600L)
 
+static void utf8_copy(char *dst, size_t cap, const unsigned char *s,
+	size_t n);
+
 static int
 refuse(struct oc_rp *rp, struct oc_rp_result *out, enum oc_rp_status st,
     struct oc_err *err, const char *fmt, ...)
@@ -537,7 +543,14 @@ refuse(struct oc_rp *rp, struct oc_rp_result *out, enum oc_rp_status st,
 	oc_log(OC_LOG_DEBUG, "rp.refused", "serial=%s status=%s msg=%s",
 	    out->serial[0] ? out->serial : "-", oc_rp_status_name(st),
 	    oc_log_q(q, sizeof(q), out->message));
-	oc_err_set(err, OC_EPERM, "%s", out->message);
+	if (err != NULL) {
+		char m[sizeof(err->msg)];
+
+		/* err->msg is shorter: cut at a character boundary */
+		utf8_copy(m, sizeof(m), (const unsigned char *)out->message,
+		    strlen(out->message));
+		oc_err_set(err, OC_EPERM, "%s", m);
+	}
 	return OC_EPERM;
 }
 
@@ -644,8 +657,8 @@ check_org_code(struct oc_rp_result *out, struct oc_err *e)
 	    "or a 9-character organization code, got %zu characters", n, n);
 }
 
-/* keyUsage and extendedKeyUsage.  NULL when fine, else the reason (zh,
- * en) in zh/en. */
+/* Not a CA certificate, keyUsage and extendedKeyUsage as configured.
+ * false with the reason in zh and en when not. */
 static bool
 usage_ok(struct oc_rp *rp, X509 *cert, char *zh, size_t zcap, char *en,
     size_t ecap)
@@ -681,7 +694,11 @@ usage_ok(struct oc_rp *rp, X509 *cert, char *zh, size_t zcap, char *en,
 			    OBJ_obj2nid(o) == NID_anyExtendedKeyUsage;
 		}
 		if (!found) {
-			OBJ_obj2txt(name, sizeof(name), rp->eku[i], 0);
+			if (OBJ_obj2nid(rp->eku[i]) != NID_undef)
+				snprintf(name, sizeof(name), "%s",
+				    OBJ_nid2sn(OBJ_obj2nid(rp->eku[i])));
+			else
+				OBJ_obj2txt(name, sizeof(name), rp->eku[i], 1);
 			snprintf(zh, zcap, "证书的扩展密钥用法不含 %s%s", name,
 			    OBJ_obj2nid(rp->eku[i]) == NID_client_auth ?
 			    "（客户端身份验证）" : "");
@@ -902,7 +919,7 @@ check(struct oc_rp *rp, X509 *cert, STACK_OF(X509) *chain, time_t now,
     bool force, struct oc_rp_result *out, struct oc_err *err)
 {
 	STACK_OF(X509) *untrusted = NULL;
-	struct oc_err e;
+	struct oc_err e, ie;
 	char zh[384], en[384], t1[32], t2[32];
 	time_t at;
 	X509 *issuer;
@@ -929,7 +946,10 @@ check(struct oc_rp *rp, X509 *cert, STACK_OF(X509) *chain, time_t now,
 	    !oc__rp_time(X509_get0_notAfter(cert), &out->not_after))
 		return refuse(rp, out, OC_RP_UNTRUSTED, err, "证书有效期格式无效 / "
 		    "the certificate's validity is malformed");
-	ident_fields(rp, cert, out, &e);
+	oc_err_clear(&ie);
+	ident_fields(rp, cert, out, &ie);
+	if (ie.code == 0 && out->org_code_value[0] != '\0')
+		check_org_code(out, &ie);
 
 	/* 1. chain, at now or the nearest end of the validity period */
 	if ((untrusted = sk_X509_new_null()) == NULL) {
@@ -943,8 +963,12 @@ check(struct oc_rp *rp, X509 *cert, STACK_OF(X509) *chain, time_t now,
 		if (X509_cmp(sk_X509_value(chain, i), cert) != 0 &&
 		    !sk_X509_push(untrusted, sk_X509_value(chain, i)))
 			goto nomem;
-	at = now < out->not_before ? out->not_before :
-	    now > out->not_after ? out->not_after : now;
+	/* OpenSSL takes a certificate as expired at its notAfter second */
+	at = now;
+	if (at >= out->not_after)
+		at = out->not_after - 1;
+	if (at < out->not_before)
+		at = out->not_before;
 	if (oc_chain_verify(cert, untrusted, rp->anchors, NULL, at, 0, &e) != 0) {
 		split_msg(e.msg, zh, sizeof(zh), en, sizeof(en));
 		rc = refuse(rp, out, OC_RP_UNTRUSTED, err, "证书不是由受信任的证书"
@@ -980,9 +1004,8 @@ check(struct oc_rp *rp, X509 *cert, STACK_OF(X509) *chain, time_t now,
 	}
 
 	/* 4. identity numbers */
-	if (e.code != 0 || (out->org_code_value[0] != '\0' &&
-	    check_org_code(out, &e) != 0)) {
-		split_msg(e.msg, zh, sizeof(zh), en, sizeof(en));
+	if (ie.code != 0) {
+		split_msg(ie.msg, zh, sizeof(zh), en, sizeof(en));
 		rc = refuse(rp, out, OC_RP_BAD_IDENTITY, err, "证书中的机构代码 %s "
 		    "无效：%s / the organization code %s in the certificate is "
 		    "invalid: %s", out->org_code_value, zh, out->org_code_value,
