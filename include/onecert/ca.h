@@ -46,7 +46,12 @@ struct oc_ca_init_opts {
 /* Create DIR (must not hold a CA already). */
 int oc_ca_init(const struct oc_ca_init_opts *o, struct oc_err *err);
 
-/* Caller owns the result. */
+/* Caller owns the result.  Forks the signer process (without exec): open
+ * every handle before starting threads, as ca serve does — a fork while
+ * another thread holds a lock (OpenSSL's, the allocator's) can leave the
+ * signer stuck (it then fails after ca.signer_timeout) — and from a thread
+ * that outlives the handle (the signer dies with the thread that forked
+ * it, PR_SET_PDEATHSIG). */
 struct oc_ca *oc_ca_open(const char *dir, struct oc_err *err);
 void oc_ca_close(struct oc_ca *ca);
 

@@ -45,10 +45,23 @@ struct call {
 	char path[512];
 };
 
+/* 4xx: the engine's message says what to fix.  5xx: what broke inside (a
+ * path, the signer's or the database's words) goes to the log only; the
+ * client gets the code and a fixed message. */
 static void
 fail(struct call *c, const struct oc_err *err)
 {
-	oc_http_reply_err(c->req, err);
+	char qm[OC_LOG_QBUF], qd[OC_LOG_QBUF];
+	int code = err != NULL && err->code != 0 ? err->code : OC_EINTERNAL;
+	int status = oc_err_http_status(code);
+
+	if (status < 500)
+		return oc_http_reply_err(c->req, err);
+	oc_log(OC_LOG_ERROR, "ra.error", "code=%s msg=%s detail=%s op=%s",
+	    oc_err_name(code), oc_log_q(qm, sizeof(qm), err ? err->msg : ""),
+	    oc_log_q(qd, sizeof(qd), err ? err->detail : ""), c->op_serial);
+	oc_http_reply_error(c->req, status, oc_err_name(code),
+	    "服务器内部错误，详见服务日志 / internal error (see the service log)");
 }
 
 static void
@@ -586,7 +599,13 @@ oc__ca_api_handle(struct oc_http_req *req, void *arg)
 		if ((c.body = oc_json_parse_object((const char *)body, blen, MAX_BODY, &err)) == NULL)
 			return fail(&c, &err);
 	}
-	snprintf(c.path, sizeof(c.path), "%s", oc_http_req_tail(req) ? oc_http_req_tail(req) : "");
+	/* Never route a cut-off path: its first 511 bytes may name another
+	 * endpoint than the whole. */
+	if (strlen(oc_http_req_tail(req)) >= sizeof(c.path)) {
+		json_decref(c.body);
+		return bad(&c, 404, "not_found", "无此接口 / no such endpoint");
+	}
+	snprintf(c.path, sizeof(c.path), "%s", oc_http_req_tail(req));
 	for (tok = strtok_r(c.path, "/", &save); tok != NULL; tok = strtok_r(NULL, "/", &save)) {
 		if (c.nseg == 6) {
 			json_decref(c.body);

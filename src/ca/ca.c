@@ -426,7 +426,7 @@ crl_lock(const char *dir, struct oc_err *err)
 
 	if (oc__path(path, sizeof(path), dir, "crl/.lock") != 0)
 		return oc_err_set(err, OC_EINVAL, "path too long");
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0)
+	if ((fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0644)) < 0)
 		return oc_err_set(err, OC_EIO, "cannot open %s: %s", path, strerror(errno));
 	while (flock(fd, LOCK_EX) != 0) {
 		if (errno != EINTR) {
@@ -891,11 +891,19 @@ oc_ca_issue_tls(struct oc_ca *ca, const struct oc_actor *who, const char *host,
 	if ((rc = oc_store_begin(ca->st, err)) != 0)
 		goto out;
 	oc_serial_hex(X509_get0_serialNumber(c), serial);
-	if ((rc = oc__store_cert(ca->st, c, "issuing", OC_PROFILE_TLS_SERVER, NULL, 0, 0,
-	    NULL, NULL, NULL, err)) != 0 ||
-	    (rc = oc_ca_audit(ca, who, "cert.issue_tls", serial, "{}", err)) != 0) {
-		oc_store_rollback(ca->st);
-		goto out;
+	{
+		json_t *j = json_pack("{s:s}", "host", host);
+		char *d = j ? json_dumps(j, JSON_COMPACT) : NULL;
+
+		json_decref(j);
+		if ((rc = oc__store_cert(ca->st, c, "issuing", OC_PROFILE_TLS_SERVER, NULL, 0, 0,
+		    NULL, NULL, NULL, err)) != 0 ||
+		    (rc = oc_ca_audit(ca, who, "cert.issue_tls", serial, d ? d : "{}", err)) != 0) {
+			free(d);
+			oc_store_rollback(ca->st);
+			goto out;
+		}
+		free(d);
 	}
 	if ((rc = oc_store_commit(ca->st, err)) != 0)
 		goto out;

@@ -446,7 +446,11 @@ gcm_file(const unsigned char key[32], bool encrypt, const unsigned char *in,
 	o = NULL;
 	rc = 0;
 out:
-	free(o);
+	if (o != NULL) {
+		/* GCM hands out plaintext before the tag is checked. */
+		OPENSSL_cleanse(o, encrypt ? 12 + inlen + 16 : inlen);
+		free(o);
+	}
 	EVP_CIPHER_CTX_free(c);
 	return rc;
 }

@@ -635,7 +635,6 @@ replace(struct oc_ca *ca, const struct oc_actor *who, const char *old_serial,
 
 		if (changes == NULL)
 			changes = &none;
-
 		if (strcmp(e.profile, "enterprise") != 0) {
 			oc_err_set(err, OC_EUNSUPPORTED, "变更 applies to enterprise certificates");
 			goto fail;

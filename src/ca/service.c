@@ -168,7 +168,7 @@ background(void *arg)
 {
 	struct svc *s = arg;
 	struct oc_actor who = { "ca-serve", "schedule" };
-	time_t last_crl = time(NULL);
+	time_t last_crl = 0;   /* at once: the CRL on disk may have expired while down */
 
 	while (!s->stopping) {
 		sleep(1);
@@ -268,8 +268,16 @@ oc_ca_serve(const struct oc_ca_serve_opts *o, struct oc_err *err)
 	tls_listen = o->tls_listen ? o->tls_listen : oc_config_get(cfg, "serve", "tls_listen", NULL);
 	if ((rc = oc_config_get_long(cfg, "serve", "threads", o->threads, 0, 64, &threads, err)) != 0 ||
 	    (rc = oc_config_get_long(cfg, "serve", "workers", o->workers, 0, 64, &workers, err)) != 0 ||
-	    (rc = oc_config_get_duration(cfg, "serve", "crl_refresh", 3600, &s.crl_refresh, err)) != 0)
+	    (rc = oc_config_get_duration(cfg, "serve", "crl_refresh", 3600, &s.crl_refresh, err)) != 0 ||
+	    (rc = oc_config_get_duration(cfg, "ca", "crl_next_update", 86400, &v, err)) != 0)
 		goto out;
+	/* A CRL must be replaced before its nextUpdate passes. */
+	if (s.crl_refresh < 1 || s.crl_refresh >= v) {
+		rc = oc_err_set(err, OC_ECONFIG, "serve.crl_refresh (%lds) must be at least 1s and "
+		    "shorter than ca.crl_next_update (%lds), or the CRL expires before it is "
+		    "refreshed", s.crl_refresh, v);
+		goto out;
+	}
 	if (workers == 0)
 		workers = 2 * sysconf(_SC_NPROCESSORS_ONLN);
 	if (workers < 1)
@@ -366,6 +374,16 @@ oc_ca_serve(const struct oc_ca_serve_opts *o, struct oc_err *err)
 	if ((rc = drop_privileges(o->user, err)) != 0)
 		goto out;
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	/* The CRLs are rewritten by this process from now on: a folder the
+	 * new user cannot write would leave them to expire, with only a log
+	 * line to say so.  Refuse to start instead. */
+	snprintf(path, sizeof(path), "%s/crl", o->dir);
+	if (access(path, W_OK) != 0) {
+		rc = oc_err_set(err, OC_ECONFIG, "%s is not writable%s%s: the CRLs could not be "
+		    "published (chown it to the service user)", path, o->user ? " by " : "",
+		    o->user ? o->user : "");
+		goto out;
+	}
 
 	/* 6. serve */
 	if ((rc = oc_ocsp_cache_start(s.ocsp, err)) != 0)

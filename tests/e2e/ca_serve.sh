@@ -36,8 +36,22 @@ trap 'stop_all; rm -rf "$T"' EXIT
 
 new_csr ec "$T/k1.pem" "$T/r1.pem"
 expect_ok "issue a certificate" "$ONECERT" ca issue --dir "$D" --csr "$T/r1.pem" --name "$NAME" --uscc "$USCC" --out "$T/c1.pem"
+echo "crl_refresh = 2d" >> "$D/ca.ini"
+expect_fail "a CRL refresh slower than the CRL's nextUpdate is refused" "crl_refresh" \
+	timeout 10 "$ONECERT" ca serve --dir "$D" --listen "127.0.0.1:$PORT"
+sed -i '/^crl_refresh = 2d$/d' "$D/ca.ini"
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	expect_fail "--user whose CRL folder is not writable: refused at start, not left to expire" \
+		"crl is not writable by nobody" \
+		timeout 10 "$ONECERT" ca serve --dir "$D" --listen "127.0.0.1:$PORT" --user nobody
+fi
+crlnum() { openssl crl -inform DER -in "$D/crl/ec-issuing.crl" -noout -crlnumber | sed 's/.*=//'; }
+N0=$(crlnum)
 start
 ok "ca serve is up (healthz)"
+for _ in $(seq 25); do [ "$(crlnum)" != "$N0" ] && break; sleep 0.2; done
+[ "$(crlnum)" != "$N0" ] || fail "ca serve publishes a fresh CRL at start-up (still $N0)"
+ok "a fresh CRL at start-up (the one on disk may have expired while the service was down)"
 expect_fail "a second ca serve on the same port says so" "in use" \
 	"$ONECERT" ca serve --dir "$D" --listen "127.0.0.1:$PORT"
 
@@ -147,6 +161,27 @@ R=$(api "${OP[@]}" -d '{"app":"hall"}' "$API/certs/$S2/apps")
 expect_grep "opening twice → 409" "^409$" "$R"
 R=$(api "${OP[@]}" -X DELETE "$API/certs/$S2/apps/hall")
 expect_grep "应用注销 → 200" "^200$" "$R"
+R=$(api "${OP[@]}" "$API/certs/$S2")
+expect_grep "GET a certificate over the API" "^200$" "$R"
+LONG=$(printf '/%.0s' $(seq 600))
+R=$(api "${OP[@]}" "$API/certs/$S2${LONG}x")
+expect_grep "a path longer than the router reads is not cut and routed → 404" "^404$" "$R"
+R=$(api "${OP[@]}" -d '{"reason":"removeFromCRL"}' "$API/certs/$S2/revoke")
+expect_grep "removeFromCRL is no reason for a full CRL → 400" "^400$" "$R"
+# a 5xx tells the client only that it is internal; the detail is in the log
+python3 - "$D/ca.db" <<'PY'
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1])
+db.execute("INSERT INTO media (serial, label, company_id, escrow, status, created_at)"
+           " VALUES ('BROKEN-1', '', 0, ?, 'active', ?)", (bytes(40), int(time.time())))
+db.commit()
+PY
+R=$(api "${OP[@]}" -X POST "$API/media/BROKEN-1/unlock")
+expect_grep "unlock with a tampered escrow blob → 500" "^500$" "$R"
+echo "$R" | head -1 | grep -Eq "signer|decrypt|escrow" && fail "a 500 does not leak the internals ($R)"
+ok "the 500 says 'internal error', not what broke inside"
+grep -q "ra.error.*decrypt" "$T/serve.log" || fail "the service log has the detail"
+ok "the detail is in the service log"
 R=$(api "${OP[@]}" -d '{"reason":"superseded"}' "$API/certs/$S2/revoke")
 expect_grep "revoke over the API → 200" "^200$" "$R"
 R=$(api "${OP[@]}" -d '{"reason":"superseded"}' "$API/certs/$S2/revoke")

@@ -167,6 +167,33 @@ read_file_limits(void **state)
 	oc_buf_init(&b, 99);
 	assert_int_equal(oc_buf_read_file(&b, path_of("nope.bin")), OC_ENOTFOUND);
 	oc_buf_cleanup(&b);
+	/* An empty file (an empty PIN file) is "", not a NULL pointer that
+	 * the PIN readers would dereference. */
+	assert_non_null(f = fopen(path_of("empty.bin"), "wb"));
+	fclose(f);
+	oc_buf_init(&b, 99);
+	assert_int_equal(oc_buf_read_file(&b, path_of("empty.bin")), 0);
+	assert_int_equal(b.len, 0);
+	assert_non_null(b.p);
+	assert_string_equal((char *)b.p, "");
+	oc_buf_cleanup(&b);
+}
+
+/* --- errors ----------------------------------------------------------- */
+
+static void
+err_set_own_message(void **state)
+{
+	struct oc_err err;
+
+	(void)state;
+	/* Wrapping the message already in err: the callers' idiom
+	 * oc_err_set(err, …, "…: %s", err->msg) must keep the old text. */
+	oc_err_set(&err, OC_EINVAL, "the chain does not verify: certificate has expired");
+	oc_err_set(&err, OC_EPERM, "operator certificate refused: %s", err.msg);
+	assert_int_equal(err.code, OC_EPERM);
+	assert_string_equal(err.msg, "operator certificate refused: the chain does not "
+	    "verify: certificate has expired");
 }
 
 static void
@@ -394,6 +421,7 @@ main(void)
 		cmocka_unit_test(buf_limits),
 		cmocka_unit_test(buf_growth_steal),
 		cmocka_unit_test(read_file_limits),
+		cmocka_unit_test(err_set_own_message),
 		cmocka_unit_test(atomic_write),
 		cmocka_unit_test(atomic_write_concurrent),
 		cmocka_unit_test(log_quote),

@@ -12,14 +12,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "onecert/buf.h"
 #include "onecert/ca.h"
+#include "onecert/config.h"
 #include "onecert/log.h"
 #include "onecert/pki.h"
 #include "onecert/signer.h"
@@ -252,8 +257,11 @@ test_transitions(void **state)
 	rmdir_all();
 }
 
+/* Each racer has its own handle, opened (and its signer forked) before
+ * any thread starts, as ca serve does: a fork while another thread holds
+ * a lock (OpenSSL's, the allocator's) can leave the child stuck on it. */
 struct race {
-	const char *dir;
+	struct oc_ca *ca;
 	const char *serial;
 	int rc;
 };
@@ -263,10 +271,10 @@ racer(void *arg)
 {
 	struct race *r = arg;
 	struct oc_err err;
-	struct oc_ca *ca = oc_ca_open(r->dir, &err);
 
-	r->rc = ca ? oc_ca_revoke(ca, &op, r->serial, CRL_REASON_KEY_COMPROMISE, &err) : -100;
-	oc_ca_close(ca);
+	r->rc = oc_ca_revoke(r->ca, &op, r->serial, CRL_REASON_KEY_COMPROMISE, &err);
+	if (r->rc != 0 && r->rc != OC_ECONFLICT)
+		fprintf(stderr, "racer: %s (%s)\n", err.msg, err.detail);
 	return NULL;
 }
 
@@ -287,13 +295,16 @@ test_race(void **state)
 	serial_of(c, s);
 	oc_ca_close(ca);
 	for (int i = 0; i < 4; i++) {
-		rr[i] = (struct race){ dir, s, 0 };
-		pthread_create(&t[i], NULL, racer, &rr[i]);
+		rr[i] = (struct race){ oc_ca_open(dir, NULL), s, 0 };
+		assert_non_null(rr[i].ca);
 	}
+	for (int i = 0; i < 4; i++)
+		pthread_create(&t[i], NULL, racer, &rr[i]);
 	for (int i = 0; i < 4; i++) {
 		pthread_join(t[i], NULL);
 		wins += rr[i].rc == 0;
 		conflicts += rr[i].rc == OC_ECONFLICT;
+		oc_ca_close(rr[i].ca);
 	}
 	assert_int_equal(wins, 1);
 	assert_int_equal(conflicts, 3);
@@ -333,6 +344,451 @@ test_pkcs11_and_sm2(void **state)
 	}
 }
 
+/* 更新 and 补办 certify a new key: the old certificate's key is refused
+ * (补办 revokes it as keyCompromise; certifying it again would hand out a
+ * fresh certificate for a key declared compromised). */
+static void
+test_new_key_required(void **state)
+{
+	struct oc_ca *ca = make_ca("newkey", OC_ALGO_EC, true);
+	X509_REQ *r1 = csr(OC_ALGO_EC), *r2 = csr(OC_ALGO_EC);
+	struct oc_err err;
+	struct oc_cert_rec rec;
+	X509 *c1, *c2;
+	char s1[43];
+	(void)state;
+
+	c1 = oc_ca_issue(ca, &op, enroll(ca, true), r1, "MEDIUM-A", &err);
+	assert_non_null(c1);
+	serial_of(c1, s1);
+	assert_null(oc_ca_renew(ca, &op, s1, r1, &err));
+	assert_int_equal(err.code, OC_EINVAL);
+	assert_null(oc_ca_reissue(ca, &op, s1, r1, "MEDIUM-B", &err));
+	assert_int_equal(err.code, OC_EINVAL);
+	/* nothing changed */
+	assert_int_equal(oc_store_cert_get(oc_ca_store(ca), s1, &rec, NULL), 0);
+	assert_int_equal(rec.status, OC_CERT_VALID);
+	assert_string_equal(rec.replaced_by, "");
+	free(rec.der);
+	c2 = oc_ca_reissue(ca, &op, s1, r2, "MEDIUM-B", &err);
+	if (c2 == NULL)
+		fail_msg("reissue: %s", err.msg);
+	X509_free(c1);
+	X509_free(c2);
+	X509_REQ_free(r1);
+	X509_REQ_free(r2);
+	oc_ca_close(ca);
+	rmdir_all();
+}
+
+/* What an operator (or an HTTP client) types is checked before anything
+ * is signed or stored. */
+static void
+test_input_checks(void **state)
+{
+	struct oc_ca *ca = make_ca("input", OC_ALGO_EC, true);
+	X509_REQ *r1 = csr(OC_ALGO_EC), *r2 = csr(OC_ALGO_EC);
+	struct oc_err err;
+	struct oc_cert_rec rec;
+	long long id, approved = enroll(ca, true);
+	char s1[43], name[400];
+	X509 *c1, *c2;
+	(void)state;
+
+	/* a medium serial that does not fit, or that no token has */
+	assert_null(oc_ca_issue(ca, &op, approved, r1, "0123456789abcdefX", &err));
+	assert_int_equal(err.code, OC_EINVAL);
+	assert_null(oc_ca_issue(ca, &op, approved, r1, "bad\nmedium", &err));
+	assert_int_equal(err.code, OC_EINVAL);
+	struct oc_enroll_req bad = { .profile = OC_PROFILE_ENTERPRISE, .name = "某公司",
+	    .uscc = USCC, .medium = "a/b" };
+	assert_int_equal(oc_ca_enroll(ca, &op, &bad, &id, &err), OC_EINVAL);
+	c1 = oc_ca_issue(ca, &op, approved, r1, "0123456789abcdef", &err);
+	assert_non_null(c1);
+	serial_of(c1, s1);
+
+	/* reasons a full CRL cannot carry, or that this CA cannot undo */
+	assert_int_equal(oc_ca_revoke(ca, &op, s1, 8, &err), OC_EINVAL);    /* removeFromCRL */
+	assert_int_equal(oc_ca_revoke(ca, &op, s1, 6, &err), OC_EINVAL);    /* certificateHold */
+	assert_int_equal(oc_ca_revoke(ca, &op, s1, 10, &err), OC_EINVAL);   /* aACompromise */
+	assert_int_equal(oc_store_cert_get(oc_ca_store(ca), s1, &rec, NULL), 0);
+	assert_int_equal(rec.status, OC_CERT_VALID);
+	free(rec.der);
+
+	/* 变更 with no changes at all (r == NULL) */
+	c2 = oc_ca_change(ca, &op, s1, NULL, r2, &err);
+	if (c2 == NULL)
+		fail_msg("change: %s", err.msg);
+	X509_free(c2);
+
+	/* the name becomes the CN and O: at most 64 characters (RFC 5280
+	 * ub-common-name), refused at enrollment, not at signing */
+	name[0] = '\0';
+	for (int i = 0; i < 65; i++)
+		strcat(name, "建");
+	struct oc_enroll_req longname = { .profile = OC_PROFILE_ENTERPRISE, .name = name,
+	    .uscc = "91110000600037341L" };
+	assert_int_equal(oc_ca_enroll(ca, &op, &longname, &id, &err), OC_EINVAL);
+	name[strlen(name) - 3] = '\0';     /* 64 characters */
+	assert_int_equal(oc_ca_enroll(ca, &op, &longname, &id, &err), 0);
+	assert_int_equal(oc_ca_decide(ca, &op, id, true, NULL, NULL), 0);
+	X509_REQ *r3 = csr(OC_ALGO_EC);
+	c2 = oc_ca_issue(ca, &op, id, r3, NULL, &err);
+	if (c2 == NULL)
+		fail_msg("64-character name: %s", err.msg);
+	X509_free(c2);
+	X509_REQ_free(r3);
+	memset(name, 'a', 65);
+	name[65] = '\0';
+	struct oc_enroll_req longperson = { .profile = OC_PROFILE_PERSONAL, .name = name,
+	    .identity_code = "110101199003074514" };
+	assert_int_equal(oc_ca_enroll(ca, &op, &longperson, &id, &err), OC_EINVAL);
+
+	X509_free(c1);
+	X509_REQ_free(r1);
+	X509_REQ_free(r2);
+	oc_ca_close(ca);
+	rmdir_all();
+}
+
+struct audit_find {
+	const char *action, *object, *detail;
+	int n;
+};
+
+static int
+audit_find_cb(const struct oc_audit_rec *r, void *arg)
+{
+	struct audit_find *f = arg;
+
+	if (strcmp(r->action, f->action) == 0 &&
+	    (f->object == NULL || strcmp(r->object, f->object) == 0) &&
+	    (f->detail == NULL || strstr(r->detail, f->detail) != NULL))
+		f->n++;
+	return 0;
+}
+
+static int
+audit_count(struct oc_ca *ca, const char *action, const char *object, const char *detail)
+{
+	struct audit_find f = { action, object, detail, 0 };
+
+	assert_int_equal(oc_store_audit_list(oc_ca_store(ca), 0, audit_find_cb, &f, NULL), 0);
+	return f.n;
+}
+
+/* Media (escrow, lost), and that every state change leaves an audit row. */
+static void
+test_media_and_audit(void **state)
+{
+	struct oc_ca *ca = make_ca("media", OC_ALGO_EC, true);
+	X509_REQ *r1 = csr(OC_ALGO_EC), *r2 = csr(OC_ALGO_EC), *r3 = csr(OC_ALGO_EC);
+	struct oc_err err;
+	struct oc_medium m;
+	char s1[43], s2[43], *pin = NULL;
+	X509 *c1, *c2, *c3;
+	(void)state;
+
+	assert_int_equal(oc_ca_medium_register(ca, &op, "MEDIUM-A", "key A", 0,
+	    "SOPIN-A-123456", &err), 0);
+	assert_int_equal(oc_ca_medium_register(ca, &op, "MEDIUM-C", "key C", 0,
+	    "SOPIN-C-123456", &err), 0);
+	assert_int_equal(oc_ca_escrow_get(ca, &op, "MEDIUM-A", &pin, &err), 0);
+	assert_string_equal(pin, "SOPIN-A-123456");
+	free(pin);
+	pin = NULL;
+
+	c1 = oc_ca_issue(ca, &op, enroll(ca, true), r1, "MEDIUM-A", &err);
+	assert_non_null(c1);
+	serial_of(c1, s1);
+	/* 变更: the company's new data is in the audit log */
+	struct oc_enroll_req ch = { .legal_rep = "赵六" };
+	c2 = oc_ca_change(ca, &op, s1, &ch, r2, &err);
+	assert_non_null(c2);
+	serial_of(c2, s2);
+	assert_int_equal(audit_count(ca, "company.update", NULL, "赵六"), 1);
+	/* 补办: the lost medium is marked lost, in the audit log too */
+	c3 = oc_ca_reissue(ca, &op, s2, r3, "MEDIUM-B", &err);
+	if (c3 == NULL)
+		fail_msg("reissue: %s", err.msg);
+	assert_int_equal(oc_store_medium_get(oc_ca_store(ca), "MEDIUM-A", &m, NULL), 0);
+	assert_string_equal(m.status, "lost");
+	assert_int_equal(audit_count(ca, "medium.lost", "MEDIUM-A", NULL), 1);
+	/* a lost medium's SO PIN is not handed out, nor is it re-registered
+	 * (which would make it active again) */
+	assert_int_equal(oc_ca_escrow_get(ca, &op, "MEDIUM-A", &pin, &err), OC_ECONFLICT);
+	assert_null(pin);
+	assert_int_equal(oc_ca_medium_register(ca, &op, "MEDIUM-A", "key A", 0,
+	    "SOPIN-X", &err), OC_ECONFLICT);
+	assert_int_equal(oc_store_medium_get(oc_ca_store(ca), "MEDIUM-A", &m, NULL), 0);
+	assert_string_equal(m.status, "lost");
+
+	/* a CRL is a state change (its number): audit-logged */
+	X509_CRL *crl = oc_ca_crl(ca, &op, &err);
+	assert_non_null(crl);
+	X509_CRL_free(crl);
+	assert_true(audit_count(ca, "crl.issue", NULL, "\"issuing\"") >= 1);
+
+	/* a tampered escrow blob: the message says so, the library's detail
+	 * stays in err.detail (for the log), never in the message a client
+	 * is shown */
+	assert_int_equal(oc_store_medium_get(oc_ca_store(ca), "MEDIUM-C", &m, NULL), 0);
+	m.escrow[m.escrow_len - 1] ^= 0x01;
+	assert_int_equal(oc_store_medium_put(oc_ca_store(ca), &m, NULL), 0);
+	assert_int_not_equal(oc_ca_escrow_get(ca, &op, "MEDIUM-C", &pin, &err), 0);
+	assert_null(pin);
+	assert_non_null(strstr(err.msg, "does not decrypt"));
+	assert_null(strstr(err.msg, " | "));
+
+	/* 应用开通 only for a certificate that is valid now: not an expired one */
+	struct oc_cert_rec old;
+	memset(&old, 0, sizeof(old));
+	snprintf(old.serial, sizeof(old.serial), "%s", "0A0B0C0D");
+	snprintf(old.ca, sizeof(old.ca), "issuing");
+	snprintf(old.profile, sizeof(old.profile), "enterprise");
+	snprintf(old.subject_cn, sizeof(old.subject_cn), "old");
+	old.not_before = time(NULL) - 400 * 86400L;
+	old.not_after = time(NULL) - 86400;
+	old.der = (unsigned char *)"x";
+	old.der_len = 1;
+	assert_int_equal(oc_store_cert_insert(oc_ca_store(ca), &old, NULL), 0);
+	assert_int_equal(oc_ca_app_open(ca, &op, "0A0B0C0D", "hall", &err), OC_ECONFLICT);
+	assert_int_equal(oc_ca_app_open(ca, &op, s1, "hall", &err), OC_ECONFLICT); /* revoked */
+
+	long long rows = 0;
+	assert_int_equal(oc_store_audit_verify(oc_ca_store(ca), &rows, NULL), 0);
+	X509_free(c1); X509_free(c2); X509_free(c3);
+	X509_REQ_free(r1); X509_REQ_free(r2); X509_REQ_free(r3);
+	oc_ca_close(ca);
+	rmdir_all();
+}
+
+/* CRLs published concurrently by several handles (ca serve: one per
+ * worker, the CRL schedule, a CLI next to it): the file a relying party
+ * downloads never goes back to a lower number, never loses a revocation,
+ * and a higher number never lists fewer certificates. */
+#define CRL_THREADS 4
+#define CRL_PER_THREAD 4
+
+struct crl_race {
+	struct oc_ca *ca;              /* opened before the threads start */
+	char serials[CRL_PER_THREAD][43];
+	int rc;
+};
+
+static void *
+crl_racer(void *arg)
+{
+	struct crl_race *r = arg;
+	struct oc_err err;
+
+	r->rc = 0;
+	for (int i = 0; i < CRL_PER_THREAD && r->rc == 0; i++)
+		r->rc = oc_ca_revoke(r->ca, &op, r->serials[i], CRL_REASON_CESSATION_OF_OPERATION, &err);
+	if (r->rc != 0)
+		fprintf(stderr, "crl racer: %s (%s)\n", err.msg, err.detail);
+	return NULL;
+}
+
+static volatile int crl_watch_stop;
+
+struct crl_seen {
+	char path[1200];
+	long last_number;
+	int last_count;
+	int regressions;
+};
+
+static int
+read_crl(const char *path, long *number, int *count)
+{
+	struct oc_buf b;
+	const unsigned char *p;
+	X509_CRL *crl;
+	ASN1_INTEGER *n;
+
+	oc_buf_init(&b, 1 << 20);
+	if (oc_buf_read_file(&b, path) != 0) {
+		oc_buf_cleanup(&b);
+		return -1;
+	}
+	p = b.p;
+	crl = d2i_X509_CRL(NULL, &p, (long)b.len);
+	oc_buf_cleanup(&b);
+	if (crl == NULL)
+		return -1;
+	n = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
+	*number = n ? ASN1_INTEGER_get(n) : -1;
+	*count = sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl));
+	if (*count < 0)
+		*count = 0;             /* no revokedCertificates at all */
+	ASN1_INTEGER_free(n);
+	X509_CRL_free(crl);
+	return 0;
+}
+
+static void *
+crl_watcher(void *arg)
+{
+	struct crl_seen *w = arg;
+	long number;
+	int count;
+
+	while (!crl_watch_stop) {
+		if (read_crl(w->path, &number, &count) == 0) {
+			if (number < w->last_number ||
+			    (number >= w->last_number && count < w->last_count)) {
+				w->regressions++;
+				fprintf(stderr, "CRL regressed: #%ld (%d revoked) after #%ld (%d revoked)\n",
+				    number, count, w->last_number, w->last_count);
+			}
+			w->last_number = number;
+			w->last_count = count;
+		}
+	}
+	return NULL;
+}
+
+static void
+test_crl_race(void **state)
+{
+	struct oc_ca *ca = make_ca("crlrace", OC_ALGO_EC, true);
+	struct crl_race rr[CRL_THREADS];
+	struct crl_seen w;
+	pthread_t t[CRL_THREADS], wt;
+	long number;
+	long long next;
+	int count;
+	(void)state;
+
+	for (int i = 0; i < CRL_THREADS; i++) {
+		rr[i].rc = 0;
+		for (int j = 0; j < CRL_PER_THREAD; j++) {
+			X509_REQ *r = csr(OC_ALGO_EC);
+			X509 *c = oc_ca_issue(ca, &op, enroll(ca, true), r, NULL, NULL);
+			assert_non_null(c);
+			serial_of(c, rr[i].serials[j]);
+			X509_free(c);
+			X509_REQ_free(r);
+		}
+	}
+	oc_ca_close(ca);
+	for (int i = 0; i < CRL_THREADS; i++)
+		assert_non_null(rr[i].ca = oc_ca_open(dir, NULL));
+	memset(&w, 0, sizeof(w));
+	snprintf(w.path, sizeof(w.path), "%s/crl/ec-issuing.crl", dir);
+	crl_watch_stop = 0;
+	pthread_create(&wt, NULL, crl_watcher, &w);
+	for (int i = 0; i < CRL_THREADS; i++)
+		pthread_create(&t[i], NULL, crl_racer, &rr[i]);
+	for (int i = 0; i < CRL_THREADS; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(rr[i].rc, 0);
+		oc_ca_close(rr[i].ca);
+	}
+	crl_watch_stop = 1;
+	pthread_join(wt, NULL);
+	assert_int_equal(w.regressions, 0);
+	/* the file left is the newest CRL, listing every revocation */
+	assert_int_equal(read_crl(w.path, &number, &count), 0);
+	assert_int_equal(count, CRL_THREADS * CRL_PER_THREAD);
+	ca = oc_ca_open(dir, NULL);
+	assert_non_null(ca);
+	assert_int_equal(oc_store_counter_next(oc_ca_store(ca), "crl:issuing", &next, NULL), 0);
+	assert_int_equal(number, next - 1);
+	oc_ca_close(ca);
+	rmdir_all();
+}
+
+/* A signer that stops answering (a hung HSM; here SIGSTOP) fails the
+ * request within ca.signer_timeout and is then reported dead, instead of
+ * blocking the caller (and the liveness check) for ever. */
+static pid_t
+signer_child(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	pid_t found = 0;
+	char path[300], buf[512];
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		FILE *f;
+		char *rp;
+		long ppid;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		if (fgets(buf, sizeof(buf), f) != NULL && (rp = strrchr(buf, ')')) != NULL &&
+		    sscanf(rp + 2, "%*c %ld", &ppid) == 1 && ppid == (long)getpid())
+			found = (pid_t)atol(de->d_name);
+		fclose(f);
+	}
+	closedir(d);
+	return found;
+}
+
+/* The signer's errors keep the library detail out of the message (which
+ * the RA API shows its clients) and in err.detail (for the log). */
+static void
+test_signer_error_detail(void **state)
+{
+	struct oc_ca *ca = make_ca("sperr", OC_ALGO_EC, true);
+	struct oc_err err;
+	char path[1200];
+	FILE *f;
+	(void)state;
+
+	oc_ca_close(ca);
+	snprintf(path, sizeof(path), "%s/private/issuing.key", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fputs("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", f);
+	fclose(f);
+	assert_null(oc_ca_open(dir, &err));
+	assert_non_null(strstr(err.msg, "cannot open the CA keys"));
+	assert_true(err.detail[0] != '\0');
+	assert_null(strstr(err.msg, err.detail));
+	assert_null(strstr(err.msg, " | "));
+	rmdir_all();
+}
+
+static void
+test_signer_timeout(void **state)
+{
+	struct oc_ca *ca = make_ca("timeout", OC_ALGO_EC, true);
+	struct oc_config *cfg;
+	struct oc_err err;
+	char path[1200];
+	pid_t child;
+	time_t t0;
+	(void)state;
+
+	oc_ca_close(ca);
+	snprintf(path, sizeof(path), "%s/ca.ini", dir);
+	assert_non_null(cfg = oc_config_load(path, NULL));
+	oc_config_set(cfg, "ca", "signer_timeout", "1");
+	assert_int_equal(oc_config_save(cfg, path, 0644, NULL), 0);
+	oc_config_free(cfg);
+	assert_non_null(ca = oc_ca_open(dir, &err));
+	assert_true(oc_ca_signer_alive(ca));
+	child = signer_child();
+	assert_true(child > 0);
+	alarm(30);                       /* without the timeout: hangs */
+	kill(child, SIGSTOP);
+	t0 = time(NULL);
+	assert_null(oc_ca_crl(ca, &op, &err));
+	assert_non_null(strstr(err.msg, "signer"));
+	assert_true(time(NULL) - t0 <= 5);
+	assert_false(oc_ca_signer_alive(ca));
+	oc_ca_close(ca);                 /* kills the stopped signer */
+	alarm(0);
+	assert_int_equal(kill(child, 0), -1);
+	rmdir_all();
+}
+
 int
 main(void)
 {
@@ -341,6 +797,12 @@ main(void)
 		cmocka_unit_test(test_transitions),
 		cmocka_unit_test(test_race),
 		cmocka_unit_test(test_pkcs11_and_sm2),
+		cmocka_unit_test(test_new_key_required),
+		cmocka_unit_test(test_input_checks),
+		cmocka_unit_test(test_media_and_audit),
+		cmocka_unit_test(test_crl_race),
+		cmocka_unit_test(test_signer_error_detail),
+		cmocka_unit_test(test_signer_timeout),
 	};
 	oc_log_set_level(OC_LOG_WARN);
 	return cmocka_run_group_tests(tests, NULL, NULL);
