@@ -43,9 +43,12 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "ca/ca_int.h"
 #include "onecert/log.h"
+#include "onecert/pki.h"
 
 #define SP_MAX (1u << 20)
 #define SP_TIMEOUT_DEFAULT 30      /* seconds; ca.signer_timeout */
@@ -112,6 +115,75 @@ full_write(int fd, const void *buf, size_t n)
 }
 
 /* ---- child ---- */
+
+/* The tag of the first element inside the outer SEQUENCE of tbs, or -1. */
+static int
+first_inner_tag(const unsigned char *tbs, size_t len)
+{
+	size_t i = 2;
+
+	if (len < 4 || tbs[0] != 0x30)
+		return -1;
+	if (tbs[1] & 0x80) {
+		size_t n = tbs[1] & 0x7f;
+		if (n == 0 || n > 4)
+			return -1;
+		i = 2 + n;
+	}
+	return i < len ? tbs[i] : -1;
+}
+
+/* What each key may sign (the signer's own policy, so that a compromised
+ * network process cannot have the CA sign, say, a sub-CA certificate):
+ *   root     only CRLs (TBSCertList v2: first element INTEGER);
+ *   issuing  end-entity certificates (v3: first element [0], and
+ *            basicConstraints not CA) and CRLs;
+ *   ocsp     only OCSP ResponseData (first element responderID [1]/[2]).
+ * Certificates are parsed in full (wrapped with a dummy signature) to read
+ * basicConstraints and keyUsage. */
+static int
+policy_check(int key, enum oc_algo algo, const unsigned char *tbs, size_t len,
+    struct oc_err *err)
+{
+	int tag = first_inner_tag(tbs, len);
+	unsigned char *der = NULL;
+	size_t dlen = 0;
+	const unsigned char *p;
+	static const unsigned char dummy_sig[1] = { 0 };
+	X509_ALGOR *alg = NULL;
+	X509 *x = NULL;
+	int rc = OC_EPERM;
+
+	if (key == OC_KEY_ROOT)
+		return tag == 0x02 ? 0 : oc_err_set(err, OC_EPERM,
+		    "signer policy: the root key signs CRLs only");
+	if (key == OC_KEY_OCSP)
+		return tag == 0xa1 || tag == 0xa2 ? 0 : oc_err_set(err, OC_EPERM,
+		    "signer policy: the OCSP key signs OCSP responses only");
+	if (tag == 0x02)
+		return 0;                       /* the issuing CA's CRL */
+	if (tag != 0xa0)
+		return oc_err_set(err, OC_EPERM,
+		    "signer policy: the issuing key signs certificates and CRLs only");
+	if ((alg = oc_algo_sigalg_new(algo)) == NULL ||
+	    oc_der_signed(tbs, len, alg, dummy_sig, sizeof(dummy_sig), &der, &dlen) != 0 ||
+	    (p = der, x = d2i_X509(NULL, &p, (long)dlen)) == NULL || p != der + dlen) {
+		oc_err_set(err, OC_EPERM, "signer policy: not a certificate");
+		goto out;
+	}
+	if (X509_check_ca(x) != 0 ||
+	    (X509_get_extension_flags(x) & EXFLAG_BCONS && X509_get_key_usage(x) & KU_KEY_CERT_SIGN)) {
+		oc_err_set(err, OC_EPERM, "signer policy: the issuing key does not sign CA certificates");
+		goto out;
+	}
+	rc = 0;
+out:
+	X509_free(x);
+	OPENSSL_free(der);
+	X509_ALGOR_free(alg);
+	return rc;
+}
+
 
 /* close_range(2) over [lo, hi], falling back to close() one by one (at
  * most 64 Ki descriptors) on a kernel without it. */
@@ -221,7 +293,8 @@ child_main(int fd, const char *dir, const struct oc_config *cfg)
 		out = NULL;
 		outlen = 0;
 		if (h.op == SP_SIGN)
-			rc = oc_signer_sign(keys.s[h.key], buf, h.len, &out, &outlen, &err);
+			rc = policy_check(h.key, oc_signer_algo(keys.s[h.key]), buf, h.len, &err) != 0 ? OC_EPERM :
+			    oc_signer_sign(keys.s[h.key], buf, h.len, &out, &outlen, &err);
 		else
 			rc = oc__keys_escrow(&keys, h.op == SP_ESCROW_ENC, buf + h.aadlen,
 			    h.len - h.aadlen, buf, h.aadlen, &out, &outlen, &err);

@@ -622,6 +622,14 @@ cmd_revoke(const struct opts *o, struct oc_ca *ca, const struct oc_actor *a)
 }
 
 static int
+revoked_count(X509_CRL *crl)
+{
+	int n = sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl));
+
+	return n < 0 ? 0 : n;
+}
+
+static int
 cmd_crl(const struct opts *o, struct oc_ca *ca, const struct oc_actor *a)
 {
 	struct oc_err err;
@@ -649,10 +657,9 @@ cmd_crl(const struct opts *o, struct oc_ca *ca, const struct oc_actor *a)
 	}
 	if (o->json)
 		rc = oc_cli_print_json(json_pack("{s:s, s:i}", "out", o->out, "revoked",
-		    sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl))));
+		    revoked_count(crl)));
 	else {
-		printf("CRL written to %s (%d revoked)\n", o->out,
-		    sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)));
+		printf("CRL written to %s (%d revoked)\n", o->out, revoked_count(crl));
 		rc = 0;
 	}
 out:

@@ -789,6 +789,59 @@ test_signer_timeout(void **state)
 	rmdir_all();
 }
 
+/* The signer process's own policy: what each CA key may sign, whatever
+ * the (possibly compromised) calling process asks. */
+static int
+remote_sign(struct oc_ca *ca, const char *key, X509 *x, struct oc_err *err)
+{
+	unsigned char *tbs = NULL, *sig = NULL;
+	size_t siglen = 0;
+	int n = i2d_re_X509_tbs(x, &tbs), rc;
+
+	assert_true(n > 0);
+	rc = oc_signer_sign(oc_ca_signer(ca, key), tbs, (size_t)n, &sig, &siglen, err);
+	OPENSSL_free(tbs);
+	OPENSSL_free(sig);
+	return rc;
+}
+
+static void
+test_signer_policy(void **state)
+{
+	struct oc_ca *ca = make_ca("policy", OC_ALGO_EC, true);
+	EVP_PKEY *k = oc_pkey_generate(OC_ALGO_EC, 0, NULL);
+	struct oc_signer *ls = oc_signer_from_pkey(k, NULL);
+	struct oc_err err;
+	time_t now = time(NULL);
+	struct oc_cert_template t = { .profile = OC_PROFILE_ROOT, .pubkey = k,
+	    .subject = { .c = "CN", .o = "x", .cn = "rogue CA" },
+	    .not_before = now, .not_after = now + 86400 };
+	struct oc_cert_issuer iss = { .signer = ls };
+	X509 *rogue = oc_cert_issue(&t, &iss, NULL);
+	(void)state;
+
+	assert_non_null(rogue);
+	/* a CA certificate's TBS: the issuing key refuses it */
+	assert_int_equal(remote_sign(ca, "issuing", rogue, &err), OC_EPERM);
+	assert_non_null(strstr(err.msg, "signer policy"));
+	/* the root key signs no certificate at all */
+	assert_int_equal(remote_sign(ca, "root", rogue, &err), OC_EPERM);
+	/* the OCSP key signs no certificate either */
+	assert_int_equal(remote_sign(ca, "ocsp", rogue, &err), OC_EPERM);
+	/* nor a CRL */
+	struct oc_cert_issuer oi = { .cert = oc_ca_get0_issuing(ca), .signer = oc_ca_signer(ca, "ocsp") };
+	assert_null(oc_crl_build(&oi, NULL, 0, 1, now, now + 3600, &err));
+	/* ordinary work still goes through */
+	X509_CRL *crl = oc_ca_crl(ca, &op, &err);
+	assert_non_null(crl);
+	X509_CRL_free(crl);
+	X509_free(rogue);
+	oc_signer_free(ls);
+	EVP_PKEY_free(k);
+	oc_ca_close(ca);
+	rmdir_all();
+}
+
 int
 main(void)
 {
@@ -797,6 +850,7 @@ main(void)
 		cmocka_unit_test(test_transitions),
 		cmocka_unit_test(test_race),
 		cmocka_unit_test(test_pkcs11_and_sm2),
+		cmocka_unit_test(test_signer_policy),
 		cmocka_unit_test(test_new_key_required),
 		cmocka_unit_test(test_input_checks),
 		cmocka_unit_test(test_media_and_audit),
