@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -116,74 +117,158 @@ full_write(int fd, const void *buf, size_t n)
 
 /* ---- child ---- */
 
-/* The tag of the first element inside the outer SEQUENCE of tbs, or -1. */
+/* One DER element of [*p, end): its tag and contents; *p moves past it.
+ * Single-byte tags and definite lengths of at most four octets, as DER
+ * has them; -1 for anything else. */
 static int
-first_inner_tag(const unsigned char *tbs, size_t len)
+der_elem(const unsigned char **p, const unsigned char *end, int *tag,
+    const unsigned char **body, size_t *blen)
 {
-	size_t i = 2;
+	const unsigned char *q = *p;
+	size_t len = 0, n;
 
-	if (len < 4 || tbs[0] != 0x30)
+	if (end - q < 2 || (q[0] & 0x1f) == 0x1f)
 		return -1;
-	if (tbs[1] & 0x80) {
-		size_t n = tbs[1] & 0x7f;
-		if (n == 0 || n > 4)
+	*tag = q[0];
+	if (q[1] < 0x80) {
+		len = q[1];
+		q += 2;
+	} else {
+		n = q[1] & 0x7f;
+		if (n == 0 || n > 4 || (size_t)(end - q) < 2 + n)
 			return -1;
-		i = 2 + n;
+		for (size_t i = 0; i < n; i++)
+			len = len << 8 | q[2 + i];
+		q += 2 + n;
 	}
-	return i < len ? tbs[i] : -1;
+	if (len > (size_t)(end - q))
+		return -1;
+	*body = q;
+	*blen = len;
+	*p = q + len;
+	return 0;
+}
+
+enum tbs_kind { TBS_OTHER, TBS_CRL, TBS_CERT, TBS_OCSP };
+
+#define TBS_MAX_ELEMS 10
+
+/*
+ * What tbs is, from its structure alone:
+ *   TBS_CRL   TBSCertList v2: version INTEGER 1, AlgorithmIdentifier,
+ *             issuer Name, thisUpdate Time, …
+ *   TBS_CERT  TBSCertificate v3: [0] { INTEGER 2 }, serial INTEGER,
+ *             AlgorithmIdentifier, issuer, Validity, subject,
+ *             SubjectPublicKeyInfo (SEQUENCEs), the optional unique IDs
+ *             [1] [2], and [3] { Extensions }, whose SEQUENCE (tag and
+ *             all) *exts and *extslen then point at;
+ *   TBS_OCSP  ResponseData: responderID [1] or [2], producedAt
+ *             GeneralizedTime, …
+ * A v1 certificate (serial INTEGER first, then AlgorithmIdentifier, issuer
+ * and a Validity SEQUENCE) is none of them: the fourth element tells it
+ * from a CRL.
+ */
+static enum tbs_kind
+tbs_kind(const unsigned char *tbs, size_t len, const unsigned char **exts,
+    size_t *extslen)
+{
+	const unsigned char *p = tbs, *end = tbs + len, *b[TBS_MAX_ELEMS], *body;
+	size_t bl[TBS_MAX_ELEMS], blen;
+	int t[TBS_MAX_ELEMS], tag, n = 0, i;
+
+	*exts = NULL;
+	*extslen = 0;
+	if (der_elem(&p, end, &tag, &body, &blen) != 0 || tag != 0x30 || p != end)
+		return TBS_OTHER;
+	for (p = body, end = body + blen; p < end; n++)
+		if (n == TBS_MAX_ELEMS || der_elem(&p, end, &t[n], &b[n], &bl[n]) != 0)
+			return TBS_OTHER;
+	if (n >= 4 && t[0] == 0x02 && bl[0] == 1 && b[0][0] == 1 && t[1] == 0x30 &&
+	    t[2] == 0x30 && (t[3] == 0x17 || t[3] == 0x18))
+		return TBS_CRL;
+	if (n >= 2 && (t[0] == 0xa1 || t[0] == 0xa2) && t[1] == 0x18)
+		return TBS_OCSP;
+	if (n < 7 || t[0] != 0xa0 || bl[0] != 3 || memcmp(b[0], "\x02\x01\x02", 3) != 0 ||
+	    t[1] != 0x02)
+		return TBS_OTHER;
+	for (i = 2; i < 7; i++)
+		if (t[i] != 0x30)
+			return TBS_OTHER;
+	if (i < n && t[i] == 0x81)
+		i++;
+	if (i < n && t[i] == 0x82)
+		i++;
+	if (i < n) {
+		p = b[i];
+		if (t[i] != 0xa3 || i + 1 != n ||
+		    der_elem(&p, b[i] + bl[i], &tag, &body, &blen) != 0 || tag != 0x30 ||
+		    p != b[i] + bl[i])
+			return TBS_OTHER;
+		*exts = b[i];
+		*extslen = bl[i];
+	}
+	return TBS_CERT;
 }
 
 /* What each key may sign (the signer's own policy, so that a compromised
  * network process cannot have the CA sign, say, a sub-CA certificate):
- *   root     only CRLs (TBSCertList v2: first element INTEGER);
- *   issuing  end-entity certificates (v3: first element [0], and
- *            basicConstraints not CA) and CRLs;
- *   ocsp     only OCSP ResponseData (first element responderID [1]/[2]).
- * Certificates are parsed in full (wrapped with a dummy signature) to read
- * basicConstraints and keyUsage. */
+ *   root     only CRLs;
+ *   issuing  CRLs, and v3 certificates whose basicConstraints (present,
+ *            once) say CA:FALSE and whose keyUsage, if present, has
+ *            neither keyCertSign nor cRLSign (no Netscape certificate
+ *            type either);
+ *   ocsp     only OCSP ResponseData.
+ * Only the extensions of a certificate are decoded: parsing all of it
+ * would decode its public key, which in OpenSSL 3.0 costs more than an
+ * ECDSA signature (bench/README.md). */
 static int
-policy_check(int key, enum oc_algo algo, const unsigned char *tbs, size_t len,
-    struct oc_err *err)
+policy_check(int key, const unsigned char *tbs, size_t len, struct oc_err *err)
 {
-	int tag = first_inner_tag(tbs, len);
-	unsigned char *der = NULL;
-	size_t dlen = 0;
-	const unsigned char *p;
-	static const unsigned char dummy_sig[1] = { 0 };
-	X509_ALGOR *alg = NULL;
-	X509 *x = NULL;
-	int rc = OC_EPERM;
+	const unsigned char *exts, *p;
+	size_t extslen;
+	enum tbs_kind k = tbs_kind(tbs, len, &exts, &extslen);
+	STACK_OF(X509_EXTENSION) *sk = NULL;
+	BASIC_CONSTRAINTS *bc = NULL;
+	ASN1_BIT_STRING *ku = NULL;
+	int crit = -1, rc = OC_EPERM;
 
 	if (key == OC_KEY_ROOT)
-		return tag == 0x02 ? 0 : oc_err_set(err, OC_EPERM,
+		return k == TBS_CRL ? 0 : oc_err_set(err, OC_EPERM,
 		    "signer policy: the root key signs CRLs only");
 	if (key == OC_KEY_OCSP)
-		return tag == 0xa1 || tag == 0xa2 ? 0 : oc_err_set(err, OC_EPERM,
+		return k == TBS_OCSP ? 0 : oc_err_set(err, OC_EPERM,
 		    "signer policy: the OCSP key signs OCSP responses only");
-	if (tag == 0x02)
+	if (k == TBS_CRL)
 		return 0;                       /* the issuing CA's CRL */
-	if (tag != 0xa0)
+	if (k != TBS_CERT)
 		return oc_err_set(err, OC_EPERM,
-		    "signer policy: the issuing key signs certificates and CRLs only");
-	if ((alg = oc_algo_sigalg_new(algo)) == NULL ||
-	    oc_der_signed(tbs, len, alg, dummy_sig, sizeof(dummy_sig), &der, &dlen) != 0 ||
-	    (p = der, x = d2i_X509(NULL, &p, (long)dlen)) == NULL || p != der + dlen) {
-		oc_err_set(err, OC_EPERM, "signer policy: not a certificate");
+		    "signer policy: the issuing key signs v3 certificates and CRLs only");
+	p = exts;
+	if (exts == NULL ||
+	    (sk = d2i_X509_EXTENSIONS(NULL, &p, (long)extslen)) == NULL ||
+	    p != exts + extslen) {
+		oc_err_set(err, OC_EPERM, "signer policy: a certificate without "
+		    "readable extensions");
 		goto out;
 	}
-	if (X509_check_ca(x) != 0 ||
-	    (X509_get_extension_flags(x) & EXFLAG_BCONS && X509_get_key_usage(x) & KU_KEY_CERT_SIGN)) {
-		oc_err_set(err, OC_EPERM, "signer policy: the issuing key does not sign CA certificates");
+	/* NULL: absent (crit -1), twice (-2) or undecodable. */
+	if ((bc = X509V3_get_d2i(sk, NID_basic_constraints, &crit, NULL)) == NULL ||
+	    bc->ca ||
+	    ((ku = X509V3_get_d2i(sk, NID_key_usage, &crit, NULL)) == NULL && crit != -1) ||
+	    (ku != NULL && (ASN1_BIT_STRING_get_bit(ku, 5) || ASN1_BIT_STRING_get_bit(ku, 6))) ||
+	    X509v3_get_ext_by_NID(sk, NID_netscape_cert_type, -1) >= 0) {
+		oc_err_set(err, OC_EPERM, "signer policy: the issuing key does not "
+		    "sign CA certificates");
 		goto out;
 	}
 	rc = 0;
 out:
-	X509_free(x);
-	OPENSSL_free(der);
-	X509_ALGOR_free(alg);
+	BASIC_CONSTRAINTS_free(bc);
+	ASN1_BIT_STRING_free(ku);
+	sk_X509_EXTENSION_pop_free(sk, X509_EXTENSION_free);
+	ERR_clear_error();
 	return rc;
 }
-
 
 /* close_range(2) over [lo, hi], falling back to close() one by one (at
  * most 64 Ki descriptors) on a kernel without it. */
@@ -293,7 +378,7 @@ child_main(int fd, const char *dir, const struct oc_config *cfg)
 		out = NULL;
 		outlen = 0;
 		if (h.op == SP_SIGN)
-			rc = policy_check(h.key, oc_signer_algo(keys.s[h.key]), buf, h.len, &err) != 0 ? OC_EPERM :
+			rc = policy_check(h.key, buf, h.len, &err) != 0 ? OC_EPERM :
 			    oc_signer_sign(keys.s[h.key], buf, h.len, &out, &outlen, &err);
 		else
 			rc = oc__keys_escrow(&keys, h.op == SP_ESCROW_ENC, buf + h.aadlen,
