@@ -199,6 +199,10 @@ int oc_ca_issue_tls(struct oc_ca *ca, const struct oc_actor *who, const char *ho
 /* false once the signer process has stopped (it is reaped here). */
 bool oc_ca_signer_alive(struct oc_ca *ca);
 
+/* A random PIN of n characters (n < 64) from an alphabet without look-alike
+ * characters, for HSM and USB-key PINs; out must hold n + 1 bytes. */
+int oc_ca_random_pin(char *out, size_t n);
+
 /* Append an audit row on behalf of a caller. */
 int oc_ca_audit(struct oc_ca *ca, const struct oc_actor *who, const char *action,
 	const char *object, const char *detail_json, struct oc_err *err);

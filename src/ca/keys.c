@@ -46,9 +46,8 @@ oc__path(char *out, size_t cap, const char *dir, const char *rel)
 	return 0;
 }
 
-/* A random PIN of n characters from an unambiguous alphabet. */
-static int
-random_pin(char *out, size_t n)
+int
+oc_ca_random_pin(char *out, size_t n)
 {
 	static const char alpha[] = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789";
 	unsigned char r[64];
@@ -263,7 +262,7 @@ oc__keys_create(const char *dir, struct oc_config *cfg, enum oc_algo algo,
 	}
 	if ((rc = softhsm_env(dir, cfg, err)) != 0)
 		goto out;
-	if ((rc = random_pin(pin, 24)) != 0 || (rc = random_pin(so_pin, 24)) != 0) {
+	if ((rc = oc_ca_random_pin(pin, 24)) != 0 || (rc = oc_ca_random_pin(so_pin, 24)) != 0) {
 		oc_err_set(err, rc, "no randomness");
 		goto out;
 	}

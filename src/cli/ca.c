@@ -243,21 +243,6 @@ report_cert(const struct opts *o, X509 *cert, const char *what, const char *medi
 	return 0;
 }
 
-static int
-random_pin(char *out, size_t n)
-{
-	static const char alpha[] = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-	unsigned char r[64];
-
-	if (n >= sizeof(r) || RAND_bytes(r, (int)n) != 1)
-		return OC_ECRYPTO;
-	for (size_t i = 0; i < n; i++)
-		out[i] = alpha[r[i] % (sizeof(alpha) - 1)];
-	out[n] = '\0';
-	OPENSSL_cleanse(r, sizeof(r));
-	return 0;
-}
-
 /* ---- the USB-key side of a command ---- */
 
 struct usbkey {
@@ -318,7 +303,7 @@ usbkey_csr(const struct opts *o, struct oc_ca *ca, long long company_id,
 	if ((u->p11 = oc_p11_load(o->module, err)) == NULL)
 		return NULL;
 	if (o->label != NULL) {
-		if (random_pin(u->so_pin, 16) != 0) {
+		if (oc_ca_random_pin(u->so_pin, 16) != 0) {
 			oc_err_set(err, OC_ECRYPTO, "no randomness");
 			return NULL;
 		}
