@@ -25,6 +25,9 @@ struct oc_hall_company {
 	char name[256];
 	char state[16];             /* none, main_pending, main_active, registered */
 	time_t created_at;
+	long long main_account_id;  /* the main certificate's account; 0 = none */
+	char profile[4096];         /* registration data (JSON object) */
+	time_t registered_at;
 };
 
 struct oc_hall_account {
@@ -96,6 +99,126 @@ int oc_hall_session_end(struct oc_hall_store *st, const char *id_hash, struct oc
 /* End every session of a certificate (revoked, retired). */
 int oc_hall_session_end_serial(struct oc_hall_store *st, const char *serial,
 	struct oc_err *err);
+
+/* --- applications (开通 and, later, 主数字证书更新) -------------------------
+ *
+ * An application is a draft while the applicant fills the form, prints it
+ * and uploads the scan; submitted (保存提交) when it waits for a reviewer;
+ * then withdrawn (撤回), approved or rejected.  At most one open (draft or
+ * submitted) application of a kind per company: the database enforces it.
+ * Every transition is a conditional update in one transaction: the state
+ * it starts from is part of the WHERE, so two racing requests cannot both
+ * succeed, and the company's state moves with it (none → main_pending on
+ * submit; back to none on withdraw or reject; main_active on approval,
+ * with the applying account made the main certificate). */
+struct oc_hall_application {
+	long long id;
+	long long company_id;
+	long long account_id;       /* the certificate that applied */
+	char kind[16];              /* main_open, main_update */
+	char state[16];             /* draft, submitted, withdrawn, approved, rejected */
+	char form[8192];            /* the form's fields (JSON object) */
+	char form_digest[65];       /* digest of the fields on the PDF last made */
+	char qr[16];                /* the scan's QR verdict (oc_qr_verdict_name) */
+	size_t scan_len;            /* 0 = no scan yet */
+	char scan_sha256[65];
+	time_t created_at, updated_at, submitted_at, deadline, decided_at;
+	char decided_by[43];        /* the reviewer certificate's serial */
+	char reason[512];           /* why it was rejected */
+};
+
+/* Insert a draft (id, created_at, updated_at are set).  OC_EEXIST when the
+ * company already has an open application of this kind. */
+int oc_hall_app_create(struct oc_hall_store *st, struct oc_hall_application *app,
+	struct oc_err *err);
+int oc_hall_app_get(struct oc_hall_store *st, long long id,
+	struct oc_hall_application *out, struct oc_err *err);
+/* The company's open application of a kind, else its latest one, else
+ * OC_ENOTFOUND. */
+int oc_hall_app_current(struct oc_hall_store *st, long long company_id, const char *kind,
+	struct oc_hall_application *out, struct oc_err *err);
+/* Drafts only (OC_ECONFLICT otherwise): new form fields; the digest of the
+ * PDF last made (form_digest, may be NULL to keep it). */
+int oc_hall_app_update_form(struct oc_hall_store *st, long long id, const char *form_json,
+	const char *form_digest, struct oc_err *err);
+int oc_hall_app_set_digest(struct oc_hall_store *st, long long id, const char *form_digest,
+	struct oc_err *err);
+/* Drafts only: store (or replace, atomically) the scan with its QR verdict. */
+int oc_hall_app_put_scan(struct oc_hall_store *st, long long id, const unsigned char *jpeg,
+	size_t len, const char *sha256_hex, const char *qr, struct oc_err *err);
+/* The scan into out (allocated with malloc; caller frees).  OC_ENOTFOUND
+ * without a scan. */
+int oc_hall_app_get_scan(struct oc_hall_store *st, long long id, unsigned char **out,
+	size_t *len, struct oc_err *err);
+/* draft → submitted (company none → main_pending for main_open). */
+int oc_hall_app_submit(struct oc_hall_store *st, long long id, time_t now, time_t deadline,
+	const char *qr, struct oc_err *err);
+/* draft|submitted → withdrawn (company back to none). */
+int oc_hall_app_withdraw(struct oc_hall_store *st, long long id, time_t now,
+	struct oc_err *err);
+/* submitted → approved (main_open: company main_active, main_account_id =
+ * the applicant, its account role "main") or rejected (company back to
+ * none) with a reason.  OC_ECONFLICT when it is not submitted (already
+ * decided, withdrawn). */
+int oc_hall_app_decide(struct oc_hall_store *st, long long id, bool approve,
+	const char *by_serial, const char *reason, time_t now, struct oc_err *err);
+/* Applications in a state, ordered by deadline then id; fn returns non-zero
+ * to stop.  limit ≤ 0: all. */
+int oc_hall_app_list(struct oc_hall_store *st, const char *state, int limit,
+	int (*fn)(const struct oc_hall_application *app, void *arg), void *arg,
+	struct oc_err *err);
+
+/* --- registration ---------------------------------------------------- */
+
+/* main_active → registered, only for the company's main account; the
+ * profile (JSON object) stored.  OC_ECONFLICT otherwise. */
+int oc_hall_company_register(struct oc_hall_store *st, long long company_id,
+	long long account_id, const char *profile_json, time_t now, struct oc_err *err);
+
+/* SMS verification codes, one live code per account, stored as a hash. */
+struct oc_hall_sms_code {
+	long long account_id;
+	char mobile[16];
+	char code_hash[65];
+	time_t sent_at, expires_at;
+	int tries;
+};
+/* Replace the account's code (tries reset). */
+int oc_hall_sms_code_put(struct oc_hall_store *st, const struct oc_hall_sms_code *c,
+	struct oc_err *err);
+int oc_hall_sms_code_get(struct oc_hall_store *st, long long account_id,
+	struct oc_hall_sms_code *out, struct oc_err *err);
+/* Count one wrong try; *tries gets the count after it. */
+int oc_hall_sms_code_fail(struct oc_hall_store *st, long long account_id, int *tries,
+	struct oc_err *err);
+int oc_hall_sms_code_delete(struct oc_hall_store *st, long long account_id,
+	struct oc_err *err);
+
+/* --- outbox and mobile segments (hall_notify_sqlite.c) ---------------- */
+
+struct oc_hall_sms {
+	long long id;
+	time_t ts;
+	char to[16];
+	char text[1024];
+	char purpose[48];
+	char via[16];               /* outbox, kannel */
+	char status[16];            /* stored, sent, failed */
+	char answer[256];           /* the gateway's answer */
+};
+int oc_hall_outbox_put(struct oc_hall_store *st, struct oc_hall_sms *m, struct oc_err *err);
+/* Messages with id > after_id (to: one number or NULL for all), oldest
+ * first, at most limit (≤ 0: all). */
+int oc_hall_outbox_list(struct oc_hall_store *st, const char *to, long long after_id,
+	int limit, int (*fn)(const struct oc_hall_sms *m, void *arg), void *arg,
+	struct oc_err *err);
+/* Segments: n prefixes (7 digits) and their cities, in one transaction;
+ * replace drops the old table first. */
+int oc_hall_segments_put(struct oc_hall_store *st, const char *const *prefixes,
+	const char *const *cities, size_t n, bool replace, struct oc_err *err);
+/* The city of a 7-digit prefix, or OC_ENOTFOUND. */
+int oc_hall_segment_city(struct oc_hall_store *st, const char *prefix7, char *city,
+	size_t cap, struct oc_err *err);
 
 int oc_hall_audit(struct oc_hall_store *st, const char *actor, const char *source,
 	const char *action, const char *object, const char *detail_json,

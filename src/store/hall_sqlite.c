@@ -11,11 +11,7 @@
 
 #include <sqlite3.h>
 
-#include "onecert/hall_store.h"
-
-struct oc_hall_store {
-	sqlite3 *db;
-};
+#include "store/hall_sqlite_int.h"
 
 static const char *const migrations[] = {
 	/* 1 */
@@ -38,11 +34,37 @@ static const char *const migrations[] = {
 	"CREATE TABLE audit (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, actor TEXT NOT NULL,"
 	" source TEXT NOT NULL, action TEXT NOT NULL, object TEXT NOT NULL DEFAULT '',"
 	" detail TEXT NOT NULL DEFAULT '{}');",
+	/* 2: activation (开通), review, registration, SMS (issue 5) */
+	"ALTER TABLE companies ADD COLUMN main_account_id INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE companies ADD COLUMN profile TEXT NOT NULL DEFAULT '{}';"
+	"ALTER TABLE companies ADD COLUMN registered_at INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE applications (id INTEGER PRIMARY KEY, company_id INTEGER NOT NULL,"
+	" account_id INTEGER NOT NULL, kind TEXT NOT NULL CHECK (kind IN ('main_open','main_update')),"
+	" state TEXT NOT NULL CHECK (state IN ('draft','submitted','withdrawn','approved','rejected')),"
+	" form TEXT NOT NULL DEFAULT '{}', form_digest TEXT NOT NULL DEFAULT '',"
+	" scan BLOB, scan_sha256 TEXT NOT NULL DEFAULT '', qr TEXT NOT NULL DEFAULT 'none',"
+	" created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+	" submitted_at INTEGER NOT NULL DEFAULT 0, deadline INTEGER NOT NULL DEFAULT 0,"
+	" decided_at INTEGER NOT NULL DEFAULT 0, decided_by TEXT NOT NULL DEFAULT '',"
+	" reason TEXT NOT NULL DEFAULT '');"
+	/* one open application of a kind per company, enforced by the database */
+	"CREATE UNIQUE INDEX applications_open ON applications(company_id, kind)"
+	" WHERE state IN ('draft','submitted');"
+	"CREATE INDEX applications_queue ON applications(state, deadline);"
+	"CREATE TABLE sms_codes (account_id INTEGER PRIMARY KEY, mobile TEXT NOT NULL,"
+	" code_hash TEXT NOT NULL, sent_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
+	" tries INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE outbox (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, dest TEXT NOT NULL,"
+	" text TEXT NOT NULL, purpose TEXT NOT NULL DEFAULT '', via TEXT NOT NULL,"
+	" status TEXT NOT NULL, answer TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX outbox_dest ON outbox(dest, id);"
+	"CREATE TABLE mobile_segments (prefix TEXT PRIMARY KEY CHECK (length(prefix) = 7),"
+	" city TEXT NOT NULL);",
 };
 #define NMIG ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
-static int
-dberr(struct oc_hall_store *st, struct oc_err *err, const char *what)
+int
+hs_dberr(struct oc_hall_store *st, struct oc_err *err, const char *what)
 {
 	int ec = sqlite3_extended_errcode(st->db);
 	int code = ec == SQLITE_CONSTRAINT_UNIQUE || ec == SQLITE_CONSTRAINT_PRIMARYKEY ?
@@ -53,8 +75,8 @@ dberr(struct oc_hall_store *st, struct oc_err *err, const char *what)
 	return code;
 }
 
-static int
-exec(struct oc_hall_store *st, const char *sql, struct oc_err *err)
+int
+hs_exec(struct oc_hall_store *st, const char *sql, struct oc_err *err)
 {
 	char *msg = NULL;
 
@@ -67,26 +89,26 @@ exec(struct oc_hall_store *st, const char *sql, struct oc_err *err)
 	return 0;
 }
 
-static sqlite3_stmt *
-prep(struct oc_hall_store *st, const char *sql, struct oc_err *err)
+sqlite3_stmt *
+hs_prep(struct oc_hall_store *st, const char *sql, struct oc_err *err)
 {
 	sqlite3_stmt *s = NULL;
 
 	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
-		dberr(st, err, "preparing a statement");
+		hs_dberr(st, err, "preparing a statement");
 		return NULL;
 	}
 	return s;
 }
 
-static void
-bt(sqlite3_stmt *s, int i, const char *v)
+void
+hs_bt(sqlite3_stmt *s, int i, const char *v)
 {
 	sqlite3_bind_text(s, i, v ? v : "", -1, SQLITE_TRANSIENT);
 }
 
-static void
-col(sqlite3_stmt *s, int i, char *dst, size_t cap)
+void
+hs_col(sqlite3_stmt *s, int i, char *dst, size_t cap)
 {
 	const unsigned char *t = sqlite3_column_text(s, i);
 
@@ -124,25 +146,25 @@ oc_hall_store_open(const char *path, struct oc_err *err)
 		goto fail;
 	}
 	sqlite3_busy_timeout(st->db, 10000);
-	if (exec(st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;", err) != 0)
+	if (hs_exec(st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;", err) != 0)
 		goto fail;
 	if ((v = version(st)) < 0 || v > NMIG) {
 		oc_err_set(err, OC_ESTORE, "the hall database schema (%d) is unknown to this onecert", v);
 		goto fail;
 	}
 	for (int i = v; i < NMIG; i++) {
-		if (exec(st, "BEGIN IMMEDIATE", err) != 0)
+		if (hs_exec(st, "BEGIN IMMEDIATE", err) != 0)
 			goto fail;
 		if (version(st) > i) {
-			exec(st, "ROLLBACK", NULL);
+			hs_exec(st, "ROLLBACK", NULL);
 			continue;
 		}
 		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", i + 1);
-		if (exec(st, migrations[i], err) != 0 || exec(st, pragma, err) != 0) {
-			exec(st, "ROLLBACK", NULL);
+		if (hs_exec(st, migrations[i], err) != 0 || hs_exec(st, pragma, err) != 0) {
+			hs_exec(st, "ROLLBACK", NULL);
 			goto fail;
 		}
-		if (exec(st, "COMMIT", err) != 0)
+		if (hs_exec(st, "COMMIT", err) != 0)
 			goto fail;
 	}
 	return st;
@@ -165,10 +187,10 @@ company_row(sqlite3_stmt *s, struct oc_hall_company *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->id = sqlite3_column_int64(s, 0);
-	col(s, 1, c->org_code, sizeof(c->org_code));
-	col(s, 2, c->uscc, sizeof(c->uscc));
-	col(s, 3, c->name, sizeof(c->name));
-	col(s, 4, c->state, sizeof(c->state));
+	hs_col(s, 1, c->org_code, sizeof(c->org_code));
+	hs_col(s, 2, c->uscc, sizeof(c->uscc));
+	hs_col(s, 3, c->name, sizeof(c->name));
+	hs_col(s, 4, c->state, sizeof(c->state));
 	c->created_at = (time_t)sqlite3_column_int64(s, 5);
 }
 
@@ -176,7 +198,7 @@ int
 oc_hall_company_get_or_create(struct oc_hall_store *st, const char *org_code,
     const char *uscc, const char *name, struct oc_hall_company *out, struct oc_err *err)
 {
-	sqlite3_stmt *s = prep(st,
+	sqlite3_stmt *s = hs_prep(st,
 	    "INSERT INTO companies (org_code, uscc, name, created_at) VALUES (?1, ?2, ?3, ?4)"
 	    " ON CONFLICT(org_code) DO UPDATE SET name = ?3,"
 	    " uscc = CASE WHEN ?2 <> '' THEN ?2 ELSE uscc END"
@@ -185,12 +207,12 @@ oc_hall_company_get_or_create(struct oc_hall_store *st, const char *org_code,
 
 	if (s == NULL)
 		return OC_ESTORE;
-	bt(s, 1, org_code); bt(s, 2, uscc); bt(s, 3, name);
+	hs_bt(s, 1, org_code); hs_bt(s, 2, uscc); hs_bt(s, 3, name);
 	sqlite3_bind_int64(s, 4, time(NULL));
 	if (sqlite3_step(s) == SQLITE_ROW)
 		company_row(s, out);
 	else
-		rc = dberr(st, err, "saving the company");
+		rc = hs_dberr(st, err, "saving the company");
 	sqlite3_finalize(s);
 	return rc;
 }
@@ -199,7 +221,7 @@ int
 oc_hall_company_get(struct oc_hall_store *st, long long id, struct oc_hall_company *out,
     struct oc_err *err)
 {
-	sqlite3_stmt *s = prep(st, "SELECT id, org_code, uscc, name, state, created_at"
+	sqlite3_stmt *s = hs_prep(st, "SELECT id, org_code, uscc, name, state, created_at"
 	    " FROM companies WHERE id = ?1", err);
 	int rc;
 
@@ -213,7 +235,7 @@ oc_hall_company_get(struct oc_hall_store *st, long long id, struct oc_hall_compa
 	} else if (rc == SQLITE_DONE) {
 		rc = oc_err_set(err, OC_ENOTFOUND, "no such company");
 	} else {
-		rc = dberr(st, err, "reading the company");
+		rc = hs_dberr(st, err, "reading the company");
 	}
 	sqlite3_finalize(s);
 	return rc;
@@ -224,13 +246,13 @@ account_row(sqlite3_stmt *s, struct oc_hall_account *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->id = sqlite3_column_int64(s, 0);
-	col(s, 1, a->uid, sizeof(a->uid));
-	col(s, 2, a->serial, sizeof(a->serial));
-	col(s, 3, a->issuer, sizeof(a->issuer));
+	hs_col(s, 1, a->uid, sizeof(a->uid));
+	hs_col(s, 2, a->serial, sizeof(a->serial));
+	hs_col(s, 3, a->issuer, sizeof(a->issuer));
 	a->company_id = sqlite3_column_int64(s, 4);
-	col(s, 5, a->kind, sizeof(a->kind));
-	col(s, 6, a->role, sizeof(a->role));
-	col(s, 7, a->subject_cn, sizeof(a->subject_cn));
+	hs_col(s, 5, a->kind, sizeof(a->kind));
+	hs_col(s, 6, a->role, sizeof(a->role));
+	hs_col(s, 7, a->subject_cn, sizeof(a->subject_cn));
 	a->not_after = (time_t)sqlite3_column_int64(s, 8);
 	a->first_login = (time_t)sqlite3_column_int64(s, 9);
 	a->last_login = (time_t)sqlite3_column_int64(s, 10);
@@ -242,7 +264,7 @@ account_row(sqlite3_stmt *s, struct oc_hall_account *a)
 int
 oc_hall_account_login(struct oc_hall_store *st, struct oc_hall_account *a, struct oc_err *err)
 {
-	sqlite3_stmt *s = prep(st,
+	sqlite3_stmt *s = hs_prep(st,
 	    "INSERT INTO accounts (uid, serial, issuer, company_id, kind, role, subject_cn,"
 	    " not_after, first_login, last_login) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)"
 	    " ON CONFLICT(uid) DO UPDATE SET last_login = ?9, subject_cn = ?7, not_after = ?8"
@@ -251,9 +273,9 @@ oc_hall_account_login(struct oc_hall_store *st, struct oc_hall_account *a, struc
 
 	if (s == NULL)
 		return OC_ESTORE;
-	bt(s, 1, a->uid); bt(s, 2, a->serial); bt(s, 3, a->issuer);
+	hs_bt(s, 1, a->uid); hs_bt(s, 2, a->serial); hs_bt(s, 3, a->issuer);
 	sqlite3_bind_int64(s, 4, a->company_id);
-	bt(s, 5, a->kind); bt(s, 6, a->role); bt(s, 7, a->subject_cn);
+	hs_bt(s, 5, a->kind); hs_bt(s, 6, a->role); hs_bt(s, 7, a->subject_cn);
 	sqlite3_bind_int64(s, 8, a->not_after);
 	sqlite3_bind_int64(s, 9, time(NULL));
 	if (sqlite3_step(s) == SQLITE_ROW) {
@@ -268,7 +290,7 @@ oc_hall_account_login(struct oc_hall_store *st, struct oc_hall_account *a, struc
 		else
 			*a = got;
 	} else {
-		rc = dberr(st, err, "recording the login");
+		rc = hs_dberr(st, err, "recording the login");
 	}
 	sqlite3_finalize(s);
 	return rc;
@@ -278,7 +300,7 @@ int
 oc_hall_account_get(struct oc_hall_store *st, long long id, struct oc_hall_account *out,
     struct oc_err *err)
 {
-	sqlite3_stmt *s = prep(st, "SELECT " ACCOUNT_COLS " FROM accounts WHERE id = ?1", err);
+	sqlite3_stmt *s = hs_prep(st, "SELECT " ACCOUNT_COLS " FROM accounts WHERE id = ?1", err);
 	int rc;
 
 	if (s == NULL)
@@ -291,7 +313,7 @@ oc_hall_account_get(struct oc_hall_store *st, long long id, struct oc_hall_accou
 	} else if (rc == SQLITE_DONE) {
 		rc = oc_err_set(err, OC_ENOTFOUND, "no such account");
 	} else {
-		rc = dberr(st, err, "reading the account");
+		rc = hs_dberr(st, err, "reading the account");
 	}
 	sqlite3_finalize(s);
 	return rc;
@@ -301,16 +323,16 @@ int
 oc_hall_role_grant(struct oc_hall_store *st, const char *serial, const char *role,
     const char *by, struct oc_err *err)
 {
-	sqlite3_stmt *s = prep(st, "INSERT OR REPLACE INTO staff_roles (serial, role, granted_by,"
+	sqlite3_stmt *s = hs_prep(st, "INSERT OR REPLACE INTO staff_roles (serial, role, granted_by,"
 	    " granted_at) VALUES (?1, ?2, ?3, ?4)", err);
 	int rc = 0;
 
 	if (s == NULL)
 		return OC_ESTORE;
-	bt(s, 1, serial); bt(s, 2, role); bt(s, 3, by);
+	hs_bt(s, 1, serial); hs_bt(s, 2, role); hs_bt(s, 3, by);
 	sqlite3_bind_int64(s, 4, time(NULL));
 	if (sqlite3_step(s) != SQLITE_DONE)
-		rc = dberr(st, err, "granting the role");
+		rc = hs_dberr(st, err, "granting the role");
 	sqlite3_finalize(s);
 	return rc;
 }
@@ -319,14 +341,14 @@ int
 oc_hall_role_revoke(struct oc_hall_store *st, const char *serial, const char *role,
     struct oc_err *err)
 {
-	sqlite3_stmt *s = prep(st, "DELETE FROM staff_roles WHERE serial = ?1 AND role = ?2", err);
+	sqlite3_stmt *s = hs_prep(st, "DELETE FROM staff_roles WHERE serial = ?1 AND role = ?2", err);
 	int rc = 0;
 
 	if (s == NULL)
 		return OC_ESTORE;
-	bt(s, 1, serial); bt(s, 2, role);
+	hs_bt(s, 1, serial); hs_bt(s, 2, role);
 	if (sqlite3_step(s) != SQLITE_DONE)
-		rc = dberr(st, err, "revoking the role");
+		rc = hs_dberr(st, err, "revoking the role");
 	else if (sqlite3_changes(st->db) != 1)
 		rc = oc_err_set(err, OC_ENOTFOUND, "certificate %s does not hold the role %s", serial, role);
 	sqlite3_finalize(s);
@@ -337,21 +359,21 @@ int
 oc_hall_role_get(struct oc_hall_store *st, const char *serial, char *role, size_t cap,
     struct oc_err *err)
 {
-	sqlite3_stmt *s = prep(st, "SELECT role FROM staff_roles WHERE serial = ?1"
+	sqlite3_stmt *s = hs_prep(st, "SELECT role FROM staff_roles WHERE serial = ?1"
 	    " ORDER BY role = 'admin' DESC LIMIT 1", err);
 	int rc;
 
 	if (s == NULL)
 		return OC_ESTORE;
-	bt(s, 1, serial);
+	hs_bt(s, 1, serial);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
-		col(s, 0, role, cap);
+		hs_col(s, 0, role, cap);
 		rc = 0;
 	} else if (rc == SQLITE_DONE) {
 		rc = oc_err_set(err, OC_ENOTFOUND, "no staff role");
 	} else {
-		rc = dberr(st, err, "reading the role");
+		rc = hs_dberr(st, err, "reading the role");
 	}
 	sqlite3_finalize(s);
 	return rc;
@@ -361,18 +383,18 @@ int
 oc_hall_challenge_put(struct oc_hall_store *st, const char *hash, time_t expires_at,
     struct oc_err *err)
 {
-	sqlite3_stmt *s = prep(st, "INSERT INTO challenges (hash, expires_at) VALUES (?1, ?2)", err);
+	sqlite3_stmt *s = hs_prep(st, "INSERT INTO challenges (hash, expires_at) VALUES (?1, ?2)", err);
 	int rc = 0;
 
 	if (s == NULL)
 		return OC_ESTORE;
-	bt(s, 1, hash);
+	hs_bt(s, 1, hash);
 	sqlite3_bind_int64(s, 2, expires_at);
 	if (sqlite3_step(s) != SQLITE_DONE)
-		rc = dberr(st, err, "storing the challenge");
+		rc = hs_dberr(st, err, "storing the challenge");
 	sqlite3_finalize(s);
 	/* old challenges are of no use to anyone */
-	exec(st, "DELETE FROM challenges WHERE expires_at < strftime('%s','now') - 3600", NULL);
+	hs_exec(st, "DELETE FROM challenges WHERE expires_at < strftime('%s','now') - 3600", NULL);
 	return rc;
 }
 
@@ -380,16 +402,16 @@ int
 oc_hall_challenge_take(struct oc_hall_store *st, const char *hash, time_t now,
     struct oc_err *err)
 {
-	sqlite3_stmt *s = prep(st, "UPDATE challenges SET used = 1 WHERE hash = ?1 AND used = 0"
+	sqlite3_stmt *s = hs_prep(st, "UPDATE challenges SET used = 1 WHERE hash = ?1 AND used = 0"
 	    " AND expires_at >= ?2", err);
 	int rc = 0;
 
 	if (s == NULL)
 		return OC_ESTORE;
-	bt(s, 1, hash);
+	hs_bt(s, 1, hash);
 	sqlite3_bind_int64(s, 2, now);
 	if (sqlite3_step(s) != SQLITE_DONE)
-		rc = dberr(st, err, "using the challenge");
+		rc = hs_dberr(st, err, "using the challenge");
 	else if (sqlite3_changes(st->db) != 1)
 		rc = oc_err_set(err, OC_EPERM,
 		    "登录挑战无效、已过期或已使用 / the challenge is unknown, expired or already used");
@@ -401,21 +423,21 @@ int
 oc_hall_session_put(struct oc_hall_store *st, const struct oc_hall_session *x,
     struct oc_err *err)
 {
-	sqlite3_stmt *s = prep(st, "INSERT INTO sessions (id_hash, account_id, csrf, serial,"
+	sqlite3_stmt *s = hs_prep(st, "INSERT INTO sessions (id_hash, account_id, csrf, serial,"
 	    " created_at, last_seen, checked_at, cert) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", err);
 	int rc = 0;
 
 	if (s == NULL)
 		return OC_ESTORE;
-	bt(s, 1, x->id_hash);
+	hs_bt(s, 1, x->id_hash);
 	sqlite3_bind_int64(s, 2, x->account_id);
-	bt(s, 3, x->csrf); bt(s, 4, x->serial);
+	hs_bt(s, 3, x->csrf); hs_bt(s, 4, x->serial);
 	sqlite3_bind_int64(s, 5, x->created_at);
 	sqlite3_bind_int64(s, 6, x->last_seen);
 	sqlite3_bind_int64(s, 7, x->checked_at);
 	sqlite3_bind_blob(s, 8, x->cert, (int)x->cert_len, SQLITE_STATIC);
 	if (sqlite3_step(s) != SQLITE_DONE)
-		rc = dberr(st, err, "storing the session");
+		rc = hs_dberr(st, err, "storing the session");
 	sqlite3_finalize(s);
 	return rc;
 }
@@ -424,20 +446,20 @@ int
 oc_hall_session_get(struct oc_hall_store *st, const char *id_hash,
     struct oc_hall_session *out, struct oc_err *err)
 {
-	sqlite3_stmt *s = prep(st, "SELECT id_hash, account_id, csrf, serial, created_at,"
+	sqlite3_stmt *s = hs_prep(st, "SELECT id_hash, account_id, csrf, serial, created_at,"
 	    " last_seen, checked_at, cert FROM sessions WHERE id_hash = ?1", err);
 	int rc;
 
 	if (s == NULL)
 		return OC_ESTORE;
-	bt(s, 1, id_hash);
+	hs_bt(s, 1, id_hash);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		memset(out, 0, sizeof(*out));
-		col(s, 0, out->id_hash, sizeof(out->id_hash));
+		hs_col(s, 0, out->id_hash, sizeof(out->id_hash));
 		out->account_id = sqlite3_column_int64(s, 1);
-		col(s, 2, out->csrf, sizeof(out->csrf));
-		col(s, 3, out->serial, sizeof(out->serial));
+		hs_col(s, 2, out->csrf, sizeof(out->csrf));
+		hs_col(s, 3, out->serial, sizeof(out->serial));
 		out->created_at = (time_t)sqlite3_column_int64(s, 4);
 		out->last_seen = (time_t)sqlite3_column_int64(s, 5);
 		out->checked_at = (time_t)sqlite3_column_int64(s, 6);
@@ -452,7 +474,7 @@ oc_hall_session_get(struct oc_hall_store *st, const char *id_hash,
 	} else if (rc == SQLITE_DONE) {
 		rc = oc_err_set(err, OC_ENOTFOUND, "no such session");
 	} else {
-		rc = dberr(st, err, "reading the session");
+		rc = hs_dberr(st, err, "reading the session");
 	}
 	sqlite3_finalize(s);
 	return rc;
@@ -462,17 +484,17 @@ int
 oc_hall_session_touch(struct oc_hall_store *st, const char *id_hash, time_t now,
     bool checked, struct oc_err *err)
 {
-	sqlite3_stmt *s = prep(st, "UPDATE sessions SET last_seen = ?2,"
+	sqlite3_stmt *s = hs_prep(st, "UPDATE sessions SET last_seen = ?2,"
 	    " checked_at = CASE WHEN ?3 THEN ?2 ELSE checked_at END WHERE id_hash = ?1", err);
 	int rc = 0;
 
 	if (s == NULL)
 		return OC_ESTORE;
-	bt(s, 1, id_hash);
+	hs_bt(s, 1, id_hash);
 	sqlite3_bind_int64(s, 2, now);
 	sqlite3_bind_int(s, 3, checked);
 	if (sqlite3_step(s) != SQLITE_DONE)
-		rc = dberr(st, err, "updating the session");
+		rc = hs_dberr(st, err, "updating the session");
 	sqlite3_finalize(s);
 	return rc;
 }
@@ -480,14 +502,14 @@ oc_hall_session_touch(struct oc_hall_store *st, const char *id_hash, time_t now,
 static int
 delete_where(struct oc_hall_store *st, const char *sql, const char *v, struct oc_err *err)
 {
-	sqlite3_stmt *s = prep(st, sql, err);
+	sqlite3_stmt *s = hs_prep(st, sql, err);
 	int rc = 0;
 
 	if (s == NULL)
 		return OC_ESTORE;
-	bt(s, 1, v);
+	hs_bt(s, 1, v);
 	if (sqlite3_step(s) != SQLITE_DONE)
-		rc = dberr(st, err, "ending sessions");
+		rc = hs_dberr(st, err, "ending sessions");
 	sqlite3_finalize(s);
 	return rc;
 }
@@ -508,17 +530,17 @@ int
 oc_hall_audit(struct oc_hall_store *st, const char *actor, const char *source,
     const char *action, const char *object, const char *detail_json, struct oc_err *err)
 {
-	sqlite3_stmt *s = prep(st, "INSERT INTO audit (ts, actor, source, action, object, detail)"
+	sqlite3_stmt *s = hs_prep(st, "INSERT INTO audit (ts, actor, source, action, object, detail)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)", err);
 	int rc = 0;
 
 	if (s == NULL)
 		return OC_ESTORE;
 	sqlite3_bind_int64(s, 1, time(NULL));
-	bt(s, 2, actor); bt(s, 3, source); bt(s, 4, action); bt(s, 5, object);
-	bt(s, 6, detail_json ? detail_json : "{}");
+	hs_bt(s, 2, actor); hs_bt(s, 3, source); hs_bt(s, 4, action); hs_bt(s, 5, object);
+	hs_bt(s, 6, detail_json ? detail_json : "{}");
 	if (sqlite3_step(s) != SQLITE_DONE)
-		rc = dberr(st, err, "writing the audit log");
+		rc = hs_dberr(st, err, "writing the audit log");
 	sqlite3_finalize(s);
 	return rc;
 }

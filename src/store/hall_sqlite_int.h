@@ -1,0 +1,28 @@
+/*
+ * hall_sqlite_int.h — what the files of the hall's SQLite store share:
+ * the handle and small statement helpers (hall_sqlite.c defines them).
+ * hall_sqlite.c holds the schema and the login/session half,
+ * hall_apps_sqlite.c applications, registration and SMS codes,
+ * hall_notify_sqlite.c the outbox and the mobile segment table.
+ */
+#ifndef ONECERT_HALL_SQLITE_INT_H
+#define ONECERT_HALL_SQLITE_INT_H
+
+#include <sqlite3.h>
+
+#include "onecert/hall_store.h"
+
+struct oc_hall_store {
+	sqlite3 *db;
+};
+
+/* Fill err from the connection's last error: OC_EEXIST for a unique or
+ * primary-key violation, OC_EINVAL for another constraint, else
+ * OC_ESTORE.  Returns the code. */
+int hs_dberr(struct oc_hall_store *st, struct oc_err *err, const char *what);
+int hs_exec(struct oc_hall_store *st, const char *sql, struct oc_err *err);
+sqlite3_stmt *hs_prep(struct oc_hall_store *st, const char *sql, struct oc_err *err);
+void hs_bt(sqlite3_stmt *s, int i, const char *v);            /* NULL binds '' */
+void hs_col(sqlite3_stmt *s, int i, char *dst, size_t cap);  /* NULL reads '' */
+
+#endif
