@@ -53,6 +53,8 @@ struct oc_http_route {
 	void *arg;
 	size_t max_body;             /* 0: no body accepted */
 	unsigned flags;
+	const char *too_large;       /* the 413 message when the body is over
+	                                max_body (NULL: a generic one) */
 };
 
 struct oc_http_config {

@@ -38,6 +38,9 @@ static const char usage[] =
 "  onecert hall init  --dir HDIR --trust CA.pem[,CA2.pem] [--tls-cert F --tls-key F] [--tls-listen ADDR]\n"
 "  onecert hall serve --dir HDIR [--tls-listen ADDR] [--listen ADDR]\n"
 "  onecert hall grant-role | revoke-role --dir HDIR --serial HEX --role reviewer|admin\n"
+"  onecert admin import-segments --dir HDIR --file F [--replace]   (mobile number segments)\n"
+"  onecert admin outbox   --dir HDIR [--to MOBILE] [--after ID] [--json]\n"
+"  onecert admin send-sms --dir HDIR --to MOBILE --text TEXT [--purpose P]   (test the SMS gateway)\n"
 "\n"
 "Tokens (USB keys, through PKCS#11; SoftHSM2 by default):\n"
 "  onecert token list | init | keygen | csr | put-cert | objects | change-pin | unblock\n"
@@ -74,5 +77,7 @@ main(int argc, char **argv)
 		return oc_cli_hall(argc - 2, argv + 2);
 	if (strcmp(argv[1], "token") == 0)
 		return oc_cli_token(argc - 2, argv + 2);
+	if (strcmp(argv[1], "admin") == 0)
+		return oc_cli_admin(argc - 2, argv + 2);
 	return oc_cli_usage("unknown command group '%s'", argv[1]);
 }

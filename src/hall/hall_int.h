@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <time.h>
+#include <jansson.h>
 #include <openssl/x509.h>
 
 #include "onecert/config.h"
@@ -16,6 +17,8 @@
 #include "onecert/http.h"
 
 struct oc_rp;
+struct oc_calendar;
+struct oc_notify;
 
 struct hall {
 	char dir[2048];
@@ -25,6 +28,12 @@ struct hall {
 	long session_idle;      /* s */
 	long session_recheck;   /* s */
 	long challenge_ttl;     /* s */
+	struct oc_calendar *cal;        /* working days, for review deadlines */
+	struct oc_notify *notify;       /* SMS */
+	unsigned char form_key[32];     /* MACs the forms' QR codes and SMS codes */
+	long scan_max;                  /* bytes (图片最大不超过200KB) */
+	long sms_ttl, sms_cooldown;     /* s */
+	long sms_max_tries;
 };
 
 /* What a verified certificate says about its holder. */
@@ -68,6 +77,42 @@ void hall_reply_me(struct hall_call *c, int status);
 void hall_logout(struct hall_call *c);
 /* SHA-256 of a NUL-terminated string, as 64 hex digits. */
 void hall_sha256_hex(const char *s, char out[65]);
+
+/* activate.c — 开通: the application, its PDF form and scan */
+void hall_activation_get(struct hall_call *c);
+void hall_app_create(struct hall_call *c);
+/* /api/v1/applications/{id}[/…]: dispatch on the tail */
+void hall_app_dispatch(struct hall_call *c);
+/* me.application: the company's current activation, or NULL */
+json_t *hall_app_summary(struct hall_call *c);
+
+/* review.c — the reviewer console (staff reviewer/admin) */
+void hall_review_queue(struct hall_call *c);
+void hall_review_dispatch(struct hall_call *c);
+
+/* register.c — registration after approval, SMS codes */
+void hall_registration_get(struct hall_call *c);
+void hall_registration_sms(struct hall_call *c);
+void hall_registration_submit(struct hall_call *c);
+
+/* admin.c */
+void hall_admin_outbox(struct hall_call *c);
+
+/* notify one person of a state change by SMS (a landline or an empty
+ * number is skipped; a failure is logged, never fails the request) */
+void hall_notify(struct hall_call *c, const char *mobile, const char *purpose,
+	const char *text);
+/* the caller's staff role ("reviewer"/"admin") or "" */
+const char *hall_staff_role(struct hall_call *c, char *buf, size_t cap);
+/* HMAC-SHA256(form_key, s) as hex */
+void hall_mac_hex(const struct hall *h, const char *s, char out[65]);
+/* ISO 8601 UTC, "" for 0 */
+void hall_iso(time_t t, char *buf, size_t cap);
+/* "123", "123/scan" → id and the rest ("" or "scan"); false for anything
+ * that is not a positive decimal id without leading zeros. */
+bool hall_parse_id_tail(const char *tail, long long *id, const char **rest);
+/* Parse a request body as a JSON object (reply 400 and NULL on failure). */
+json_t *hall_body_json(struct hall_call *c, size_t max);
 
 /* login.c */
 void hall_login_tls(struct hall_call *c);

@@ -8,16 +8,21 @@
  * JSON API.  Each worker thread has its own database handle.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 #include "hall/hall_int.h"
 #include "hall/serve.h"
+#include "onecert/calendar.h"
 #include "onecert/log.h"
+#include "onecert/notify.h"
 #include "onecert/pki.h"
 #include "onecert/rp.h"
 
@@ -97,6 +102,64 @@ h_logout(struct oc_http_req *req, void *arg)
 		hall_logout(&c);
 }
 
+#define HANDLER(name, fn) \
+static void \
+name(struct oc_http_req *req, void *arg) \
+{ \
+	struct hall_call c; \
+ \
+	if (call_init(&c, req, arg)) \
+		fn(&c); \
+}
+HANDLER(h_activation, hall_activation_get)
+HANDLER(h_app_create, hall_app_create)
+HANDLER(h_app, hall_app_dispatch)
+HANDLER(h_review_queue, hall_review_queue)
+HANDLER(h_review, hall_review_dispatch)
+HANDLER(h_reg_get, hall_registration_get)
+HANDLER(h_reg_sms, hall_registration_sms)
+HANDLER(h_reg_submit, hall_registration_submit)
+HANDLER(h_outbox, hall_admin_outbox)
+
+/* The key that MACs the forms' QR codes and SMS codes: HDIR/form.key, 32
+ * random bytes made on first start (mode 0600).  Several hall instances
+ * behind one database must share it. */
+static int
+load_form_key(struct hall *h, struct oc_err *err)
+{
+	char path[4096];
+	unsigned char k[32];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", h->dir,
+	    oc_config_get(h->cfg, "hall", "form_key", "form.key"));
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 && errno == ENOENT) {
+		if (RAND_bytes(k, sizeof(k)) != 1)
+			return oc_err_set(err, OC_ECRYPTO, "no randomness for the form key");
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			n = write(fd, k, sizeof(k));
+			if (n != (ssize_t)sizeof(k) || fsync(fd) != 0) {
+				close(fd);
+				unlink(path);
+				OPENSSL_cleanse(k, sizeof(k));
+				return oc_err_set(err, OC_EIO, "cannot write %s", path);
+			}
+			close(fd);
+		}
+		OPENSSL_cleanse(k, sizeof(k));
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	if (fd < 0)
+		return oc_err_set(err, OC_EIO, "cannot read the form key %s: %s", path, strerror(errno));
+	n = read(fd, h->form_key, sizeof(h->form_key));
+	close(fd);
+	if (n != (ssize_t)sizeof(h->form_key))
+		return oc_err_set(err, OC_ECONFIG, "the form key %s must hold 32 bytes", path);
+	return 0;
+}
+
 static int
 load(struct hall *h, const char *dir, struct oc_err *err)
 {
@@ -114,13 +177,39 @@ load(struct hall *h, const char *dir, struct oc_err *err)
 		return OC_ECONFIG;
 	if ((h->rp = oc_rp_new(h->cfg, "trust", dir, err)) == NULL)
 		return err && err->code ? err->code : OC_ECONFIG;
-	return 0;
+	if (oc_config_get_long(h->cfg, "hall", "scan_max", 200 * 1024, 1024, 16 * 1024 * 1024,
+	    &h->scan_max, err) != 0 ||
+	    oc_config_get_duration(h->cfg, "hall", "sms_ttl", 600, &h->sms_ttl, err) != 0 ||
+	    oc_config_get_duration(h->cfg, "hall", "sms_cooldown", 60, &h->sms_cooldown, err) != 0 ||
+	    oc_config_get_long(h->cfg, "hall", "sms_max_tries", 5, 1, 100, &h->sms_max_tries, err) != 0)
+		return OC_ECONFIG;
+	if (h->sms_ttl < 1)
+		return oc_err_set(err, OC_ECONFIG, "hall.ini: sms_ttl must be at least 1s");
+	{
+		char cal[4096];
+		const char *v = oc_config_get(h->cfg, "hall", "calendar", NULL);
+
+		if (v != NULL)
+			snprintf(cal, sizeof(cal), "%s%s%s", v[0] == '/' ? "" : dir, v[0] == '/' ? "" : "/", v);
+		else
+			snprintf(cal, sizeof(cal), "%s/data/calendar", ONECERT_SOURCE_DIR);
+		if ((h->cal = oc_calendar_new()) == NULL)
+			return oc_err_set(err, OC_ENOMEM, "out of memory");
+		if (oc_calendar_load_dir(h->cal, cal, err) != 0)
+			return OC_ECONFIG;
+	}
+	if ((h->notify = oc_notify_new(h->cfg, "sms", err)) == NULL)
+		return err && err->code ? err->code : OC_ECONFIG;
+	return load_form_key(h, err);
 }
 
 static void
 unload(struct hall *h)
 {
 	oc_rp_free(h->rp);
+	oc_calendar_free(h->cal);
+	oc_notify_free(h->notify);
+	OPENSSL_cleanse(h->form_key, sizeof(h->form_key));
 	oc_config_free(h->cfg);
 }
 
@@ -133,7 +222,7 @@ oc_hall_serve(const struct oc_hall_serve_opts *o, struct oc_err *err)
 	struct oc_hall_store *st = NULL;
 	char cert[4096], key[4096], web[4096];
 	const char *v;
-	char *proxies_buf = NULL;
+	char *proxies_buf = NULL, too_large[128];
 	const char *proxies[16];
 	size_t nproxies = 0;
 	int rc;
@@ -147,6 +236,8 @@ oc_hall_serve(const struct oc_hall_serve_opts *o, struct oc_err *err)
 		goto out;
 	}
 	oc_hall_store_close(st);
+	snprintf(too_large, sizeof(too_large), "图片最大不超过%ldKB / the scan may be at most %ld KB",
+	    h.scan_max / 1024, h.scan_max / 1024);
 	v = oc_config_get(h.cfg, "hall", "tls_cert", "tls.pem");
 	snprintf(cert, sizeof(cert), "%s%s%s", v[0] == '/' ? "" : o->dir, v[0] == '/' ? "" : "/", v);
 	v = oc_config_get(h.cfg, "hall", "tls_key", "tls.key");
@@ -169,6 +260,17 @@ oc_hall_serve(const struct oc_hall_serve_opts *o, struct oc_err *err)
 		{ "POST", "/api/v1/login", h_login, &h, 64 * 1024, OC_HTTP_BLOCKING | OC_HTTP_TLS_ONLY },
 		{ "GET", "/api/v1/me", h_me, &h, 0, OC_HTTP_BLOCKING | OC_HTTP_TLS_ONLY },
 		{ "POST", "/api/v1/logout", h_logout, &h, 1024, OC_HTTP_BLOCKING | OC_HTTP_TLS_ONLY },
+		{ "GET", "/api/v1/activation", h_activation, &h, 0, OC_HTTP_BLOCKING | OC_HTTP_TLS_ONLY },
+		{ "POST", "/api/v1/applications", h_app_create, &h, 8192, OC_HTTP_BLOCKING | OC_HTTP_TLS_ONLY },
+		{ NULL, "/api/v1/applications/", h_app, &h, (size_t)h.scan_max,
+		  OC_HTTP_BLOCKING | OC_HTTP_TLS_ONLY | OC_HTTP_PREFIX, too_large },
+		{ "GET", "/api/v1/review/queue", h_review_queue, &h, 0, OC_HTTP_BLOCKING | OC_HTTP_TLS_ONLY },
+		{ NULL, "/api/v1/review/applications/", h_review, &h, 4096,
+		  OC_HTTP_BLOCKING | OC_HTTP_TLS_ONLY | OC_HTTP_PREFIX },
+		{ "GET", "/api/v1/registration", h_reg_get, &h, 0, OC_HTTP_BLOCKING | OC_HTTP_TLS_ONLY },
+		{ "POST", "/api/v1/registration", h_reg_submit, &h, 8192, OC_HTTP_BLOCKING | OC_HTTP_TLS_ONLY },
+		{ "POST", "/api/v1/registration/sms", h_reg_sms, &h, 1024, OC_HTTP_BLOCKING | OC_HTTP_TLS_ONLY },
+		{ "GET", "/api/v1/admin/outbox", h_outbox, &h, 0, OC_HTTP_BLOCKING | OC_HTTP_TLS_ONLY },
 	};
 	memset(&hc, 0, sizeof(hc));
 	hc.name = "hall";

@@ -98,11 +98,21 @@ hall_reply_me(struct hall_call *c, int status)
 	else
 		snprintf(role, sizeof(role), "%s", c->a.role);
 	iso(c->a.not_after, na, sizeof(na));
-	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}",
 	    "kind", c->a.kind, "role", role, "subject_cn", c->a.subject_cn,
 	    "company_name", co.name, "org_code", co.uscc[0] ? co.uscc : co.org_code,
 	    "unique_id", c->a.uid, "serial", c->a.serial, "not_after", na,
-	    "company_state", c->a.company_id ? co.state : "", "csrf", c->s.csrf);
+	    "company_state", c->a.company_id ? co.state : "", "csrf", c->s.csrf,
+	    "is_main", c->a.company_id != 0 && co.main_account_id == c->a.id);
+	if (c->a.company_id != 0) {
+		json_t *app = hall_app_summary(c);
+
+		json_object_set_new(j, "application", app ? app : json_null());
+		if (strcmp(co.state, "registered") == 0) {
+			json_t *p = json_loads(co.profile, 0, NULL);
+			json_object_set_new(j, "profile", p ? p : json_object());
+		}
+	}
 	oc_http_reply_json(c->req, status, j);
 }
 

@@ -354,6 +354,7 @@ head_parse(struct oc_http_server *srv, const char *p, size_t n, struct head *h)
 	long long cl = -1;
 	bool chunked = false, te = false, keepalive_hdr = false, body_method;
 	size_t tl, limit, plen;
+	const char *too_large = "请求内容过大";
 
 	if (eol == NULL)
 		goto bad;
@@ -493,11 +494,11 @@ head_parse(struct oc_http_server *srv, const char *p, size_t n, struct head *h)
 			free(dec);
 			goto bad;
 		}
-		limit = oc__route_body_limit(srv, h->method, dec);
+		limit = oc__route_body_limit(srv, h->method, dec, &too_large);
 		free(dec);
 	}
 	if (cl >= 0 && (unsigned long long)cl > limit) {
-		refuse(h, 413, "too_large", "请求内容过大");
+		refuse(h, 413, "too_large", too_large);
 		return 0;
 	}
 	return limit;

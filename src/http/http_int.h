@@ -224,7 +224,7 @@ const struct oc_http_route *oc__route_find(const struct oc_http_server *srv,
 	const char *method, const char *path, bool *path_known,
 	const char **tail);
 size_t oc__route_body_limit(const struct oc_http_server *srv,
-	const char *method, const char *path);
+	const char *method, const char *path, const char **too_large);
 void oc__route_allow(const struct oc_http_server *srv, const char *path,
 	char *out, size_t cap);
 void oc__route_dispatch(struct oc_http_req *req);

@@ -83,7 +83,7 @@ oc__route_find(const struct oc_http_server *srv, const char *method,
 
 size_t
 oc__route_body_limit(const struct oc_http_server *srv, const char *method,
-    const char *path)
+    const char *path, const char **too_large)
 {
 	bool known;
 	const struct oc_http_route *r = oc__route_find(srv, method, path, &known,
@@ -91,6 +91,7 @@ oc__route_body_limit(const struct oc_http_server *srv, const char *method,
 
 	/* no route: the request will get 404 / 405; a little body is read
 	 * (and dropped) so that the answer is that, not 413 */
+	*too_large = r != NULL && r->too_large != NULL ? r->too_large : "请求内容过大";
 	return r != NULL ? r->max_body : OC__HTTP_DEFAULT_BODY;
 }
 
@@ -235,7 +236,8 @@ oc__route_dispatch(struct oc_http_req *req)
 	if (req->body_len > r->max_body) {
 		/* normally refused before the body was read (conn.c) */
 		oc_http_set_header(req, "Connection", "close");
-		oc_http_reply_error(req, 413, "too_large", "请求内容过大");
+		oc_http_reply_error(req, 413, "too_large",
+		    r->too_large != NULL ? r->too_large : "请求内容过大");
 		finish(req);
 		return;
 	}

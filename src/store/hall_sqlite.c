@@ -192,7 +192,13 @@ company_row(sqlite3_stmt *s, struct oc_hall_company *c)
 	hs_col(s, 3, c->name, sizeof(c->name));
 	hs_col(s, 4, c->state, sizeof(c->state));
 	c->created_at = (time_t)sqlite3_column_int64(s, 5);
+	c->main_account_id = sqlite3_column_int64(s, 6);
+	hs_col(s, 7, c->profile, sizeof(c->profile));
+	c->registered_at = (time_t)sqlite3_column_int64(s, 8);
 }
+
+#define COMPANY_COLS "id, org_code, uscc, name, state, created_at, main_account_id," \
+	" profile, registered_at"
 
 int
 oc_hall_company_get_or_create(struct oc_hall_store *st, const char *org_code,
@@ -202,7 +208,7 @@ oc_hall_company_get_or_create(struct oc_hall_store *st, const char *org_code,
 	    "INSERT INTO companies (org_code, uscc, name, created_at) VALUES (?1, ?2, ?3, ?4)"
 	    " ON CONFLICT(org_code) DO UPDATE SET name = ?3,"
 	    " uscc = CASE WHEN ?2 <> '' THEN ?2 ELSE uscc END"
-	    " RETURNING id, org_code, uscc, name, state, created_at", err);
+	    " RETURNING " COMPANY_COLS, err);
 	int rc = 0;
 
 	if (s == NULL)
@@ -221,7 +227,7 @@ int
 oc_hall_company_get(struct oc_hall_store *st, long long id, struct oc_hall_company *out,
     struct oc_err *err)
 {
-	sqlite3_stmt *s = hs_prep(st, "SELECT id, org_code, uscc, name, state, created_at"
+	sqlite3_stmt *s = hs_prep(st, "SELECT " COMPANY_COLS
 	    " FROM companies WHERE id = ?1", err);
 	int rc;
 

@@ -1,28 +1,227 @@
 // 一证通 service hall: small helpers shared by the pages. Plain JS, no build.
+//
+// hall.api talks to /api/v1 (JSON, the session cookie, X-CSRF-Token on every
+// state change); the checks below mirror the server's (src/core/ident.c) so
+// that a person sees what is wrong next to the field before anything is
+// sent — the server checks again and its message is always shown too.
 'use strict';
 const hall = {
   csrf: sessionStorage.getItem('csrf') || '',
+
+  // One JSON call.  Throws an Error carrying the server's message (Chinese
+  // part), status, code and, when the server names it, field.
   async api(method, path, body) {
     const opts = { method, credentials: 'same-origin', headers: {} };
     if (method !== 'GET') opts.headers['X-CSRF-Token'] = hall.csrf;
     if (body !== undefined) { opts.headers['Content-Type'] = 'application/json'; opts.body = JSON.stringify(body); }
-    const r = await fetch('/api/v1/' + path, opts);
+    return hall.send(path, opts);
+  },
+  // A raw upload (the scan): the body as it is, with its Content-Type.
+  async upload(method, path, blob, type) {
+    return hall.send(path, {
+      method, credentials: 'same-origin', body: blob,
+      headers: { 'X-CSRF-Token': hall.csrf, 'Content-Type': type },
+    });
+  },
+  async send(path, opts) {
+    let r;
+    try {
+      r = await fetch('/api/v1/' + path, opts);
+    } catch (e) {
+      const err = new Error('无法连接网上办事大厅，请检查网络后重试'); err.status = 0; throw err;
+    }
     let data = null;
     try { data = await r.json(); } catch (e) { data = null; }
     if (!r.ok) {
-      const msg = data && data.error ? data.error.message : ('请求失败（' + r.status + '）');
-      const err = new Error(msg); err.status = r.status; err.code = data && data.error && data.error.code; throw err;
+      const e = data && data.error;
+      const err = new Error(e && e.message ? hall.zh(e.message) : hall.statusText(r.status));
+      err.status = r.status; err.code = e && e.code; err.field = e && e.field; err.full = e && e.message;
+      throw err;
     }
     return data;
   },
-  showError(el, msg) { el.textContent = msg; el.hidden = false; },
+  statusText(status) {
+    if (status === 413) return '文件过大，图片最大不超过200KB';
+    if (status === 401) return '登录已失效，请重新登录';
+    return '请求失败（' + status + '），请稍后重试';
+  },
+  // The server's messages are "中文 / English": the page shows the Chinese.
+  zh(msg) {
+    const i = String(msg).indexOf(' / ');
+    return i > 0 ? msg.slice(0, i) : String(msg);
+  },
+
+  // The logged-in certificate (GET /api/v1/me); keeps the CSRF token.
+  // Sends the browser to the login page when the session is gone.
+  async me() {
+    try {
+      const me = await hall.api('GET', 'me');
+      hall.csrf = me.csrf; sessionStorage.setItem('csrf', me.csrf);
+      return me;
+    } catch (e) {
+      if (e.status === 401) { location.href = '/'; return new Promise(() => {}); }
+      throw e;
+    }
+  },
+  async logout() {
+    try { await hall.api('POST', 'logout'); } catch (e) { /* ended anyway */ }
+    sessionStorage.removeItem('csrf');
+    location.href = '/';
+  },
+
+  // --- DOM ------------------------------------------------------------
+  $(id) { return document.getElementById(id); },
+  showError(el, msg) { el.textContent = hall.zh(msg); el.hidden = false; },
+  hide(el) { el.hidden = true; },
   text(id, v) { const el = document.getElementById(id); if (el) el.textContent = v || '—'; },
-  dateCN(iso) {
-    if (!iso) return '—';
+  // el('div', {class: 'x', onclick: f}, 'text', child, …)
+  el(tag, attrs, ...kids) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+      else if (k === 'class') e.className = v;
+      else if (v === true) e.setAttribute(k, '');
+      else e.setAttribute(k, v);
+    }
+    for (const k of kids.flat()) if (k !== null && k !== undefined && k !== false) e.append(k);
+    return e;
+  },
+  // The message under a form field (its .field-error), and the field marked.
+  fieldError(input, msg) {
+    const box = input.closest('.field');
+    const out = box && box.querySelector('.field-error');
+    if (out) { out.textContent = msg ? hall.zh(msg) : ''; out.hidden = !msg; }
+    input.classList.toggle('invalid', !!msg);
+    if (msg) input.setAttribute('aria-invalid', 'true'); else input.removeAttribute('aria-invalid');
+  },
+
+  // --- dates (China Standard Time, whatever the browser's zone) -----------
+  cst(iso) {
+    if (!iso) return null;
     const d = new Date(iso);
-    // China Standard Time, whatever the browser's zone
-    const t = new Date(d.getTime() + 8 * 3600 * 1000);
+    if (isNaN(d.getTime())) return null;
+    return new Date(d.getTime() + 8 * 3600 * 1000);
+  },
+  dateCN(iso) {
+    const t = hall.cst(iso);
+    if (!t) return '—';
     const p = (n) => String(n).padStart(2, '0');
     return t.getUTCFullYear() + '年' + p(t.getUTCMonth() + 1) + '月' + p(t.getUTCDate()) + '日';
   },
+  timeCN(iso) {
+    const t = hall.cst(iso);
+    if (!t) return '—';
+    const p = (n) => String(n).padStart(2, '0');
+    return hall.dateCN(iso) + ' ' + p(t.getUTCHours()) + ':' + p(t.getUTCMinutes());
+  },
+
+  // --- identity numbers: the server's checks (src/core/ident.c) -----------
+  USCC_ALPHA: '0123456789ABCDEFGHJKLMNPQRTUWXY',
+  usccCheckChar(first17) {
+    let sum = 0, w = 1;
+    for (let i = 0; i < 17; i++) {
+      const v = hall.USCC_ALPHA.indexOf(first17[i]);
+      if (v < 0) return '';
+      sum += v * w; w = (w * 3) % 31;
+    }
+    return hall.USCC_ALPHA[(31 - sum % 31) % 31];
+  },
+  orgcodeCheckChar(first8) {
+    const weights = [3, 7, 9, 10, 5, 8, 4, 2];
+    let sum = 0;
+    for (let i = 0; i < 8; i++) {
+      const c = first8[i];
+      let v = -1;
+      if (c >= '0' && c <= '9') v = c.charCodeAt(0) - 48;
+      else if (c >= 'A' && c <= 'Z') v = c.charCodeAt(0) - 55;
+      if (v < 0) return '';
+      sum += v * weights[i];
+    }
+    const c9 = 11 - sum % 11;
+    return c9 === 10 ? 'X' : c9 === 11 ? '0' : String(c9);
+  },
+  // '' when s is a well-formed USCC (GB 32100-2015), else what is wrong.
+  usccCheck(s) {
+    if (!s) return '请填写统一社会信用代码';
+    if (s.length !== 18) return '统一社会信用代码应为18位，实际为' + s.length + '位';
+    for (let i = 0; i < 18; i++) {
+      if (hall.USCC_ALPHA.indexOf(s[i]) < 0) {
+        if (s[i] >= 'a' && s[i] <= 'z') return '统一社会信用代码第' + (i + 1) + '位 “' + s[i] + '” 是小写字母，请使用大写';
+        return '统一社会信用代码第' + (i + 1) + '位字符 “' + s[i] + '” 无效，只允许数字和除 I、O、S、V、Z 外的大写字母';
+      }
+    }
+    const want = hall.usccCheckChar(s);
+    if (s[17] !== want) return '统一社会信用代码校验位错误：第18位应为 ' + want + '（或前17位有误）';
+    const org = hall.orgcodeCheckChar(s.slice(8, 16));
+    if (s[16] !== org) return '统一社会信用代码中的组织机构代码校验位错误：第17位应为 ' + org;
+    return '';
+  },
+  // The 9-character organization code of a USCC or organization code.
+  orgCodeOf(s) {
+    s = String(s || '').replace('-', '');
+    return s.length === 18 ? s.slice(8, 17) : s;
+  },
+  // 营业执照注册号（或事业单位证书号、社团编号）: 18 characters must be a USCC
+  // of this company (orgCode: the certificate's); other numbers are taken
+  // as they are (old 15-digit registrations, 事业单位/社团 numbers).
+  licenseCheck(s, orgCode) {
+    if (!s) return '请填写营业执照注册号（或事业单位证书号、社团编号）';
+    if (s.length === 18) {
+      const m = hall.usccCheck(s);
+      if (m) return m;
+      if (orgCode && hall.orgCodeOf(s) !== hall.orgCodeOf(orgCode))
+        return '统一社会信用代码中的组织机构代码（第9–17位 ' + hall.orgCodeOf(s) + '）与本证书的机构代码 ' + hall.orgCodeOf(orgCode) + ' 不一致';
+      return '';
+    }
+    if (s.length > 32) return '营业执照注册号最长32位';
+    if (!/^[0-9A-Za-z\-]+$/.test(s)) return '营业执照注册号只能包含字母、数字和“-”';
+    if (s.length < 6) return '营业执照注册号过短（至少6位）';
+    return '';
+  },
+  mobileCheck(s) {
+    if (!s) return '请填写手机号码';
+    if (!/^\d*$/.test(s)) return '手机号码只能包含数字';
+    if (s.length !== 11) return '手机号码应为11位数字，实际为' + s.length + '位';
+    if (s[0] !== '1') return '手机号码第1位应为 1';
+    if (s[1] < '3') return '手机号码第2位应为 3–9';
+    return '';
+  },
+  // 联系电话: an 11-digit mobile or a fixed line such as 021-12345678.
+  phoneCheck(s) {
+    if (!s) return '请填写联系电话';
+    if (/^0\d{2,3}-\d{7,8}(-\d{1,6})?$/.test(s) || /^0\d{9,11}(-\d{1,6})?$/.test(s)) return '';
+    if (/^1\d*$/.test(s)) return hall.mobileCheck(s);
+    return '联系电话应为11位手机号码或带区号的固定电话（如 021-12345678）';
+  },
+  mediumCheck(s) {
+    if (!s) return '请填写介质单号（印在USB key背面）';
+    if (s.length > 64 || !/^[0-9A-Za-z-]+$/.test(s)) return '介质单号为1–64位字母、数字或连字符“-”';
+    return '';
+  },
+
+  // --- words for states ------------------------------------------------
+  // The scan's QR verdict: {cls, text} for a badge and a sentence.
+  qr(verdict) {
+    switch (verdict) {
+      case 'match': return { cls: 'ok', text: '二维码核验通过', long: '二维码核验通过：扫描件是本申请下载的申请表。' };
+      case 'stale': return { cls: 'warn', text: '二维码与填写内容不一致', long: '二维码属于本申请，但申请表下载后填写内容又有修改。请重新“保存并下载申请表”，签字盖章后重新上传。' };
+      case 'other': return { cls: 'warn', text: '二维码属于其他申请', long: '扫描件上的二维码属于另一份申请，请上传本申请下载的申请表。' };
+      case 'forged': return { cls: 'err', text: '二维码无法核验', long: '扫描件上的二维码不是本网站生成的，请上传本申请下载的申请表。' };
+      case 'none': return { cls: 'warn', text: '未识别到二维码', long: '未能在扫描件中识别到二维码。请确认扫描清晰、二维码完整未被遮挡；仍可提交，审核员将人工核对。' };
+      default: return { cls: 'muted', text: '尚未上传', long: '' };
+    }
+  },
+  appState(state) {
+    switch (state) {
+      case 'draft': return { cls: 'info', text: '填写中' };
+      case 'submitted': return { cls: 'warn', text: '待审核' };
+      case 'approved': return { cls: 'ok', text: '已通过' };
+      case 'rejected': return { cls: 'err', text: '已驳回' };
+      case 'withdrawn': return { cls: 'muted', text: '已撤回' };
+      default: return { cls: 'muted', text: state || '—' };
+    }
+  },
+  badge(b) { return hall.el('span', { class: 'badge ' + b.cls }, b.text); },
+  SUBMITTED: '已提交主证书开通申请，网站将于1个工作日内处理',
 };

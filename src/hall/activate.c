@@ -1,0 +1,783 @@
+/*
+ * activate.c — 开通 (SPEC §4.2 steps 3–4): a company certificate applies
+ * to become the company's main certificate.
+ *
+ *   GET  /api/v1/activation                 prefill + the current application
+ *   POST /api/v1/applications               a draft with the form's fields
+ *   GET  /api/v1/applications/{id}          the application
+ *   PUT  /api/v1/applications/{id}          new fields (drafts)
+ *   GET  /api/v1/applications/{id}/form.pdf the prefilled PDF with its QR code
+ *   PUT  /api/v1/applications/{id}/scan     the signed, sealed scan (JPEG)
+ *   GET  /api/v1/applications/{id}/scan
+ *   POST /api/v1/applications/{id}/submit   保存提交
+ *   POST /api/v1/applications/{id}/withdraw 撤回
+ *
+ * An application of another company answers 404, as if it did not exist.
+ * Only the certificate that applied changes its application; other
+ * certificates of the company see it.  The form's certificate fields come
+ * from the session's certificate, never from the request.  The QR verdict
+ * is judged against the fields as they are: at upload, and again at
+ * submission (the stored scan is decoded once more), so fields changed
+ * after printing are flagged "stale".
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "hall/hall_int.h"
+#include "onecert/calendar.h"
+#include "onecert/forms.h"
+#include "onecert/ident.h"
+#include "onecert/json.h"
+#include "onecert/log.h"
+
+#define FORM_MAX 8192
+
+/* The applicant's fields, in the order of the paper form. */
+static const struct {
+	const char *key, *label;
+	size_t max;             /* characters (UTF-8 code points) */
+} app_fields[] = {
+	{ "legal_rep", "企业法定代表人", 32 },
+	{ "license_no", "营业执照注册号（或事业单位证书号、社团编号）", 32 },
+	{ "contact", "联系人", 32 },
+	{ "phone", "联系电话", 20 },
+	{ "medium", "拟设为主数字证书的介质单号（硬件背面）", 64 },
+};
+#define N_APP_FIELDS (sizeof(app_fields) / sizeof(app_fields[0]))
+
+void
+hall_iso(time_t t, char *buf, size_t cap)
+{
+	struct tm tm;
+
+	if (t == 0) {
+		snprintf(buf, cap, "%s", "");
+		return;
+	}
+	gmtime_r(&t, &tm);
+	strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+json_t *
+hall_body_json(struct hall_call *c, size_t max)
+{
+	const unsigned char *body;
+	struct oc_err err;
+	size_t len;
+	json_t *j;
+
+	body = oc_http_req_body(c->req, &len);
+	if (len == 0)
+		return json_object();
+	if ((j = oc_json_parse_object((const char *)body, len, max, &err)) == NULL)
+		oc_http_reply_err(c->req, &err);
+	return j;
+}
+
+static size_t
+utf8_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+/* Printable text: no control characters (the JSON parser already
+ * guarantees valid UTF-8). */
+static bool
+plain_text(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
+static bool
+is_landline(const char *s)
+{
+	/* 0 + area code (2–3 more digits) + optional '-' + 7–8 digits, with an
+	 * optional extension "-123" */
+	size_t i = 0, d;
+
+	if (s[0] != '0')
+		return false;
+	for (d = 0; isdigit((unsigned char)s[i]); i++, d++)
+		;
+	if (s[i] == '-') {
+		if (d < 3 || d > 4)
+			return false;
+		i++;
+		for (d = 0; isdigit((unsigned char)s[i]); i++, d++)
+			;
+		if (d < 7 || d > 8)
+			return false;
+	} else if (d < 10 || d > 12) {
+		return false;
+	}
+	if (s[i] == '-') {
+		i++;
+		for (d = 0; isdigit((unsigned char)s[i]); i++, d++)
+			;
+		if (d < 1 || d > 6)
+			return false;
+	}
+	return s[i] == '\0';
+}
+
+/* 营业执照注册号: an 18-character USCC (checked digit by digit, and its
+ * organization code must be the certificate's), a 15-digit registration
+ * number of the old scheme, or a 事业单位证书号 / 社团编号 (letters, digits,
+ * at most 32 characters). */
+static int
+check_license(const char *v, const char *cert_org_code, struct oc_err *err)
+{
+	size_t n = strlen(v);
+	char org[10];
+
+	if (n == 18) {
+		if (oc_uscc_check(v, err) != 0)
+			return oc_err_set(err, OC_EINVAL,
+			    "营业执照注册号（统一社会信用代码）校验位错误 / the USCC's check character is wrong");
+		if (oc_uscc_orgcode(v, org) == 0 && cert_org_code[0] &&
+		    strcmp(org, cert_org_code) != 0)
+			return oc_err_set(err, OC_EINVAL,
+			    "统一社会信用代码与证书的机构代码不符 / the USCC does not match the certificate's organization code");
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)v[i]) && v[i] != '-')
+			return oc_err_set(err, OC_EINVAL,
+			    "营业执照注册号只能包含字母、数字和“-” / the registration number has invalid characters");
+	if (n < 6)
+		return oc_err_set(err, OC_EINVAL,
+		    "营业执照注册号过短 / the registration number is too short");
+	return 0;
+}
+
+static int
+check_medium(const char *v, struct oc_err *err)
+{
+	for (const char *p = v; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-')
+			return oc_err_set(err, OC_EINVAL,
+			    "介质单号只能包含字母、数字和“-” / the medium serial has invalid characters");
+	return 0;
+}
+
+/* Validate the request's FORM into a fresh JSON object of exactly the
+ * known fields.  NULL after replying 400 (naming the field). */
+static json_t *
+parse_form(struct hall_call *c, json_t *body, const char *cert_org_code)
+{
+	json_t *form = json_object();
+	struct oc_err err;
+
+	for (size_t i = 0; i < N_APP_FIELDS; i++) {
+		const char *v = NULL;
+		const char *k = app_fields[i].key;
+		int rc;
+
+		oc_err_clear(&err);
+		rc = oc_json_get_str(body, k, true, 256, &v, &err);
+		if (rc == 0 && (v[0] == '\0' || !plain_text(v)))
+			rc = oc_err_set(&err, OC_EINVAL, "请填写%s / %s is required", app_fields[i].label, k);
+		if (rc == 0 && utf8_chars(v) > app_fields[i].max)
+			rc = oc_err_set(&err, OC_EINVAL, "%s过长（最多%zu个字符） / %s is too long",
+			    app_fields[i].label, app_fields[i].max, k);
+		if (rc == 0 && strcmp(k, "license_no") == 0)
+			rc = check_license(v, cert_org_code, &err);
+		if (rc == 0 && strcmp(k, "phone") == 0 && !oc_mobile_valid(v) && !is_landline(v))
+			rc = oc_err_set(&err, OC_EINVAL,
+			    "联系电话格式错误：请填写11位手机号码或带区号的固定电话（如021-12345678） / the phone number is not a phone number");
+		if (rc == 0 && strcmp(k, "medium") == 0)
+			rc = check_medium(v, &err);
+		if (rc != 0) {
+			json_decref(form);
+			oc_http_reply_json(c->req, 400, json_pack("{s:{s:s, s:s, s:s}}", "error",
+			    "code", "invalid_input", "message", err.msg, "field", k));
+			return NULL;
+		}
+		json_object_set_new(form, k, json_string(v));
+	}
+	return form;
+}
+
+static bool
+load_company(struct hall_call *c, struct oc_hall_company *co)
+{
+	struct oc_err err;
+
+	if (strcmp(c->a.kind, "enterprise") != 0 || c->a.company_id == 0) {
+		oc_http_reply_error(c->req, 403, "forbidden",
+		    "仅企业数字证书可以办理开通 / only a company certificate can apply");
+		return false;
+	}
+	if (oc_hall_company_get(c->st, c->a.company_id, co, &err) != 0) {
+		oc_http_reply_err(c->req, &err);
+		return false;
+	}
+	return true;
+}
+
+/* The fields printed on the form, certificate fields first. */
+struct printed {
+	struct oc_form_field f[5 + N_APP_FIELDS];
+	size_t n;
+	char not_after[32];
+	json_t *form;
+};
+
+static void
+printed_fields(struct hall_call *c, const struct oc_hall_company *co,
+    const struct oc_hall_account *applicant, const char *form_json, struct printed *p)
+{
+	struct tm tm;
+	time_t t = applicant->not_after + 8 * 3600;
+
+	memset(p, 0, sizeof(*p));
+	gmtime_r(&t, &tm);
+	strftime(p->not_after, sizeof(p->not_after), "%Y年%m月%d日", &tm);
+	p->form = json_loads(form_json, 0, NULL);
+	p->f[p->n++] = (struct oc_form_field){ "企业名称", co->name };
+	p->f[p->n++] = (struct oc_form_field){ "机构代码证", co->uscc[0] ? co->uscc : co->org_code };
+	p->f[p->n++] = (struct oc_form_field){ "证书唯一标识码", applicant->uid };
+	p->f[p->n++] = (struct oc_form_field){ "证书序列号", applicant->serial };
+	p->f[p->n++] = (struct oc_form_field){ "有效期至", p->not_after };
+	for (size_t i = 0; i < N_APP_FIELDS; i++) {
+		const char *v = p->form ? json_string_value(json_object_get(p->form,
+		    app_fields[i].key)) : NULL;
+		p->f[p->n++] = (struct oc_form_field){ app_fields[i].label, v ? v : "" };
+	}
+}
+
+static void
+printed_free(struct printed *p)
+{
+	json_decref(p->form);
+}
+
+static void
+digest_of(struct hall_call *c, const struct oc_hall_company *co,
+    const struct oc_hall_application *app, char hex[65])
+{
+	struct oc_hall_account applicant;
+	struct printed p;
+
+	if (oc_hall_account_get(c->st, app->account_id, &applicant, NULL) != 0)
+		memset(&applicant, 0, sizeof(applicant));
+	printed_fields(c, co, &applicant, app->form, &p);
+	oc_form_digest(p.f, p.n, hex);
+	printed_free(&p);
+}
+
+static json_t *
+app_json(struct hall_call *c, const struct oc_hall_application *a)
+{
+	char cr[32], sub[32], dl[32], dec[32];
+	json_t *form = json_loads(a->form, 0, NULL);
+
+	hall_iso(a->created_at, cr, sizeof(cr));
+	hall_iso(a->submitted_at, sub, sizeof(sub));
+	hall_iso(a->deadline, dl, sizeof(dl));
+	hall_iso(a->decided_at, dec, sizeof(dec));
+	return json_pack("{s:I, s:s, s:s, s:b, s:o, s:s, s:b, s:I, s:s, s:s, s:s, s:s, s:s}",
+	    "id", (json_int_t)a->id, "kind", a->kind, "state", a->state,
+	    "mine", a->account_id == c->a.id, "form", form ? form : json_object(),
+	    "qr", a->qr, "has_scan", a->scan_len > 0, "scan_size", (json_int_t)a->scan_len,
+	    "created_at", cr, "submitted_at", sub, "deadline", dl, "decided_at", dec,
+	    "reason", a->reason);
+}
+
+json_t *
+hall_app_summary(struct hall_call *c)
+{
+	struct oc_hall_application *a;
+	char dl[32];
+	json_t *j = NULL;
+
+	if (c->a.company_id == 0 || (a = malloc(sizeof(*a))) == NULL)
+		return NULL;
+	if (oc_hall_app_current(c->st, c->a.company_id, "main_open", a, NULL) == 0) {
+		hall_iso(a->deadline, dl, sizeof(dl));
+		j = json_pack("{s:I, s:s, s:b, s:s, s:s}", "id", (json_int_t)a->id,
+		    "state", a->state, "mine", a->account_id == c->a.id, "deadline", dl,
+		    "reason", a->reason);
+	}
+	free(a);
+	return j;
+}
+
+void
+hall_activation_get(struct hall_call *c)
+{
+	struct oc_hall_company co;
+	struct oc_hall_application *a;
+	char na[32];
+	json_t *app = NULL;
+
+	if (!hall_session_require(c, false) || !load_company(c, &co))
+		return;
+	if ((a = malloc(sizeof(*a))) == NULL)
+		return oc_http_reply_error(c->req, 500, "internal_error", "out of memory");
+	if (oc_hall_app_current(c->st, co.id, "main_open", a, NULL) == 0)
+		app = app_json(c, a);
+	free(a);
+	hall_iso(c->a.not_after, na, sizeof(na));
+	oc_http_reply_json(c->req, 200, json_pack("{s:{s:s, s:s, s:s, s:s, s:s}, s:s, s:o}",
+	    "prefill", "company_name", co.name, "org_code", co.uscc[0] ? co.uscc : co.org_code,
+	    "unique_id", c->a.uid, "serial", c->a.serial, "not_after", na,
+	    "company_state", co.state, "application", app ? app : json_null()));
+}
+
+void
+hall_app_create(struct hall_call *c)
+{
+	struct oc_hall_company co;
+	struct oc_hall_application *a;
+	struct oc_err err;
+	json_t *body, *form;
+	char *s;
+	int rc;
+
+	if (!hall_session_require(c, true) || !load_company(c, &co))
+		return;
+	if (strcmp(co.state, "main_active") == 0 || strcmp(co.state, "registered") == 0)
+		return oc_http_reply_error(c->req, 409, "conflict",
+		    "贵企业已开通主数字证书 / the company already has a main certificate");
+	if ((body = hall_body_json(c, FORM_MAX)) == NULL)
+		return;
+	form = parse_form(c, body, co.org_code);
+	json_decref(body);
+	if (form == NULL)
+		return;
+	s = json_dumps(form, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(form);
+	if (s == NULL || (a = calloc(1, sizeof(*a))) == NULL) {
+		free(s);
+		return oc_http_reply_error(c->req, 500, "internal_error", "out of memory");
+	}
+	a->company_id = co.id;
+	a->account_id = c->a.id;
+	snprintf(a->kind, sizeof(a->kind), "main_open");
+	snprintf(a->form, sizeof(a->form), "%s", s);
+	free(s);
+	oc_err_clear(&err);
+	if ((rc = oc_hall_app_create(c->st, a, &err)) != 0) {
+		if (rc == OC_EEXIST && oc_hall_app_current(c->st, co.id, "main_open", a, NULL) == 0) {
+			json_t *e = json_pack("{s:{s:s, s:s, s:I}}", "error", "code", "conflict",
+			    "message", a->account_id == c->a.id ?
+			    "本证书已有一份未完成的开通申请 / this certificate already has an open application" :
+			    "贵企业已有另一张证书提交了主证书开通申请，请等待处理结果 / another certificate of the company has an open application",
+			    "application_id", (json_int_t)a->id);
+			free(a);
+			return oc_http_reply_json(c->req, 409, e);
+		}
+		free(a);
+		return oc_http_reply_err(c->req, &err);
+	}
+	oc_hall_audit(c->st, c->a.serial, oc_http_req_peer(c->req), "application.create",
+	    co.org_code, "{\"kind\":\"main_open\"}", NULL);
+	oc_http_reply_json(c->req, 201, app_json(c, a));
+	free(a);
+}
+
+/* The application {id} of the caller's company (404 otherwise); with
+ * mine, it must be the caller's own (403). */
+static bool
+load_app(struct hall_call *c, long long id, bool mine, struct oc_hall_company *co,
+    struct oc_hall_application *a)
+{
+	struct oc_err err;
+
+	if (!load_company(c, co))
+		return false;
+	if (oc_hall_app_get(c->st, id, a, &err) != 0 || a->company_id != co->id) {
+		oc_http_reply_error(c->req, 404, "not_found", "申请不存在 / no such application");
+		return false;
+	}
+	if (mine && a->account_id != c->a.id) {
+		oc_http_reply_error(c->req, 403, "forbidden",
+		    "只有提交申请的证书可以修改此申请 / only the applying certificate may change it");
+		return false;
+	}
+	return true;
+}
+
+static void
+app_update(struct hall_call *c, long long id)
+{
+	struct oc_hall_company co;
+	struct oc_hall_application *a = malloc(sizeof(*a));
+	struct oc_err err;
+	json_t *body = NULL, *form = NULL;
+	char *s = NULL;
+
+	if (a == NULL)
+		return oc_http_reply_error(c->req, 500, "internal_error", "out of memory");
+	if (!hall_session_require(c, true) || !load_app(c, id, true, &co, a))
+		goto out;
+	if ((body = hall_body_json(c, FORM_MAX)) == NULL || (form = parse_form(c, body, co.org_code)) == NULL)
+		goto out;
+	s = json_dumps(form, JSON_COMPACT | JSON_SORT_KEYS);
+	if (s == NULL || oc_hall_app_update_form(c->st, id, s, NULL, &err) != 0 ||
+	    oc_hall_app_get(c->st, id, a, &err) != 0) {
+		if (s == NULL)
+			oc_err_set(&err, OC_ENOMEM, "out of memory");
+		oc_http_reply_err(c->req, &err);
+		goto out;
+	}
+	oc_http_reply_json(c->req, 200, app_json(c, a));
+out:
+	free(s);
+	json_decref(form);
+	json_decref(body);
+	free(a);
+}
+
+static void
+app_pdf(struct hall_call *c, long long id)
+{
+	struct oc_hall_company co;
+	struct oc_hall_application *a = malloc(sizeof(*a));
+	struct oc_hall_account applicant;
+	struct oc_err err;
+	struct oc_buf pdf;
+	struct printed p;
+	char digest[65], qr[128], disp[160];
+
+	oc_buf_init(&pdf, 4 << 20);
+	memset(&p, 0, sizeof(p));
+	if (a == NULL)
+		return oc_http_reply_error(c->req, 500, "internal_error", "out of memory");
+	if (!hall_session_require(c, false) || !load_app(c, id, false, &co, a))
+		goto out;
+	if (oc_hall_account_get(c->st, a->account_id, &applicant, &err) != 0) {
+		oc_http_reply_err(c->req, &err);
+		goto out;
+	}
+	printed_fields(c, &co, &applicant, a->form, &p);
+	oc_form_digest(p.f, p.n, digest);
+	if (oc_form_qr_payload(c->h->form_key, sizeof(c->h->form_key), a->id, digest, qr,
+	    sizeof(qr), &err) != 0) {
+		oc_http_reply_err(c->req, &err);
+		goto out;
+	}
+	struct oc_form form = {
+		.kind = OC_FORM_MAIN_OPEN, .app_id = a->id, .fields = p.f, .n_fields = p.n,
+		.created = time(NULL), .qr_payload = qr,
+	};
+	if (oc_form_pdf(&form, &pdf, &err) != 0) {
+		oc_http_reply_err(c->req, &err);
+		goto out;
+	}
+	if (strcmp(a->state, "draft") == 0)
+		oc_hall_app_set_digest(c->st, a->id, digest, NULL);
+	snprintf(disp, sizeof(disp), "attachment; filename=\"activation-%lld.pdf\"", a->id);
+	oc_http_set_header(c->req, "Content-Disposition", disp);
+	oc_http_set_header(c->req, "Cache-Control", "no-store");
+	oc_http_reply(c->req, 200, "application/pdf", pdf.p, pdf.len);
+out:
+	printed_free(&p);
+	oc_buf_cleanup(&pdf);
+	free(a);
+}
+
+static void
+sha256_hex(const unsigned char *d, size_t n, char out[65])
+{
+	unsigned char md[32];
+	unsigned int mdl = 0;
+
+	EVP_Digest(d, n, md, &mdl, EVP_sha256(), NULL);
+	for (unsigned i = 0; i < mdl; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* The QR verdict of a scan against the application's fields now. */
+static int
+judge(struct hall_call *c, const struct oc_hall_company *co,
+    const struct oc_hall_application *a, const unsigned char *jpeg, size_t len,
+    enum oc_qr_verdict *v, struct oc_err *err)
+{
+	struct oc_scan_info info;
+	const char *payloads[4];
+	char digest[65];
+	int rc;
+
+	if ((rc = oc_scan_check(jpeg, len, (size_t)c->h->scan_max, &info, err)) != 0)
+		return rc;
+	for (size_t i = 0; i < info.n_qr && i < 4; i++)
+		payloads[i] = info.qr[i];
+	digest_of(c, co, a, digest);
+	*v = oc_form_qr_judge(c->h->form_key, sizeof(c->h->form_key), a->id, digest,
+	    payloads, info.n_qr);
+	return 0;
+}
+
+static void
+scan_put(struct hall_call *c, long long id)
+{
+	struct oc_hall_company co;
+	struct oc_hall_application *a = malloc(sizeof(*a));
+	struct oc_err err;
+	const unsigned char *body;
+	const char *ct;
+	enum oc_qr_verdict v = OC_QR_NONE;
+	char sha[65], detail[160];
+	size_t len;
+
+	if (a == NULL)
+		return oc_http_reply_error(c->req, 500, "internal_error", "out of memory");
+	if (!hall_session_require(c, true) || !load_app(c, id, true, &co, a))
+		goto out;
+	ct = oc_http_req_header(c->req, "Content-Type");
+	if (ct == NULL || strncasecmp(ct, "image/jpeg", 10) != 0 ||
+	    (ct[10] != '\0' && ct[10] != ';' && ct[10] != ' ')) {
+		oc_http_reply_error(c->req, 415, "unsupported_media_type",
+		    "请上传JPG格式的扫描件（Content-Type: image/jpeg） / upload the scan as image/jpeg");
+		goto out;
+	}
+	if (strcmp(a->state, "draft") != 0) {
+		oc_http_reply_error(c->req, 409, "conflict",
+		    "申请已提交或已处理，不能更换扫描件 / only a draft's scan can be replaced");
+		goto out;
+	}
+	body = oc_http_req_body(c->req, &len);
+	oc_err_clear(&err);
+	if (judge(c, &co, a, body, len, &v, &err) != 0) {
+		oc_log(OC_LOG_INFO, "hall.scan_refused", "app=%lld reason=%s", id, oc_err_name(err.code));
+		oc_http_reply_err(c->req, &err);
+		goto out;
+	}
+	sha256_hex(body, len, sha);
+	if (oc_hall_app_put_scan(c->st, id, body, len, sha, oc_qr_verdict_name(v), &err) != 0 ||
+	    oc_hall_app_get(c->st, id, a, &err) != 0) {
+		oc_http_reply_err(c->req, &err);
+		goto out;
+	}
+	snprintf(detail, sizeof(detail), "{\"bytes\":%zu,\"qr\":\"%s\",\"sha256\":\"%s\"}", len,
+	    oc_qr_verdict_name(v), sha);
+	oc_hall_audit(c->st, c->a.serial, oc_http_req_peer(c->req), "application.scan",
+	    co.org_code, detail, NULL);
+	oc_http_reply_json(c->req, 200, app_json(c, a));
+out:
+	free(a);
+}
+
+static void
+scan_get(struct hall_call *c, long long id)
+{
+	struct oc_hall_company co;
+	struct oc_hall_application *a = malloc(sizeof(*a));
+	struct oc_err err;
+	unsigned char *jpeg = NULL;
+	size_t len = 0;
+
+	if (a == NULL)
+		return oc_http_reply_error(c->req, 500, "internal_error", "out of memory");
+	if (hall_session_require(c, false) && load_app(c, id, false, &co, a)) {
+		if (oc_hall_app_get_scan(c->st, id, &jpeg, &len, &err) != 0) {
+			oc_http_reply_err(c->req, &err);
+		} else {
+			oc_http_set_header(c->req, "Cache-Control", "private, no-store");
+			oc_http_reply(c->req, 200, "image/jpeg", jpeg, len);
+		}
+	}
+	free(jpeg);
+	free(a);
+}
+
+static const char *
+contact_phone(const struct oc_hall_application *a, char *buf, size_t cap)
+{
+	json_t *f = json_loads(a->form, 0, NULL);
+	const char *p = f ? json_string_value(json_object_get(f, "phone")) : NULL;
+
+	snprintf(buf, cap, "%s", p ? p : "");
+	json_decref(f);
+	return buf;
+}
+
+static void
+app_submit(struct hall_call *c, long long id)
+{
+	struct oc_hall_company co;
+	struct oc_hall_application *a = malloc(sizeof(*a));
+	struct oc_err err;
+	enum oc_qr_verdict v = OC_QR_NONE;
+	unsigned char *jpeg = NULL;
+	size_t len = 0, n;
+	time_t now = time(NULL), deadline;
+	json_t *body = NULL, *form = NULL, *reply;
+	char *s = NULL, phone[32], dl[32], text[512];
+
+	if (a == NULL)
+		return oc_http_reply_error(c->req, 500, "internal_error", "out of memory");
+	if (!hall_session_require(c, true) || !load_app(c, id, true, &co, a))
+		goto out;
+	if ((body = hall_body_json(c, FORM_MAX)) == NULL)
+		goto out;
+	oc_err_clear(&err);
+	if (strcmp(a->state, "draft") != 0) {
+		oc_http_reply_error(c->req, 409, "conflict",
+		    "申请已提交或已处理，不能重复提交 / the application was already submitted or decided");
+		goto out;
+	}
+	/* 保存提交: the fields on the page are saved first */
+	if (json_object_size(body) > 0) {
+		if ((form = parse_form(c, body, co.org_code)) == NULL)
+			goto out;
+		if ((s = json_dumps(form, JSON_COMPACT | JSON_SORT_KEYS)) == NULL ||
+		    oc_hall_app_update_form(c->st, id, s, NULL, &err) != 0 ||
+		    oc_hall_app_get(c->st, id, a, &err) != 0) {
+			oc_http_reply_err(c->req, &err);
+			goto out;
+		}
+	}
+	if (a->scan_len == 0) {
+		oc_http_reply_error(c->req, 409, "conflict",
+		    "请先上传签字盖章后的申请表扫描件 / upload the signed, sealed scan first");
+		goto out;
+	}
+	/* the verdict against the fields as submitted */
+	if (oc_hall_app_get_scan(c->st, id, &jpeg, &len, &err) != 0 ||
+	    judge(c, &co, a, jpeg, len, &v, &err) != 0) {
+		oc_http_reply_err(c->req, &err);
+		goto out;
+	}
+	if (oc_calendar_deadline(c->h->cal, now, 1, &deadline) != 0)
+		deadline = now + 86400;
+	if (oc_hall_app_submit(c->st, id, now, deadline, oc_qr_verdict_name(v), &err) != 0 ||
+	    oc_hall_app_get(c->st, id, a, &err) != 0) {
+		oc_http_reply_err(c->req, &err);
+		goto out;
+	}
+	oc_hall_audit(c->st, c->a.serial, oc_http_req_peer(c->req), "application.submit",
+	    co.org_code, v == OC_QR_MATCH ? "{\"qr\":\"match\"}" : "{\"qr\":\"flagged\"}", NULL);
+	{
+		struct tm tm;
+		time_t t = deadline + 8 * 3600;
+
+		gmtime_r(&t, &tm);
+		strftime(dl, sizeof(dl), "%Y年%m月%d日", &tm);
+	}
+	n = (size_t)snprintf(text, sizeof(text),
+	    "【网上办事大厅】%.200s的主数字证书开通申请已提交，网站将于1个工作日内（%s前）处理。", co.name, dl);
+	(void)n;
+	hall_notify(c, contact_phone(a, phone, sizeof(phone)), "application.submitted", text);
+	reply = app_json(c, a);
+	json_object_set_new(reply, "message",
+	    json_string("已提交主证书开通申请，网站将于1个工作日内处理"));
+	oc_http_reply_json(c->req, 200, reply);
+out:
+	free(jpeg);
+	free(s);
+	json_decref(form);
+	json_decref(body);
+	free(a);
+}
+
+static void
+app_withdraw(struct hall_call *c, long long id)
+{
+	struct oc_hall_company co;
+	struct oc_hall_application *a = malloc(sizeof(*a));
+	struct oc_err err;
+	char phone[32], text[512];
+	bool was_submitted;
+
+	if (a == NULL)
+		return oc_http_reply_error(c->req, 500, "internal_error", "out of memory");
+	if (!hall_session_require(c, true) || !load_app(c, id, true, &co, a))
+		goto out;
+	was_submitted = strcmp(a->state, "submitted") == 0;
+	if (oc_hall_app_withdraw(c->st, id, time(NULL), &err) != 0 ||
+	    oc_hall_app_get(c->st, id, a, &err) != 0) {
+		oc_http_reply_err(c->req, &err);
+		goto out;
+	}
+	oc_hall_audit(c->st, c->a.serial, oc_http_req_peer(c->req), "application.withdraw",
+	    co.org_code, "{}", NULL);
+	if (was_submitted) {
+		snprintf(text, sizeof(text), "【网上办事大厅】%.200s的主数字证书开通申请已撤回。", co.name);
+		hall_notify(c, contact_phone(a, phone, sizeof(phone)), "application.withdrawn", text);
+	}
+	oc_http_reply_json(c->req, 200, app_json(c, a));
+out:
+	free(a);
+}
+
+static void
+app_get(struct hall_call *c, long long id)
+{
+	struct oc_hall_company co;
+	struct oc_hall_application *a = malloc(sizeof(*a));
+
+	if (a == NULL)
+		return oc_http_reply_error(c->req, 500, "internal_error", "out of memory");
+	if (hall_session_require(c, false) && load_app(c, id, false, &co, a))
+		oc_http_reply_json(c->req, 200, app_json(c, a));
+	free(a);
+}
+
+bool
+hall_parse_id_tail(const char *tail, long long *id, const char **rest)
+{
+	long long v = 0;
+	const char *p = tail;
+
+	if (p == NULL || *p < '1' || *p > '9')
+		return false;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > (9000000000000000000LL - 9) / 10)
+			return false;
+		v = v * 10 + (*p - '0');
+	}
+	if (*p != '\0' && *p != '/')
+		return false;
+	*id = v;
+	*rest = *p == '/' ? p + 1 : p;
+	return true;
+}
+
+void
+hall_app_dispatch(struct hall_call *c)
+{
+	const char *m = oc_http_req_method(c->req), *rest;
+	long long id;
+
+	if (!hall_parse_id_tail(oc_http_req_tail(c->req), &id, &rest))
+		return oc_http_reply_error(c->req, 404, "not_found", "申请不存在 / no such application");
+	if (strcmp(rest, "") == 0) {
+		if (strcmp(m, "GET") == 0)
+			return app_get(c, id);
+		if (strcmp(m, "PUT") == 0)
+			return app_update(c, id);
+	} else if (strcmp(rest, "form.pdf") == 0) {
+		if (strcmp(m, "GET") == 0)
+			return app_pdf(c, id);
+	} else if (strcmp(rest, "scan") == 0) {
+		if (strcmp(m, "GET") == 0)
+			return scan_get(c, id);
+		if (strcmp(m, "PUT") == 0)
+			return scan_put(c, id);
+	} else if (strcmp(rest, "submit") == 0) {
+		if (strcmp(m, "POST") == 0)
+			return app_submit(c, id);
+	} else if (strcmp(rest, "withdraw") == 0) {
+		if (strcmp(m, "POST") == 0)
+			return app_withdraw(c, id);
+	} else {
+		return oc_http_reply_error(c->req, 404, "not_found", "not found");
+	}
+	oc_http_reply_error(c->req, 405, "method_not_allowed", "method not allowed");
+}

@@ -1,0 +1,498 @@
+/*
+ * hall_apps_sqlite.c — applications (开通, later 主数字证书更新), company
+ * registration and SMS verification codes in the hall's SQLite database.
+ *
+ * Every state change is one transaction whose UPDATE names the state it
+ * starts from: when two requests race (a reviewer approving while the
+ * applicant withdraws, two reviewers deciding), exactly one changes a row
+ * and the other gets OC_ECONFLICT with nothing written.  The company's
+ * state moves in the same transaction as its application.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/hall_sqlite_int.h"
+
+#define APP_COLS "id, company_id, account_id, kind, state, form, form_digest, qr," \
+	" length(scan), scan_sha256, created_at, updated_at, submitted_at, deadline," \
+	" decided_at, decided_by, reason"
+
+static void
+app_row(sqlite3_stmt *s, struct oc_hall_application *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->id = sqlite3_column_int64(s, 0);
+	a->company_id = sqlite3_column_int64(s, 1);
+	a->account_id = sqlite3_column_int64(s, 2);
+	hs_col(s, 3, a->kind, sizeof(a->kind));
+	hs_col(s, 4, a->state, sizeof(a->state));
+	hs_col(s, 5, a->form, sizeof(a->form));
+	hs_col(s, 6, a->form_digest, sizeof(a->form_digest));
+	hs_col(s, 7, a->qr, sizeof(a->qr));
+	a->scan_len = (size_t)sqlite3_column_int64(s, 8);
+	hs_col(s, 9, a->scan_sha256, sizeof(a->scan_sha256));
+	a->created_at = (time_t)sqlite3_column_int64(s, 10);
+	a->updated_at = (time_t)sqlite3_column_int64(s, 11);
+	a->submitted_at = (time_t)sqlite3_column_int64(s, 12);
+	a->deadline = (time_t)sqlite3_column_int64(s, 13);
+	a->decided_at = (time_t)sqlite3_column_int64(s, 14);
+	hs_col(s, 15, a->decided_by, sizeof(a->decided_by));
+	hs_col(s, 16, a->reason, sizeof(a->reason));
+}
+
+/* Run a prepared statement that returns no rows; with want_change, one
+ * row must have changed (else OC_ECONFLICT with msg). */
+static int
+step_change(struct oc_hall_store *st, sqlite3_stmt *s, bool want_change, const char *what,
+    const char *msg, struct oc_err *err)
+{
+	int rc = 0;
+
+	if (s == NULL)
+		return OC_ESTORE;
+	if (sqlite3_step(s) != SQLITE_DONE)
+		rc = hs_dberr(st, err, what);
+	else if (want_change && sqlite3_changes(st->db) != 1)
+		rc = oc_err_set(err, OC_ECONFLICT, "%s", msg);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static int
+begin(struct oc_hall_store *st, struct oc_err *err)
+{
+	return hs_exec(st, "BEGIN IMMEDIATE", err);
+}
+
+static int
+finish(struct oc_hall_store *st, int rc, struct oc_err *err)
+{
+	if (rc != 0) {
+		hs_exec(st, "ROLLBACK", NULL);
+		return rc;
+	}
+	if (hs_exec(st, "COMMIT", err) != 0) {
+		hs_exec(st, "ROLLBACK", NULL);
+		return OC_ESTORE;
+	}
+	return 0;
+}
+
+int
+oc_hall_app_create(struct oc_hall_store *st, struct oc_hall_application *app,
+    struct oc_err *err)
+{
+	sqlite3_stmt *s = hs_prep(st, "INSERT INTO applications (company_id, account_id, kind,"
+	    " state, form, form_digest, qr, created_at, updated_at)"
+	    " VALUES (?1, ?2, ?3, 'draft', ?4, ?5, 'none', ?6, ?6) RETURNING " APP_COLS, err);
+	int rc = 0;
+
+	if (s == NULL)
+		return OC_ESTORE;
+	sqlite3_bind_int64(s, 1, app->company_id);
+	sqlite3_bind_int64(s, 2, app->account_id);
+	hs_bt(s, 3, app->kind);
+	hs_bt(s, 4, app->form[0] ? app->form : "{}");
+	hs_bt(s, 5, app->form_digest);
+	sqlite3_bind_int64(s, 6, time(NULL));
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		app_row(s, app);
+	} else {
+		rc = hs_dberr(st, err, "saving the application");
+		if (rc == OC_EEXIST)
+			oc_err_set(err, OC_EEXIST,
+			    "贵企业已有一份未完成的申请 / the company already has an open application");
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static int
+get_one(struct oc_hall_store *st, sqlite3_stmt *s, struct oc_hall_application *out,
+    struct oc_err *err)
+{
+	int rc;
+
+	if (s == NULL)
+		return OC_ESTORE;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		app_row(s, out);
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		rc = oc_err_set(err, OC_ENOTFOUND, "申请不存在 / no such application");
+	} else {
+		rc = hs_dberr(st, err, "reading the application");
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+oc_hall_app_get(struct oc_hall_store *st, long long id, struct oc_hall_application *out,
+    struct oc_err *err)
+{
+	sqlite3_stmt *s = hs_prep(st, "SELECT " APP_COLS " FROM applications WHERE id = ?1", err);
+
+	if (s != NULL)
+		sqlite3_bind_int64(s, 1, id);
+	return get_one(st, s, out, err);
+}
+
+int
+oc_hall_app_current(struct oc_hall_store *st, long long company_id, const char *kind,
+    struct oc_hall_application *out, struct oc_err *err)
+{
+	sqlite3_stmt *s = hs_prep(st, "SELECT " APP_COLS " FROM applications"
+	    " WHERE company_id = ?1 AND kind = ?2"
+	    " ORDER BY state IN ('draft','submitted') DESC, id DESC LIMIT 1", err);
+
+	if (s != NULL) {
+		sqlite3_bind_int64(s, 1, company_id);
+		hs_bt(s, 2, kind);
+	}
+	return get_one(st, s, out, err);
+}
+
+int
+oc_hall_app_update_form(struct oc_hall_store *st, long long id, const char *form_json,
+    const char *form_digest, struct oc_err *err)
+{
+	sqlite3_stmt *s = hs_prep(st, "UPDATE applications SET form = ?2,"
+	    " form_digest = COALESCE(?3, form_digest), updated_at = ?4"
+	    " WHERE id = ?1 AND state = 'draft'", err);
+
+	if (s != NULL) {
+		sqlite3_bind_int64(s, 1, id);
+		hs_bt(s, 2, form_json);
+		if (form_digest != NULL)
+			hs_bt(s, 3, form_digest);
+		else
+			sqlite3_bind_null(s, 3);
+		sqlite3_bind_int64(s, 4, time(NULL));
+	}
+	return step_change(st, s, true, "saving the form",
+	    "申请已提交或已处理，不能修改 / only a draft can be changed", err);
+}
+
+int
+oc_hall_app_set_digest(struct oc_hall_store *st, long long id, const char *form_digest,
+    struct oc_err *err)
+{
+	sqlite3_stmt *s = hs_prep(st, "UPDATE applications SET form_digest = ?2"
+	    " WHERE id = ?1 AND state = 'draft'", err);
+
+	if (s != NULL) {
+		sqlite3_bind_int64(s, 1, id);
+		hs_bt(s, 2, form_digest);
+	}
+	return step_change(st, s, true, "saving the form digest",
+	    "申请已提交或已处理，不能修改 / only a draft can be changed", err);
+}
+
+int
+oc_hall_app_put_scan(struct oc_hall_store *st, long long id, const unsigned char *jpeg,
+    size_t len, const char *sha256_hex, const char *qr, struct oc_err *err)
+{
+	sqlite3_stmt *s = hs_prep(st, "UPDATE applications SET scan = ?2, scan_sha256 = ?3,"
+	    " qr = ?4, updated_at = ?5 WHERE id = ?1 AND state = 'draft'", err);
+
+	if (s != NULL) {
+		sqlite3_bind_int64(s, 1, id);
+		sqlite3_bind_blob64(s, 2, jpeg, len, SQLITE_STATIC);
+		hs_bt(s, 3, sha256_hex);
+		hs_bt(s, 4, qr);
+		sqlite3_bind_int64(s, 5, time(NULL));
+	}
+	return step_change(st, s, true, "saving the scan",
+	    "申请已提交或已处理，不能更换扫描件 / only a draft's scan can be replaced", err);
+}
+
+int
+oc_hall_app_get_scan(struct oc_hall_store *st, long long id, unsigned char **out,
+    size_t *len, struct oc_err *err)
+{
+	sqlite3_stmt *s = hs_prep(st, "SELECT scan FROM applications WHERE id = ?1"
+	    " AND scan IS NOT NULL", err);
+	int rc;
+
+	*out = NULL;
+	*len = 0;
+	if (s == NULL)
+		return OC_ESTORE;
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const void *b = sqlite3_column_blob(s, 0);
+		int n = sqlite3_column_bytes(s, 0);
+
+		if (n > 0 && (*out = malloc((size_t)n)) != NULL) {
+			memcpy(*out, b, (size_t)n);
+			*len = (size_t)n;
+			rc = 0;
+		} else {
+			rc = n > 0 ? oc_err_set(err, OC_ENOMEM, "out of memory") :
+			    oc_err_set(err, OC_ENOTFOUND, "尚未上传扫描件 / no scan uploaded");
+		}
+	} else if (rc == SQLITE_DONE) {
+		rc = oc_err_set(err, OC_ENOTFOUND, "尚未上传扫描件 / no scan uploaded");
+	} else {
+		rc = hs_dberr(st, err, "reading the scan");
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* The company's state moves from one of `from` (a SQL list) to `to`. */
+static int
+company_move(struct oc_hall_store *st, long long company_id, const char *from_sql,
+    const char *to, struct oc_err *err)
+{
+	char sql[256];
+	sqlite3_stmt *s;
+
+	snprintf(sql, sizeof(sql), "UPDATE companies SET state = ?2 WHERE id = ?1"
+	    " AND state IN (%s)", from_sql);
+	if ((s = hs_prep(st, sql, err)) != NULL) {
+		sqlite3_bind_int64(s, 1, company_id);
+		hs_bt(s, 2, to);
+	}
+	return step_change(st, s, true, "moving the company's state",
+	    "企业状态已变化，请刷新后重试 / the company's state changed; reload and retry", err);
+}
+
+int
+oc_hall_app_submit(struct oc_hall_store *st, long long id, time_t now, time_t deadline,
+    const char *qr, struct oc_err *err)
+{
+	struct oc_hall_application a;
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = begin(st, err)) != 0)
+		return rc;
+	if ((rc = oc_hall_app_get(st, id, &a, err)) != 0)
+		return finish(st, rc, err);
+	if (strcmp(a.state, "draft") != 0)
+		return finish(st, oc_err_set(err, OC_ECONFLICT,
+		    "申请已提交或已处理 / the application was already submitted or decided"), err);
+	if (a.scan_len == 0)
+		return finish(st, oc_err_set(err, OC_ECONFLICT,
+		    "请先上传签字盖章后的申请表扫描件 / upload the signed, sealed scan first"), err);
+	s = hs_prep(st, "UPDATE applications SET state = 'submitted', submitted_at = ?2,"
+	    " deadline = ?3, qr = ?4, updated_at = ?2 WHERE id = ?1 AND state = 'draft'", err);
+	if (s != NULL) {
+		sqlite3_bind_int64(s, 1, id);
+		sqlite3_bind_int64(s, 2, now);
+		sqlite3_bind_int64(s, 3, deadline);
+		hs_bt(s, 4, qr);
+	}
+	rc = step_change(st, s, true, "submitting the application",
+	    "申请已提交或已处理 / the application was already submitted or decided", err);
+	if (rc == 0 && strcmp(a.kind, "main_open") == 0)
+		rc = company_move(st, a.company_id, "'none'", "main_pending", err);
+	return finish(st, rc, err);
+}
+
+int
+oc_hall_app_withdraw(struct oc_hall_store *st, long long id, time_t now, struct oc_err *err)
+{
+	struct oc_hall_application a;
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = begin(st, err)) != 0)
+		return rc;
+	if ((rc = oc_hall_app_get(st, id, &a, err)) != 0)
+		return finish(st, rc, err);
+	s = hs_prep(st, "UPDATE applications SET state = 'withdrawn', updated_at = ?2"
+	    " WHERE id = ?1 AND state IN ('draft','submitted')", err);
+	if (s != NULL) {
+		sqlite3_bind_int64(s, 1, id);
+		sqlite3_bind_int64(s, 2, now);
+	}
+	rc = step_change(st, s, true, "withdrawing the application",
+	    "申请已处理，不能撤回 / a decided application cannot be withdrawn", err);
+	if (rc == 0 && strcmp(a.state, "submitted") == 0 && strcmp(a.kind, "main_open") == 0)
+		rc = company_move(st, a.company_id, "'main_pending'", "none", err);
+	return finish(st, rc, err);
+}
+
+int
+oc_hall_app_decide(struct oc_hall_store *st, long long id, bool approve,
+    const char *by_serial, const char *reason, time_t now, struct oc_err *err)
+{
+	struct oc_hall_application a;
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = begin(st, err)) != 0)
+		return rc;
+	if ((rc = oc_hall_app_get(st, id, &a, err)) != 0)
+		return finish(st, rc, err);
+	s = hs_prep(st, "UPDATE applications SET state = ?2, decided_at = ?3, decided_by = ?4,"
+	    " reason = ?5, updated_at = ?3 WHERE id = ?1 AND state = 'submitted'", err);
+	if (s != NULL) {
+		sqlite3_bind_int64(s, 1, id);
+		hs_bt(s, 2, approve ? "approved" : "rejected");
+		sqlite3_bind_int64(s, 3, now);
+		hs_bt(s, 4, by_serial);
+		hs_bt(s, 5, reason);
+	}
+	rc = step_change(st, s, true, "deciding the application",
+	    "该申请不在待审核状态（已处理或已撤回） / the application is not waiting for a decision", err);
+	if (rc != 0 || strcmp(a.kind, "main_open") != 0)
+		return finish(st, rc, err);
+	if (!approve)
+		return finish(st, company_move(st, a.company_id, "'main_pending'", "none", err), err);
+	rc = company_move(st, a.company_id, "'main_pending'", "main_active", err);
+	if (rc == 0) {
+		s = hs_prep(st, "UPDATE companies SET main_account_id = ?2 WHERE id = ?1", err);
+		if (s != NULL) {
+			sqlite3_bind_int64(s, 1, a.company_id);
+			sqlite3_bind_int64(s, 2, a.account_id);
+		}
+		rc = step_change(st, s, true, "setting the main certificate", "no such company", err);
+	}
+	if (rc == 0) {
+		s = hs_prep(st, "UPDATE accounts SET role = 'main' WHERE id = ?1 AND company_id = ?2",
+		    err);
+		if (s != NULL) {
+			sqlite3_bind_int64(s, 1, a.account_id);
+			sqlite3_bind_int64(s, 2, a.company_id);
+		}
+		rc = step_change(st, s, true, "setting the main certificate",
+		    "申请证书与企业不符 / the applying certificate is not the company's", err);
+	}
+	return finish(st, rc, err);
+}
+
+int
+oc_hall_app_list(struct oc_hall_store *st, const char *state, int limit,
+    int (*fn)(const struct oc_hall_application *app, void *arg), void *arg,
+    struct oc_err *err)
+{
+	sqlite3_stmt *s = hs_prep(st, "SELECT " APP_COLS " FROM applications WHERE state = ?1"
+	    " ORDER BY deadline, id LIMIT ?2", err);
+	struct oc_hall_application *a;
+	int rc;
+
+	if (s == NULL)
+		return OC_ESTORE;
+	if ((a = malloc(sizeof(*a))) == NULL) {
+		sqlite3_finalize(s);
+		return oc_err_set(err, OC_ENOMEM, "out of memory");
+	}
+	hs_bt(s, 1, state);
+	sqlite3_bind_int64(s, 2, limit > 0 ? limit : -1);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		app_row(s, a);
+		if (fn(a, arg) != 0)
+			break;
+	}
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : hs_dberr(st, err, "listing applications");
+	free(a);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+oc_hall_company_register(struct oc_hall_store *st, long long company_id,
+    long long account_id, const char *profile_json, time_t now, struct oc_err *err)
+{
+	sqlite3_stmt *s = hs_prep(st, "UPDATE companies SET state = 'registered', profile = ?3,"
+	    " registered_at = ?4 WHERE id = ?1 AND main_account_id = ?2 AND state = 'main_active'",
+	    err);
+
+	if (s != NULL) {
+		sqlite3_bind_int64(s, 1, company_id);
+		sqlite3_bind_int64(s, 2, account_id);
+		hs_bt(s, 3, profile_json);
+		sqlite3_bind_int64(s, 4, now);
+	}
+	return step_change(st, s, true, "registering the company",
+	    "只有待注册企业的主数字证书可以注册 / only the main certificate of an activated,"
+	    " unregistered company can register", err);
+}
+
+int
+oc_hall_sms_code_put(struct oc_hall_store *st, const struct oc_hall_sms_code *c,
+    struct oc_err *err)
+{
+	sqlite3_stmt *s = hs_prep(st, "INSERT OR REPLACE INTO sms_codes (account_id, mobile,"
+	    " code_hash, sent_at, expires_at, tries) VALUES (?1, ?2, ?3, ?4, ?5, 0)", err);
+
+	if (s != NULL) {
+		sqlite3_bind_int64(s, 1, c->account_id);
+		hs_bt(s, 2, c->mobile);
+		hs_bt(s, 3, c->code_hash);
+		sqlite3_bind_int64(s, 4, c->sent_at);
+		sqlite3_bind_int64(s, 5, c->expires_at);
+	}
+	return step_change(st, s, false, "storing the SMS code", NULL, err);
+}
+
+int
+oc_hall_sms_code_get(struct oc_hall_store *st, long long account_id,
+    struct oc_hall_sms_code *out, struct oc_err *err)
+{
+	sqlite3_stmt *s = hs_prep(st, "SELECT account_id, mobile, code_hash, sent_at, expires_at,"
+	    " tries FROM sms_codes WHERE account_id = ?1", err);
+	int rc;
+
+	if (s == NULL)
+		return OC_ESTORE;
+	sqlite3_bind_int64(s, 1, account_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		memset(out, 0, sizeof(*out));
+		out->account_id = sqlite3_column_int64(s, 0);
+		hs_col(s, 1, out->mobile, sizeof(out->mobile));
+		hs_col(s, 2, out->code_hash, sizeof(out->code_hash));
+		out->sent_at = (time_t)sqlite3_column_int64(s, 3);
+		out->expires_at = (time_t)sqlite3_column_int64(s, 4);
+		out->tries = sqlite3_column_int(s, 5);
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		rc = oc_err_set(err, OC_ENOTFOUND, "请先获取手机验证码 / request an SMS code first");
+	} else {
+		rc = hs_dberr(st, err, "reading the SMS code");
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+oc_hall_sms_code_fail(struct oc_hall_store *st, long long account_id, int *tries,
+    struct oc_err *err)
+{
+	sqlite3_stmt *s = hs_prep(st, "UPDATE sms_codes SET tries = tries + 1"
+	    " WHERE account_id = ?1 RETURNING tries", err);
+	int rc;
+
+	if (s == NULL)
+		return OC_ESTORE;
+	sqlite3_bind_int64(s, 1, account_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*tries = sqlite3_column_int(s, 0);
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		rc = oc_err_set(err, OC_ENOTFOUND, "请先获取手机验证码 / request an SMS code first");
+	} else {
+		rc = hs_dberr(st, err, "counting the try");
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+oc_hall_sms_code_delete(struct oc_hall_store *st, long long account_id, struct oc_err *err)
+{
+	sqlite3_stmt *s = hs_prep(st, "DELETE FROM sms_codes WHERE account_id = ?1", err);
+
+	if (s != NULL)
+		sqlite3_bind_int64(s, 1, account_id);
+	return step_change(st, s, false, "deleting the SMS code", NULL, err);
+}
