@@ -29,6 +29,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,6 +163,11 @@ bind_socket(const struct sockaddr_storage *ss, socklen_t len, bool reuseport,
 		goto fail;
 	if (ss->ss_family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) != 0)
+		goto fail;
+	/* Responses leave in several writes (head, body, TLS records): with
+	 * Nagle on, the last one waits for the client's delayed ACK (40 ms)
+	 * on a keep-alive connection.  Accepted sockets inherit the option. */
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) != 0)
 		goto fail;
 	if (bind(fd, (const struct sockaddr *)ss, len) != 0)
 		goto fail;

@@ -142,17 +142,22 @@ export async function startWorld() {
   }
 
   // A company certificate: key and CSR by openssl, issued by the CA.
-  w.issue = (tag, name, uscc) => {
+  // w.issue(tag, name, null, {idNumber}) issues a personal certificate
+  // (staff: reviewers, admins) instead.
+  w.issue = (tag, name, uscc, { idNumber } = {}) => {
     const key = path.join(T, `${tag}.key`), csr = path.join(T, `${tag}.csr`), pem = path.join(T, `${tag}.pem`);
     run('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
       '-keyout', key, '-subj', '/CN=ignored by the CA', '-out', csr]);
-    run(ONECERT, ['ca', 'issue', '--dir', D, '--csr', csr, '--name', name, '--uscc', uscc, '--out', pem], { env });
+    const who = idNumber ? ['--profile', 'personal', '--id-number', idNumber] : ['--uscc', uscc];
+    run(ONECERT, ['ca', 'issue', '--dir', D, '--csr', csr, '--name', name, ...who, '--out', pem], { env });
     const p12 = path.join(T, `${tag}.p12`);
     run('openssl', ['pkcs12', '-export', '-inkey', key, '-in', pem, '-name', tag, '-out', p12, '-passout', 'pass:']);
     return { tag, key, pem, p12, ...opensslFacts(pem) };
   };
   w.revoke = (cert) => run(ONECERT, ['ca', 'revoke', '--dir', D, '--serial', cert.serial,
     '--reason', 'keyCompromise'], { env });
+  // The CLI against this world (`w.onecert('hall', 'grant-role', '--dir', w.H, …)`): its stdout.
+  w.onecert = (...args) => run(ONECERT, args, { env });
   return w;
 }
 

@@ -1,0 +1,286 @@
+/*
+ * test_hall_store.c — the hall's applications in SQLite: one open
+ * application per company (enforced by the database), the transitions and
+ * the company state that moves with them, impossible transitions refused
+ * with nothing changed, two racing decisions of which exactly one wins, a
+ * replaced scan, SMS codes and registration only by the main account.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "onecert/hall_store.h"
+
+static char dbpath[512];
+
+struct fx {
+	struct oc_hall_store *st;
+	struct oc_hall_company co;
+	struct oc_hall_account a1, a2;
+};
+
+static int
+setup(void **state)
+{
+	const char *tmp = getenv("ONECERT_TEST_TMP");
+	static int n;
+	struct fx *f = calloc(1, sizeof(*f));
+
+	if (tmp == NULL)
+		tmp = "/tmp";
+	mkdir(tmp, 0755);
+	snprintf(dbpath, sizeof(dbpath), "%s/test_hall_store.%ld.%d.db", tmp, (long)getpid(), n++);
+	unlink(dbpath);
+	if (f == NULL || (f->st = oc_hall_store_open(dbpath, NULL)) == NULL)
+		return -1;
+	if (oc_hall_company_get_or_create(f->st, "MA1FL8XY7", "91310115MA1FL8XY7N",
+	    "上海浦江建筑工程有限公司", &f->co, NULL) != 0)
+		return -1;
+	snprintf(f->a1.uid, sizeof(f->a1.uid), "OC20261204AAAAAAAAAA");
+	snprintf(f->a1.serial, sizeof(f->a1.serial), "01");
+	snprintf(f->a1.kind, sizeof(f->a1.kind), "enterprise");
+	f->a1.company_id = f->co.id;
+	f->a2 = f->a1;
+	snprintf(f->a2.uid, sizeof(f->a2.uid), "OC20261204BBBBBBBBBB");
+	snprintf(f->a2.serial, sizeof(f->a2.serial), "02");
+	if (oc_hall_account_login(f->st, &f->a1, NULL) != 0 ||
+	    oc_hall_account_login(f->st, &f->a2, NULL) != 0)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+	char p[600];
+
+	oc_hall_store_close(f->st);
+	free(f);
+	unlink(dbpath);
+	snprintf(p, sizeof(p), "%s-wal", dbpath);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", dbpath);
+	unlink(p);
+	return 0;
+}
+
+static long long
+draft(struct fx *f, const struct oc_hall_account *a)
+{
+	struct oc_hall_application app;
+
+	memset(&app, 0, sizeof(app));
+	app.company_id = f->co.id;
+	app.account_id = a->id;
+	snprintf(app.kind, sizeof(app.kind), "main_open");
+	snprintf(app.form, sizeof(app.form), "{\"phone\":\"13816001234\"}");
+	if (oc_hall_app_create(f->st, &app, NULL) != 0)
+		return 0;
+	return app.id;
+}
+
+static const char *
+company_state(struct fx *f)
+{
+	static struct oc_hall_company co;
+
+	assert_int_equal(oc_hall_company_get(f->st, f->co.id, &co, NULL), 0);
+	return co.state;
+}
+
+static void
+test_one_open_application(void **state)
+{
+	struct fx *f = *state;
+	struct oc_hall_application cur;
+	struct oc_err err;
+	long long id = draft(f, &f->a1);
+
+	assert_true(id > 0);
+	/* the second certificate of the company cannot open another */
+	struct oc_hall_application app;
+	memset(&app, 0, sizeof(app));
+	app.company_id = f->co.id;
+	app.account_id = f->a2.id;
+	snprintf(app.kind, sizeof(app.kind), "main_open");
+	assert_int_equal(oc_hall_app_create(f->st, &app, &err), OC_EEXIST);
+	assert_int_equal(oc_hall_app_current(f->st, f->co.id, "main_open", &cur, NULL), 0);
+	assert_int_equal(cur.id, id);
+	/* once withdrawn, a new one may start; the open one is "current" */
+	assert_int_equal(oc_hall_app_withdraw(f->st, id, 100, NULL), 0);
+	long long id2 = draft(f, &f->a2);
+	assert_true(id2 > id);
+	assert_int_equal(oc_hall_app_current(f->st, f->co.id, "main_open", &cur, NULL), 0);
+	assert_int_equal(cur.id, id2);
+}
+
+static void
+test_transitions(void **state)
+{
+	struct fx *f = *state;
+	struct oc_hall_application app;
+	struct oc_hall_account acc;
+	struct oc_err err;
+	long long id = draft(f, &f->a1);
+	unsigned char jpeg[4] = { 0xff, 0xd8, 0xff, 0xd9 }, *back = NULL;
+	size_t len = 0;
+
+	/* no scan: no submission, nothing changed */
+	assert_int_equal(oc_hall_app_submit(f->st, id, 100, 200, "none", &err), OC_ECONFLICT);
+	assert_string_equal(company_state(f), "none");
+	assert_int_equal(oc_hall_app_put_scan(f->st, id, jpeg, 4, "aa", "match", NULL), 0);
+	jpeg[1] = 0xd9;
+	assert_int_equal(oc_hall_app_put_scan(f->st, id, jpeg, 3, "bb", "none", NULL), 0);
+	assert_int_equal(oc_hall_app_get_scan(f->st, id, &back, &len, NULL), 0);
+	assert_int_equal(len, 3);
+	assert_memory_equal(back, jpeg, 3);
+	free(back);
+	/* deciding a draft is impossible */
+	assert_int_equal(oc_hall_app_decide(f->st, id, true, "R1", "", 150, &err), OC_ECONFLICT);
+	assert_int_equal(oc_hall_app_submit(f->st, id, 100, 200, "match", NULL), 0);
+	assert_string_equal(company_state(f), "main_pending");
+	assert_int_equal(oc_hall_app_submit(f->st, id, 100, 200, "match", &err), OC_ECONFLICT);
+	assert_int_equal(oc_hall_app_update_form(f->st, id, "{}", NULL, &err), OC_ECONFLICT);
+	assert_int_equal(oc_hall_app_put_scan(f->st, id, jpeg, 4, "cc", "none", &err), OC_ECONFLICT);
+	assert_int_equal(oc_hall_app_get(f->st, id, &app, NULL), 0);
+	assert_string_equal(app.state, "submitted");
+	assert_int_equal(app.deadline, 200);
+	assert_int_equal(app.scan_len, 3);
+	/* approve: main certificate set, account role main */
+	assert_int_equal(oc_hall_app_decide(f->st, id, true, "R1", "", 150, NULL), 0);
+	assert_string_equal(company_state(f), "main_active");
+	assert_int_equal(oc_hall_account_get(f->st, f->a1.id, &acc, NULL), 0);
+	assert_string_equal(acc.role, "main");
+	assert_int_equal(oc_hall_app_decide(f->st, id, false, "R2", "x", 160, &err), OC_ECONFLICT);
+	assert_int_equal(oc_hall_app_withdraw(f->st, id, 170, &err), OC_ECONFLICT);
+	assert_int_equal(oc_hall_app_get(f->st, id, &app, NULL), 0);
+	assert_string_equal(app.state, "approved");
+	assert_string_equal(app.decided_by, "R1");
+	/* registration: only by the main account, once */
+	assert_int_equal(oc_hall_company_register(f->st, f->co.id, f->a2.id, "{}", 180, &err),
+	    OC_ECONFLICT);
+	assert_int_equal(oc_hall_company_register(f->st, f->co.id, f->a1.id, "{\"a\":1}", 180, NULL), 0);
+	assert_string_equal(company_state(f), "registered");
+	assert_int_equal(oc_hall_company_register(f->st, f->co.id, f->a1.id, "{}", 190, &err),
+	    OC_ECONFLICT);
+}
+
+static void
+test_reject_returns_to_none(void **state)
+{
+	struct fx *f = *state;
+	unsigned char jpeg[4] = { 0xff, 0xd8, 0xff, 0xd9 };
+	struct oc_hall_application app;
+	long long id = draft(f, &f->a1);
+
+	assert_int_equal(oc_hall_app_put_scan(f->st, id, jpeg, 4, "aa", "match", NULL), 0);
+	assert_int_equal(oc_hall_app_submit(f->st, id, 100, 200, "match", NULL), 0);
+	assert_int_equal(oc_hall_app_decide(f->st, id, false, "R1", "印章不清晰", 150, NULL), 0);
+	assert_string_equal(company_state(f), "none");
+	assert_int_equal(oc_hall_app_get(f->st, id, &app, NULL), 0);
+	assert_string_equal(app.reason, "印章不清晰");
+}
+
+struct racer {
+	long long id;
+	bool approve;
+	int rc;
+};
+
+static void *
+race(void *arg)
+{
+	struct racer *r = arg;
+	struct oc_hall_store *st = oc_hall_store_open(dbpath, NULL);
+
+	r->rc = st == NULL ? -999 : oc_hall_app_decide(st, r->id, r->approve, r->approve ? "A" : "B",
+	    "reason", 150, NULL);
+	oc_hall_store_close(st);
+	return NULL;
+}
+
+static void
+test_racing_decisions(void **state)
+{
+	struct fx *f = *state;
+	unsigned char jpeg[4] = { 0xff, 0xd8, 0xff, 0xd9 };
+
+	for (int round = 0; round < 20; round++) {
+		struct oc_hall_application app;
+		long long id = draft(f, &f->a1);
+		struct racer r[2] = { { id, true, 1 }, { id, false, 1 } };
+		pthread_t t[2];
+
+		assert_true(id > 0);
+		assert_int_equal(oc_hall_app_put_scan(f->st, id, jpeg, 4, "aa", "match", NULL), 0);
+		assert_int_equal(oc_hall_app_submit(f->st, id, 100, 200, "match", NULL), 0);
+		for (int i = 0; i < 2; i++)
+			assert_int_equal(pthread_create(&t[i], NULL, race, &r[i]), 0);
+		for (int i = 0; i < 2; i++)
+			pthread_join(t[i], NULL);
+		/* exactly one decision won; the company agrees with it */
+		assert_true((r[0].rc == 0) != (r[1].rc == 0));
+		assert_int_equal(r[0].rc == 0 ? r[1].rc : r[0].rc, OC_ECONFLICT);
+		assert_int_equal(oc_hall_app_get(f->st, id, &app, NULL), 0);
+		assert_string_equal(app.state, r[0].rc == 0 ? "approved" : "rejected");
+		if (r[0].rc == 0) {
+			assert_string_equal(company_state(f), "main_active");
+			return;
+		}
+		assert_string_equal(company_state(f), "none");
+	}
+}
+
+static void
+test_sms_codes(void **state)
+{
+	struct fx *f = *state;
+	struct oc_hall_sms_code c, got;
+	int tries = 0;
+
+	memset(&c, 0, sizeof(c));
+	c.account_id = f->a1.id;
+	snprintf(c.mobile, sizeof(c.mobile), "13816001234");
+	snprintf(c.code_hash, sizeof(c.code_hash), "%064d", 1);
+	c.sent_at = 100;
+	c.expires_at = 700;
+	assert_int_equal(oc_hall_sms_code_get(f->st, f->a1.id, &got, NULL), OC_ENOTFOUND);
+	assert_int_equal(oc_hall_sms_code_put(f->st, &c, NULL), 0);
+	assert_int_equal(oc_hall_sms_code_fail(f->st, f->a1.id, &tries, NULL), 0);
+	assert_int_equal(oc_hall_sms_code_fail(f->st, f->a1.id, &tries, NULL), 0);
+	assert_int_equal(tries, 2);
+	assert_int_equal(oc_hall_sms_code_get(f->st, f->a1.id, &got, NULL), 0);
+	assert_int_equal(got.tries, 2);
+	assert_int_equal(got.expires_at, 700);
+	/* a new code resets the tries */
+	assert_int_equal(oc_hall_sms_code_put(f->st, &c, NULL), 0);
+	assert_int_equal(oc_hall_sms_code_get(f->st, f->a1.id, &got, NULL), 0);
+	assert_int_equal(got.tries, 0);
+	assert_int_equal(oc_hall_sms_code_delete(f->st, f->a1.id, NULL), 0);
+	assert_int_equal(oc_hall_sms_code_get(f->st, f->a1.id, &got, NULL), OC_ENOTFOUND);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_one_open_application, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_transitions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reject_returns_to_none, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_racing_decisions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sms_codes, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
