@@ -7,7 +7,7 @@
  * backend comes from hall.ini [sms]:
  *
  *   backend = outbox          the embedded default: the outbox is the
- *                             delivery (demo, tests; `onecert hall outbox`)
+ *                             delivery (demo, tests; `onecert admin outbox`)
  *   backend = kannel          Kannel's smsbox HTTP sendsms interface:
  *   kannel_url = http://127.0.0.1:13013/cgi-bin/sendsms
  *   kannel_user = …           sendsms-user username

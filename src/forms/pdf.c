@@ -46,7 +46,7 @@
 #define PAGE_W        595.28
 #define PAGE_H        841.89
 #define MARGIN_X      (20 * MM)
-#define MARGIN_TOP    (18 * MM)
+#define MARGIN_TOP    (15 * MM)
 #define MARGIN_BOTTOM (20 * MM)
 #define CONTENT_W     (PAGE_W - 2 * MARGIN_X)
 #define FOOTER_Y      (PAGE_H - 12 * MM)
@@ -57,9 +57,9 @@
 #define SIZE_NOTE     9.0
 #define SIZE_SMALL    7.5
 
-#define LABEL_W       (48 * MM)     /* the table's label column */
-#define CELL_PAD      5.0
-#define ROW_MIN_H     22.0
+#define LABEL_W       (55 * MM)     /* the table's label column */
+#define CELL_PAD      4.0
+#define ROW_MIN_H     20.0
 #define LABEL_LINES   4
 #define VALUE_LINES   10
 #define LINE_W        0.8
@@ -68,7 +68,7 @@
 #define QR_QUIET      4             /* modules of quiet zone each side */
 #define QR_MODULE_MIN (0.5 * MM)    /* smaller modules do not survive scanning */
 
-#define SIGN_H        (36 * MM)
+#define SIGN_H        (44 * MM)    /* room for a 42 mm seal */
 #define SIGN_GAP      (8 * MM)
 
 #define CST_OFFSET    (8 * 3600)
@@ -279,13 +279,13 @@ draw_head(struct pdf *p, const QRcode *qr)
 	char line[128];
 	struct tm tm;
 	time_t t;
-	double h, qr_w, qr_x, qr_y, left_w, ly;
+	double h, cap_h, qr_w, qr_x, qr_y, left_w, ly;
 
 	h = text(p, p->title, SIZE_TITLE, true, MARGIN_X, p->y, CONTENT_W,
 	    PANGO_ALIGN_CENTER);
 	if (h < 0)
 		return -1;
-	p->y += h + 6 * MM;
+	p->y += h + 4 * MM;
 
 	qr_w = (qr->width + 2 * QR_QUIET) * (QR_SIDE_MM * MM / qr->width);
 	qr_x = PAGE_W - MARGIN_X - qr_w + QR_QUIET * (QR_SIDE_MM * MM /
@@ -293,8 +293,10 @@ draw_head(struct pdf *p, const QRcode *qr)
 	qr_y = p->y;
 	if (draw_qr(p, qr, qr_x, qr_y) < 0)
 		return -1;
-	(void)text(p, "扫码核验 · 请勿遮盖", SIZE_SMALL, false,
-	    qr_x, qr_y + qr_w - 2 * MM, qr_w, PANGO_ALIGN_CENTER);
+	/* Below the quiet zone, which must stay blank. */
+	if ((cap_h = text(p, "扫码核验 · 请勿遮盖", SIZE_SMALL, false, qr_x,
+	    qr_y + qr_w, qr_w, PANGO_ALIGN_CENTER)) < 0)
+		return -1;
 
 	left_w = qr_x - MARGIN_X - 4 * MM;
 	ly = p->y + 4 * MM;
@@ -321,7 +323,7 @@ draw_head(struct pdf *p, const QRcode *qr)
 	(void)text(p, "以下信息由申请人在网上填报，打印后请核对。", SIZE_NOTE,
 	    false, MARGIN_X, ly, left_w, PANGO_ALIGN_LEFT);
 	cairo_set_source_rgb(p->cr, 0, 0, 0);
-	p->y = qr_y + qr_w + 3 * MM;
+	p->y = qr_y + qr_w + cap_h + 3 * MM;
 	return 0;
 }
 
@@ -368,10 +370,9 @@ table_row(struct pdf *p, const char *label, const char *value)
 	rh = (hl > hv ? hl : hv) + 2 * CELL_PAD;
 	if (rh < ROW_MIN_H)
 		rh = ROW_MIN_H;
-	if (p->y + rh > PAGE_H - MARGIN_BOTTOM) {
-		new_page(p);
-		/* The new page's first row needs its own top border. */
-	}
+	/* Each cell is stroked whole, so a row opening a page has its top
+	 * border too. */
+	need(p, rh);
 	cairo_set_source_rgb(p->cr, 0.95, 0.95, 0.95);
 	cairo_rectangle(p->cr, MARGIN_X, p->y, LABEL_W, rh);
 	cairo_fill(p->cr);
@@ -412,11 +413,11 @@ draw_signatures(struct pdf *p)
 {
 	double w = (CONTENT_W - SIGN_GAP) / 2;
 
-	p->y += 6 * MM;
+	p->y += 5 * MM;
 	need(p, SIGN_H);
 	sign_box(p, MARGIN_X, w, "法定代表人（签字）：");
 	sign_box(p, MARGIN_X + w + SIGN_GAP, w, "单位（盖章）：");
-	p->y += SIGN_H + 6 * MM;
+	p->y += SIGN_H + 5 * MM;
 }
 
 static int
@@ -471,7 +472,7 @@ oc_form_pdf(const struct oc_form *form, struct oc_buf *out, struct oc_err *err)
 	cairo_font_options_t *fo = NULL;
 	QRcode *qr = NULL;
 	size_t start = out != NULL ? out->len : 0;
-	char date[40];
+	char date[80];
 	struct tm tm;
 	time_t t;
 	int rc = OC_EINTERNAL;
@@ -600,6 +601,11 @@ oc_form_pdf(const struct oc_form *form, struct oc_buf *out, struct oc_err *err)
 	}
 	rc = 0;
 out:
+	/* A write that failed shows as a cairo error: name the cause. */
+	if (rc == OC_EINTERNAL && sink.rc != 0)
+		rc = oc_err_set(err, sink.rc, sink.rc == OC_ETOOBIG ?
+		    "申请表PDF超过输出缓冲区上限 / the PDF exceeds the buffer's "
+		    "limit" : "内存不足 / out of memory writing the PDF");
 	if (fo != NULL)
 		cairo_font_options_destroy(fo);
 	if (p.pc != NULL)

@@ -137,8 +137,9 @@ oc_scan_check(const unsigned char *data, size_t len, size_t max_bytes,
 		    "内存不足 / out of memory (libturbojpeg)");
 		goto out;
 	}
+	/* A header cut short can "succeed" with no size at all. */
 	if (tjDecompressHeader3(tj, data, (unsigned long)len, &w, &h, &subsamp,
-	    &cs) != 0) {
+	    &cs) != 0 || w <= 0 || h <= 0) {
 		rc = oc_err_set(err, OC_EINVAL,
 		    "图片不完整或已损坏 / truncated or corrupt JPEG");
 		oc_err_detail(err, "%s", tjGetErrorStr2(tj));

@@ -7,7 +7,8 @@
  * Backends are two and small, so they are a switch on the name rather
  * than a table of function pointers: `outbox` (the database row is the
  * delivery) and `kannel` (kannel.c, then the row records the result).  A
- * 6-digit login code sent through Kannel is stored with its digits masked:
+ * login code (purpose sms_code) that Kannel took is stored with its digits
+ * masked — every run of four or more digits, so "10分钟" stays readable:
  * the phone is where the code belongs, not the database (sms_codes keeps
  * only its hash).
  *
@@ -180,6 +181,20 @@ shown_mobile(const char *m, char *buf, size_t cap)
 	return buf;
 }
 
+/* Mask every run of 4 or more ASCII digits (the code) with '*'; shorter
+ * numbers ("10分钟内有效") stay readable. */
+static void
+mask_code(char *s)
+{
+	while (*s) {
+		size_t run = strspn(s, "0123456789");
+
+		if (run >= 4)
+			memset(s, '*', run);
+		s += run ? run : 1;
+	}
+}
+
 int
 oc_notify_sms(struct oc_notify *n, struct oc_hall_store *st, const char *to,
     const char *text, const char *purpose, struct oc_err *err)
@@ -231,9 +246,7 @@ oc_notify_sms(struct oc_notify *n, struct oc_hall_store *st, const char *to,
 	rc = oc__kannel_send(n, to, text, m.answer, sizeof(m.answer), err);
 	snprintf(m.status, sizeof(m.status), "%s", rc == 0 ? "sent" : "failed");
 	if (rc == 0 && strcmp(purpose, "sms_code") == 0)
-		for (char *p = m.text; *p; p++)
-			if (*p >= '0' && *p <= '9')
-				*p = '*';
+		mask_code(m.text);
 	oc_err_clear(&perr);
 	prc = oc_hall_outbox_put(st, &m, &perr);
 	oc_log_q(qa, sizeof(qa), m.answer);

@@ -76,6 +76,13 @@ describe('main-certificate activation, review and registration in Chromium', () 
     const o = await overflow(page);
     assert.ok(o.scrollWidth <= o.innerWidth && o.wide.length === 0, `${what} overflows a phone: ${JSON.stringify(o)}`);
   };
+  // The steps build on each other: after a failed one the rest are skipped
+  // (not left to time out one by one).
+  let failed = null;
+  const step = (name, opts, fn) => test(name, opts, async (t) => {
+    if (failed) { t.skip(`skipped: "${failed}" failed`); return; }
+    try { await fn(t); } catch (e) { failed = name; throw e; }
+  });
   const fieldError = (page, id) => page.locator(`#${id}`).locator('xpath=ancestor::div[contains(@class,"field")][1]')
     .locator('.field-error');
 
@@ -90,13 +97,14 @@ describe('main-certificate activation, review and registration in Chromium', () 
 
   after(async () => { if (w) await stopWorld(w); }, { timeout: 60000 });
 
-  test('the 开通 form fits a phone: certificate fields prefilled and locked', { timeout: 120000 }, async () => {
+  step('the 开通 form fits a phone: certificate fields prefilled and locked', { timeout: 120000 }, async () => {
     await onPage(company, PHONE, 'phone-form', async (page) => {
       await login(page);
       await page.getByText('贵企业未在本市建筑建材业网上办事大厅开通主数字证书').waitFor();
       await page.getByRole('link', { name: '开通', exact: true }).tap();
       await page.waitForURL(`${w.url}/activate.html`);
       await page.getByRole('heading', { name: '主数字证书开通申请' }).waitFor();
+      await page.waitForFunction(() => document.getElementById('company_name').value !== '');
       assert.equal(await page.locator('#company_name').inputValue(), NAME);
       await fitsPhone(page, 'the 开通 form');
       const save = await page.getByRole('button', { name: '保存并下载申请表' }).boundingBox();
@@ -105,13 +113,14 @@ describe('main-certificate activation, review and registration in Chromium', () 
     });
   });
 
-  test('the company fills the 开通 form, downloads, scans and uploads the PDF, submits', { timeout: 180000 }, async () => {
+  step('the company fills the 开通 form, downloads, scans and uploads the PDF, submits', { timeout: 180000 }, async () => {
     await onPage(company, DESKTOP, 'apply', async (page) => {
       await login(page);
       await page.getByText('贵企业未在本市建筑建材业网上办事大厅开通主数字证书').waitFor();
       await shot(page, 'home-none');
       await page.getByRole('link', { name: '开通', exact: true }).click();
       await page.waitForURL(`${w.url}/activate.html`);
+      await page.locator('#form-card').waitFor();
 
       // 当前证书信息, prefilled and locked
       const locked = { company_name: NAME, org_code: USCC, serial: company.serial, not_after: dateCN(company.notAfter) };
@@ -205,7 +214,7 @@ describe('main-certificate activation, review and registration in Chromium', () 
     });
   });
 
-  test('the submitted application, read only, fits a phone', { timeout: 120000 }, async () => {
+  step('the submitted application, read only, fits a phone', { timeout: 120000 }, async () => {
     await onPage(company, PHONE, 'phone-submitted', async (page) => {
       await login(page);
       await page.goto(`${w.url}/activate.html`);
@@ -215,7 +224,7 @@ describe('main-certificate activation, review and registration in Chromium', () 
     });
   });
 
-  test('a second certificate of the company sees that an application is pending', { timeout: 120000 }, async () => {
+  step('a second certificate of the company sees that an application is pending', { timeout: 120000 }, async () => {
     await onPage(company2, DESKTOP, 'second-cert', async (page) => {
       await login(page);
       assert.equal(await page.locator('#serial').textContent(), company2.serial);
@@ -229,7 +238,7 @@ describe('main-certificate activation, review and registration in Chromium', () 
     });
   });
 
-  test('a reviewer finds the application in the queue, sees the scan and the QR verdict, approves', { timeout: 120000 }, async () => {
+  step('a reviewer finds the application in the queue, sees the scan and the QR verdict, approves', { timeout: 120000 }, async () => {
     await onPage(reviewer, DESKTOP, 'review', async (page) => {
       await login(page);
       await page.getByText('工作人员角色：审核员').waitFor();
@@ -280,7 +289,7 @@ describe('main-certificate activation, review and registration in Chromium', () 
     });
   });
 
-  test('the review console fits a phone (one column)', { timeout: 120000 }, async () => {
+  step('the review console fits a phone (one column)', { timeout: 120000 }, async () => {
     await onPage(reviewer, PHONE, 'review-phone', async (page) => {
       await login(page);
       await page.goto(`${w.url}/review.html#${appId}`);
@@ -292,7 +301,7 @@ describe('main-certificate activation, review and registration in Chromium', () 
     });
   });
 
-  test('the company logs in again, registers with an SMS code and sees 当前证书信息（主）', { timeout: 180000 }, async () => {
+  step('the company logs in again, registers with an SMS code and sees 当前证书信息（主）', { timeout: 180000 }, async () => {
     await onPage(company, DESKTOP, 'register', async (page) => {
       await login(page);
       await page.getByText(MAIN_NOTICE).waitFor();
@@ -363,7 +372,7 @@ describe('main-certificate activation, review and registration in Chromium', () 
     });
   });
 
-  test('after registration the second certificate is told the company has a main certificate', { timeout: 120000 }, async () => {
+  step('after registration the second certificate is told the company has a main certificate', { timeout: 120000 }, async () => {
     await onPage(company2, PHONE, 'second-cert-after', async (page) => {
       await login(page);
       await page.getByText('贵企业已开通主数字证书').waitFor();

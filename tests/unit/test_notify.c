@@ -399,6 +399,19 @@ test_kannel_sent(void **state)
 	assert_string_equal(g.m[1].text, "申请编号 42 已提交");
 	assert_string_equal(g.m[1].status, "sent");
 	assert_string_equal(g.m[1].answer, "200 Sent.");
+
+	/* the code is masked, a short number next to it stays readable */
+	fake_start(&f, ACCEPTED);
+	oc_notify_free(n);
+	n = notifier(kannel_ini(f.port, NULL));
+	assert_int_equal(oc_notify_sms(n, st, "13816001234", "【网上办事大厅】您的验证码为908172，"
+	    "10分钟内有效。", "sms_code", &err), 0);
+	fake_stop(&f);
+	assert_string_equal(param(f.req, "text", v, sizeof(v)), "【网上办事大厅】您的验证码为908172，"
+	    "10分钟内有效。");
+	list(st, NULL, 0, 0, &g);
+	assert_int_equal(g.n, 3);
+	assert_string_equal(g.m[2].text, "【网上办事大厅】您的验证码为******，10分钟内有效。");
 	oc_notify_free(n);
 }
 
