@@ -103,6 +103,7 @@ struct sink {
 
 struct pdf {
 	cairo_t *cr;
+	PangoFontMap *fm;           /* private to this call */
 	PangoContext *pc;
 	const struct oc_form *form;
 	const char *title;
@@ -550,7 +551,8 @@ oc_form_pdf(const struct oc_form *form, struct oc_buf *out, struct oc_err *err)
 
 	p.cr = cairo_create(surf);
 	if (cairo_status(p.cr) != CAIRO_STATUS_SUCCESS ||
-	    (p.pc = pango_cairo_create_context(p.cr)) == NULL) {
+	    (p.fm = pango_cairo_font_map_new()) == NULL ||
+	    (p.pc = pango_font_map_create_context(p.fm)) == NULL) {
 		rc = oc_err_set(err, OC_EINTERNAL, "无法生成PDF / cairo context");
 		goto out;
 	}
@@ -559,6 +561,7 @@ oc_form_pdf(const struct oc_form *form, struct oc_buf *out, struct oc_err *err)
 		cairo_font_options_set_hint_style(fo, CAIRO_HINT_STYLE_NONE);
 		pango_cairo_context_set_font_options(p.pc, fo);
 	}
+	pango_cairo_update_context(p.cr, p.pc);
 	cairo_set_source_rgb(p.cr, 0, 0, 0);
 
 	if (draw_head(&p, qr) != 0) {
@@ -610,6 +613,8 @@ out:
 		cairo_font_options_destroy(fo);
 	if (p.pc != NULL)
 		g_object_unref(p.pc);
+	if (p.fm != NULL)
+		g_object_unref(p.fm);
 	if (p.cr != NULL)
 		cairo_destroy(p.cr);
 	if (surf != NULL)
