@@ -37,10 +37,23 @@ struct oc_hall_account {
 	char issuer[256];
 	long long company_id;       /* 0 for staff */
 	char kind[16];              /* "enterprise" or "staff" */
-	char role[16];              /* "" (not yet), main, sub, …; staff: reviewer/admin */
+	char role[16];              /* "" (no standing), main, cert_admin (证书管理员),
+	                               clerk (办事员); staff accounts: "" (roles
+	                               are in staff_roles) */
 	char subject_cn[256];
 	time_t not_after;
 	time_t first_login, last_login;
+	/* standing in the company (issue 6) */
+	char status[16];            /* active, pending (asked to be a sub
+	                               certificate), refused, suspended,
+	                               removed, retired (a replaced main: never
+	                               logs in again) */
+	char holder_name[64];       /* 持证人 */
+	char holder_mobile[16];
+	char note[256];             /* the sub request's note */
+	time_t requested_at;
+	char decided_by[43];        /* serial of the certificate that decided */
+	char reason[256];           /* why a request was refused */
 };
 
 struct oc_hall_session {
@@ -115,7 +128,7 @@ struct oc_hall_application {
 	long long id;
 	long long company_id;
 	long long account_id;       /* the certificate that applied */
-	char kind[16];              /* main_open, main_update */
+	char kind[16];              /* main_open, main_update, matter */
 	char state[16];             /* draft, submitted, withdrawn, approved, rejected */
 	char form[8192];            /* the form's fields (JSON object) */
 	char form_digest[65];       /* digest of the fields on the PDF last made */
@@ -125,6 +138,7 @@ struct oc_hall_application {
 	time_t created_at, updated_at, submitted_at, deadline, decided_at;
 	char decided_by[43];        /* the reviewer certificate's serial */
 	char reason[512];           /* why it was rejected */
+	char matter[32];            /* kind matter: the matter's code */
 };
 
 /* Insert a draft (id, created_at, updated_at are set).  OC_EEXIST when the
@@ -156,17 +170,81 @@ int oc_hall_app_submit(struct oc_hall_store *st, long long id, time_t now, time_
 /* draft|submitted → withdrawn (company back to none). */
 int oc_hall_app_withdraw(struct oc_hall_store *st, long long id, time_t now,
 	struct oc_err *err);
-/* submitted → approved (main_open: company main_active, main_account_id =
- * the applicant, its account role "main") or rejected (company back to
- * none) with a reason.  OC_ECONFLICT when it is not submitted (already
- * decided, withdrawn). */
+/* submitted → approved or rejected (with a reason).  main_open approved:
+ * company main_active, main_account_id = the applicant, its role "main";
+ * rejected: company back to none.  main_update approved: the applicant
+ * becomes the main certificate (role main, status active), the old main
+ * account is retired (role "", status retired) and its sessions end — all
+ * in the same transaction; *retired_serial (may be NULL, cap 43) gets the
+ * old main's serial.  matter: no company change.  OC_ECONFLICT when it is
+ * not submitted (already decided, withdrawn), or (main_update) when the
+ * company's main certificate changed since the application was made. */
 int oc_hall_app_decide(struct oc_hall_store *st, long long id, bool approve,
 	const char *by_serial, const char *reason, time_t now, struct oc_err *err);
+/* The same, telling which main certificate was retired (main_update). */
+int oc_hall_app_decide2(struct oc_hall_store *st, long long id, bool approve,
+	const char *by_serial, const char *reason, time_t now, char *retired_serial,
+	struct oc_err *err);
+/* Applications of a company (kind NULL = all kinds; matter NULL = all),
+ * newest first, at most limit (≤ 0: all). */
+int oc_hall_app_list_company(struct oc_hall_store *st, long long company_id,
+	const char *kind, const char *matter, int limit,
+	int (*fn)(const struct oc_hall_application *app, void *arg), void *arg,
+	struct oc_err *err);
 /* Applications in a state, ordered by deadline then id; fn returns non-zero
  * to stop.  limit ≤ 0: all. */
 int oc_hall_app_list(struct oc_hall_store *st, const char *state, int limit,
 	int (*fn)(const struct oc_hall_application *app, void *arg), void *arg,
 	struct oc_err *err);
+
+/* --- sub certificates and grants (issue 6) ---------------------------- */
+
+/* The accounts of a company (every certificate that logged in), oldest
+ * first. */
+int oc_hall_account_list(struct oc_hall_store *st, long long company_id,
+	int (*fn)(const struct oc_hall_account *a, void *arg), void *arg, struct oc_err *err);
+/* Move an account: only from one of the states in from_csv (e.g.
+ * "active,suspended") and, when role_from_csv is not NULL, one of those
+ * roles ("" matches the empty role); sets status, role (NULL: kept),
+ * decided_by, reason (NULL: kept).  OC_ECONFLICT when the account is not
+ * in such a state (nothing changed). */
+int oc_hall_account_move(struct oc_hall_store *st, long long id, long long company_id,
+	const char *from_csv, const char *role_from_csv, const char *status, const char *role,
+	const char *by_serial, const char *reason, struct oc_err *err);
+/* The sub request (状态 pending) with holder, mobile and note. */
+int oc_hall_account_request_sub(struct oc_hall_store *st, long long id, const char *holder,
+	const char *mobile, const char *note, time_t now, struct oc_err *err);
+/* 设置持证人. */
+int oc_hall_account_set_holder(struct oc_hall_store *st, long long id, const char *name,
+	const char *mobile, struct oc_err *err);
+
+/* Grants: which matters (事项, by code) a sub certificate may do. */
+int oc_hall_grants_set(struct oc_hall_store *st, long long account_id,
+	const char *const *codes, size_t n, const char *by_serial, struct oc_err *err);
+/* fn once per granted code, sorted. */
+int oc_hall_grants_list(struct oc_hall_store *st, long long account_id,
+	int (*fn)(const char *code, void *arg), void *arg, struct oc_err *err);
+/* 0 when granted, OC_ENOTFOUND when not. */
+int oc_hall_grant_has(struct oc_hall_store *st, long long account_id, const char *code,
+	struct oc_err *err);
+
+/* --- attachments of matter applications (issue 6) --------------------- */
+struct oc_hall_attachment {
+	long long app_id;
+	char name[64];              /* the catalogue's attachment name */
+	char content_type[32];      /* image/jpeg, application/pdf */
+	size_t size;
+	char sha256[65];
+	time_t uploaded_at;
+};
+/* Drafts only: store (or replace) an attachment. */
+int oc_hall_attachment_put(struct oc_hall_store *st, const struct oc_hall_attachment *a,
+	const unsigned char *data, struct oc_err *err);
+int oc_hall_attachment_list(struct oc_hall_store *st, long long app_id,
+	int (*fn)(const struct oc_hall_attachment *a, void *arg), void *arg, struct oc_err *err);
+/* The bytes (malloc'd) of one attachment; OC_ENOTFOUND. */
+int oc_hall_attachment_get(struct oc_hall_store *st, long long app_id, const char *name,
+	struct oc_hall_attachment *meta, unsigned char **data, struct oc_err *err);
 
 /* --- registration ---------------------------------------------------- */
 

@@ -34,6 +34,8 @@ struct hall {
 	long scan_max;                  /* bytes (图片最大不超过200KB) */
 	long sms_ttl, sms_cooldown;     /* s */
 	long sms_max_tries;
+	json_t *matters;                /* the matter catalogue (matters.c) */
+	json_t *guides;                 /* the guides (guides.c) */
 };
 
 /* What a verified certificate says about its holder. */
@@ -113,6 +115,30 @@ void hall_iso(time_t t, char *buf, size_t cap);
 bool hall_parse_id_tail(const char *tail, long long *id, const char **rest);
 /* Parse a request body as a JSON object (reply 400 and NULL on failure). */
 json_t *hall_body_json(struct hall_call *c, size_t max);
+
+/* serve.c: the common start of every handler (the worker's database
+ * handle); false after replying 503. */
+bool hall_call_init(struct hall_call *c, struct oc_http_req *req, struct hall *h);
+
+/* util.c — may the caller do this matter?  The main certificate of a
+ * registered company may do every matter; an active 证书管理员 or 办事员 only
+ * the matters granted to it; nobody else any.  false after replying 403
+ * (or 401 without a session). */
+bool hall_matter_allowed(struct hall_call *c, const char *code, bool reply);
+/* The caller's company (enterprise accounts only); false after replying. */
+bool hall_company_of(struct hall_call *c, struct oc_hall_company *co);
+
+#define HALL_ROUTES_MAX 96
+/* Feature files add their routes to the hall's table (serve.c calls each
+ * once at start); each returns how many it wrote, at most cap. */
+size_t hall_subs_routes(struct hall *h, struct oc_http_route *r, size_t cap);
+size_t hall_matters_routes(struct hall *h, struct oc_http_route *r, size_t cap);
+size_t hall_update_routes(struct hall *h, struct oc_http_route *r, size_t cap);
+size_t hall_guides_routes(struct hall *h, struct oc_http_route *r, size_t cap);
+/* Data the feature files load at start (data/matters.json, data/guides);
+ * non-zero fails the start with err. */
+int hall_matters_load(struct hall *h, struct oc_err *err);
+int hall_guides_load(struct hall *h, struct oc_err *err);
 
 /* login.c */
 void hall_login_tls(struct hall_call *c);

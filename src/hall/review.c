@@ -126,7 +126,7 @@ decide(struct hall_call *c, struct oc_hall_application *a)
 	struct oc_hall_company co;
 	struct oc_err err;
 	const char *decision = NULL, *reason = NULL;
-	char phone[32] = "", text[1024], detail[700];
+	char phone[32] = "", text[1024], detail[700], retired[43] = "";
 	json_t *body, *f;
 	bool approve;
 
@@ -155,8 +155,8 @@ decide(struct hall_call *c, struct oc_hall_application *a)
 			return oc_http_reply_error(c->req, 400, "invalid_input",
 			    "原因含有非法字符 / the reason has control characters");
 		}
-	if (oc_hall_app_decide(c->st, a->id, approve, c->a.serial, reason ? reason : "",
-	    time(NULL), &err) != 0) {
+	if (oc_hall_app_decide2(c->st, a->id, approve, c->a.serial, reason ? reason : "",
+	    time(NULL), retired, &err) != 0) {
 		json_decref(body);
 		return oc_http_reply_err(c->req, &err);
 	}
@@ -175,19 +175,29 @@ decide(struct hall_call *c, struct oc_hall_application *a)
 		memset(&co, 0, sizeof(co));
 	oc_hall_audit(c->st, c->a.serial, oc_http_req_peer(c->req),
 	    approve ? "application.approve" : "application.reject", co.org_code, detail, NULL);
-	oc_log(OC_LOG_INFO, "hall.application_decided", "app=%lld decision=%s reviewer=%s",
-	    a->id, decision, c->a.serial);
+	oc_log(OC_LOG_INFO, "hall.application_decided", "app=%lld kind=%s decision=%s reviewer=%s",
+	    a->id, a->kind, decision, c->a.serial);
+	if (retired[0] != '\0')
+		oc_hall_audit(c->st, c->a.serial, oc_http_req_peer(c->req), "main.retired", retired,
+		    "{\"by\":\"main_update\"}", NULL);
 	if ((f = json_loads(a->form, 0, NULL)) != NULL) {
 		const char *p = json_string_value(json_object_get(f, "phone"));
 		snprintf(phone, sizeof(phone), "%s", p ? p : "");
 		json_decref(f);
 	}
-	if (approve)
-		snprintf(text, sizeof(text), "【网上办事大厅】%s的主数字证书开通申请已通过审核，"
-		    "请使用该证书登录并完成用户信息填写。", co.name);
-	else
-		snprintf(text, sizeof(text), "【网上办事大厅】%s的主数字证书开通申请未通过审核，原因：%.300s",
-		    co.name, a->reason);
+	{
+		const char *what = strcmp(a->kind, "main_open") == 0 ? "主数字证书开通申请" :
+		    strcmp(a->kind, "main_update") == 0 ? "主数字证书更新申请" : "事项申请";
+
+		if (approve && strcmp(a->kind, "main_open") == 0)
+			snprintf(text, sizeof(text), "【网上办事大厅】%s的%s已通过审核，"
+			    "请使用该证书登录并完成用户信息填写。", co.name, what);
+		else if (approve)
+			snprintf(text, sizeof(text), "【网上办事大厅】%s的%s已通过审核。", co.name, what);
+		else
+			snprintf(text, sizeof(text), "【网上办事大厅】%s的%s未通过审核，原因：%.300s",
+			    co.name, what, a->reason);
+	}
 	hall_notify(c, phone, approve ? "application.approved" : "application.rejected", text);
 	oc_http_reply_json(c->req, 200, detail_json(c, a));
 }

@@ -44,8 +44,8 @@ worker_free(void *ctx)
 	oc_hall_store_close(ctx);
 }
 
-static bool
-call_init(struct hall_call *c, struct oc_http_req *req, struct hall *h)
+bool
+hall_call_init(struct hall_call *c, struct oc_http_req *req, struct hall *h)
 {
 	memset(c, 0, sizeof(*c));
 	c->req = req;
@@ -62,7 +62,7 @@ h_login_tls(struct oc_http_req *req, void *arg)
 {
 	struct hall_call c;
 
-	if (call_init(&c, req, arg))
+	if (hall_call_init(&c, req, arg))
 		hall_login_tls(&c);
 }
 
@@ -71,7 +71,7 @@ h_challenge(struct oc_http_req *req, void *arg)
 {
 	struct hall_call c;
 
-	if (call_init(&c, req, arg))
+	if (hall_call_init(&c, req, arg))
 		hall_login_challenge(&c);
 }
 
@@ -80,7 +80,7 @@ h_login(struct oc_http_req *req, void *arg)
 {
 	struct hall_call c;
 
-	if (call_init(&c, req, arg))
+	if (hall_call_init(&c, req, arg))
 		hall_login_signed(&c);
 }
 
@@ -89,7 +89,7 @@ h_me(struct oc_http_req *req, void *arg)
 {
 	struct hall_call c;
 
-	if (call_init(&c, req, arg) && hall_session_require(&c, false))
+	if (hall_call_init(&c, req, arg) && hall_session_require(&c, false))
 		hall_reply_me(&c, 200);
 }
 
@@ -98,7 +98,7 @@ h_logout(struct oc_http_req *req, void *arg)
 {
 	struct hall_call c;
 
-	if (call_init(&c, req, arg))
+	if (hall_call_init(&c, req, arg))
 		hall_logout(&c);
 }
 
@@ -108,7 +108,7 @@ name(struct oc_http_req *req, void *arg) \
 { \
 	struct hall_call c; \
  \
-	if (call_init(&c, req, arg)) \
+	if (hall_call_init(&c, req, arg)) \
 		fn(&c); \
 }
 HANDLER(h_activation, hall_activation_get)
@@ -200,6 +200,9 @@ load(struct hall *h, const char *dir, struct oc_err *err)
 	}
 	if ((h->notify = oc_notify_new(h->cfg, "sms", err)) == NULL)
 		return err && err->code ? err->code : OC_ECONFIG;
+	/* feature files load their data (hall_int.h) */
+	/* LOAD:matters */
+	/* LOAD:guides */
 	return load_form_key(h, err);
 }
 
@@ -209,6 +212,8 @@ unload(struct hall *h)
 	oc_rp_free(h->rp);
 	oc_calendar_free(h->cal);
 	oc_notify_free(h->notify);
+	json_decref(h->matters);
+	json_decref(h->guides);
 	OPENSSL_cleanse(h->form_key, sizeof(h->form_key));
 	oc_config_free(h->cfg);
 }
@@ -254,7 +259,7 @@ oc_hall_serve(const struct oc_hall_serve_opts *o, struct oc_err *err)
 			proxies[nproxies++] = t;
 	}
 
-	const struct oc_http_route routes[] = {
+	const struct oc_http_route base[] = {
 		{ "POST", "/api/v1/login/tls", h_login_tls, &h, 1024, OC_HTTP_BLOCKING | OC_HTTP_TLS_ONLY },
 		{ "POST", "/api/v1/login/challenge", h_challenge, &h, 1024, OC_HTTP_BLOCKING | OC_HTTP_TLS_ONLY },
 		{ "POST", "/api/v1/login", h_login, &h, 64 * 1024, OC_HTTP_BLOCKING | OC_HTTP_TLS_ONLY },
@@ -272,6 +277,15 @@ oc_hall_serve(const struct oc_hall_serve_opts *o, struct oc_err *err)
 		{ "POST", "/api/v1/registration/sms", h_reg_sms, &h, 1024, OC_HTTP_BLOCKING | OC_HTTP_TLS_ONLY },
 		{ "GET", "/api/v1/admin/outbox", h_outbox, &h, 0, OC_HTTP_BLOCKING | OC_HTTP_TLS_ONLY },
 	};
+	struct oc_http_route routes[HALL_ROUTES_MAX];
+	size_t nroutes = sizeof(base) / sizeof(base[0]);
+
+	memcpy(routes, base, sizeof(base));
+	/* feature files add their routes (hall_int.h) */
+	/* ROUTES:subs */
+	/* ROUTES:matters */
+	/* ROUTES:update */
+	/* ROUTES:guides */
 	memset(&hc, 0, sizeof(hc));
 	hc.name = "hall";
 	hc.listen = o->listen ? o->listen : oc_config_get(h.cfg, "hall", "listen", NULL);
@@ -285,7 +299,7 @@ oc_hall_serve(const struct oc_hall_serve_opts *o, struct oc_err *err)
 	hc.worker_init = worker_init;
 	hc.worker_free = worker_free;
 	hc.worker_arg = &h;
-	if ((srv = oc_http_server_new(&hc, routes, sizeof(routes) / sizeof(routes[0]), err)) == NULL) {
+	if ((srv = oc_http_server_new(&hc, routes, nroutes, err)) == NULL) {
 		rc = err && err->code ? err->code : OC_EIO;
 		goto out;
 	}

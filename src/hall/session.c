@@ -141,6 +141,13 @@ hall_session_start(struct hall_call *c, const struct hall_identity *id, X509 *ce
 	c->a.not_after = id->not_after;
 	if (oc_hall_account_login(c->st, &c->a, &err) != 0)
 		return oc_http_reply_err(c->req, &err);
+	if (strcmp(c->a.status, "retired") == 0) {
+		oc_hall_audit(c->st, c->a.serial, oc_http_req_peer(c->req), "login.refused",
+		    "retired", "{}", NULL);
+		return oc_http_reply_error(c->req, 403, "forbidden",
+		    "此证书已被更新的主数字证书取代并注销，不能再登录 / this certificate was retired"
+		    " when the main certificate was updated; it can no longer log in");
+	}
 
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1 || RAND_bytes(csrf, sizeof(csrf)) != 1)
 		return oc_http_reply_error(c->req, 500, "internal_error", "no randomness");
@@ -235,6 +242,13 @@ hall_session_require(struct hall_call *c, bool state_change)
 	oc_hall_session_touch(c->st, hash, now, checked, NULL);
 	if (oc_hall_account_get(c->st, c->s.account_id, &c->a, &err) != 0) {
 		oc_http_reply_err(c->req, &err);
+		return false;
+	}
+	if (strcmp(c->a.status, "retired") == 0) {
+		oc_hall_session_end_serial(c->st, c->a.serial, NULL);
+		clear_cookie(c);
+		oc_http_reply_error(c->req, 401, "unauthenticated",
+		    "此证书已注销，不能再登录 / this certificate was retired");
 		return false;
 	}
 	c->have_session = true;

@@ -52,3 +52,42 @@ hall_mac_hex(const struct hall *h, const char *s, char out[65])
 	for (unsigned i = 0; i < n && i < 32; i++)
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
+
+bool
+hall_company_of(struct hall_call *c, struct oc_hall_company *co)
+{
+	struct oc_err err;
+
+	if (strcmp(c->a.kind, "enterprise") != 0 || c->a.company_id == 0) {
+		oc_http_reply_error(c->req, 403, "forbidden",
+		    "仅企业数字证书可以办理 / only a company certificate may do this");
+		return false;
+	}
+	if (oc_hall_company_get(c->st, c->a.company_id, co, &err) != 0) {
+		oc_http_reply_err(c->req, &err);
+		return false;
+	}
+	return true;
+}
+
+bool
+hall_matter_allowed(struct hall_call *c, const char *code, bool reply)
+{
+	struct oc_hall_company co;
+	bool ok = false;
+
+	if (strcmp(c->a.kind, "enterprise") == 0 && c->a.company_id != 0 &&
+	    strcmp(c->a.status, "active") == 0 &&
+	    oc_hall_company_get(c->st, c->a.company_id, &co, NULL) == 0 &&
+	    strcmp(co.state, "registered") == 0) {
+		if (co.main_account_id == c->a.id && strcmp(c->a.role, "main") == 0)
+			ok = true;
+		else if ((strcmp(c->a.role, "cert_admin") == 0 || strcmp(c->a.role, "clerk") == 0) &&
+		    oc_hall_grant_has(c->st, c->a.id, code, NULL) == 0)
+			ok = true;
+	}
+	if (!ok && reply)
+		oc_http_reply_error(c->req, 403, "forbidden",
+		    "本证书未被授权办理此事项 / this certificate may not do this matter");
+	return ok;
+}

@@ -16,7 +16,7 @@
 
 #define APP_COLS "id, company_id, account_id, kind, state, form, form_digest, qr," \
 	" length(scan), scan_sha256, created_at, updated_at, submitted_at, deadline," \
-	" decided_at, decided_by, reason"
+	" decided_at, decided_by, reason, matter"
 
 static void
 app_row(sqlite3_stmt *s, struct oc_hall_application *a)
@@ -39,6 +39,7 @@ app_row(sqlite3_stmt *s, struct oc_hall_application *a)
 	a->decided_at = (time_t)sqlite3_column_int64(s, 14);
 	hs_col(s, 15, a->decided_by, sizeof(a->decided_by));
 	hs_col(s, 16, a->reason, sizeof(a->reason));
+	hs_col(s, 17, a->matter, sizeof(a->matter));
 }
 
 /* Run a prepared statement that returns no rows; with want_change, one
@@ -84,8 +85,8 @@ oc_hall_app_create(struct oc_hall_store *st, struct oc_hall_application *app,
     struct oc_err *err)
 {
 	sqlite3_stmt *s = hs_prep(st, "INSERT INTO applications (company_id, account_id, kind,"
-	    " state, form, form_digest, qr, created_at, updated_at)"
-	    " VALUES (?1, ?2, ?3, 'draft', ?4, ?5, 'none', ?6, ?6) RETURNING " APP_COLS, err);
+	    " state, form, form_digest, qr, created_at, updated_at, matter)"
+	    " VALUES (?1, ?2, ?3, 'draft', ?4, ?5, 'none', ?6, ?6, ?7) RETURNING " APP_COLS, err);
 	int rc = 0;
 
 	if (s == NULL)
@@ -96,6 +97,7 @@ oc_hall_app_create(struct oc_hall_store *st, struct oc_hall_application *app,
 	hs_bt(s, 4, app->form[0] ? app->form : "{}");
 	hs_bt(s, 5, app->form_digest);
 	sqlite3_bind_int64(s, 6, time(NULL));
+	hs_bt(s, 7, app->matter);
 	if (sqlite3_step(s) == SQLITE_ROW) {
 		app_row(s, app);
 	} else {
@@ -319,11 +321,74 @@ oc_hall_app_withdraw(struct oc_hall_store *st, long long id, time_t now, struct 
 	return finish(st, rc, err);
 }
 
+/* main_update approved: the applicant replaces the main certificate named
+ * in the form (old_serial), which must still be the company's main;
+ * retired_serial (43 bytes) gets its serial. */
+static int
+swap_main(struct oc_hall_store *st, const struct oc_hall_application *a, char *retired_serial,
+    struct oc_err *err)
+{
+	const char *conflict = "企业的主数字证书已变化，此更新申请不再适用 / the company's main"
+	    " certificate changed since this update was filed";
+	sqlite3_stmt *s;
+	int rc;
+
+	s = hs_prep(st, "UPDATE accounts SET role = '', status = 'retired'"
+	    " WHERE id = (SELECT main_account_id FROM companies WHERE id = ?1)"
+	    " AND company_id = ?1 AND serial = json_extract(?2, '$.old_serial')"
+	    " AND id <> ?3 RETURNING serial", err);
+	if (s == NULL)
+		return OC_ESTORE;
+	sqlite3_bind_int64(s, 1, a->company_id);
+	hs_bt(s, 2, a->form);
+	sqlite3_bind_int64(s, 3, a->account_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		hs_col(s, 0, retired_serial, 43);
+		rc = sqlite3_step(s) == SQLITE_DONE ? 0 : hs_dberr(st, err, "retiring the main certificate");
+	} else {
+		rc = rc == SQLITE_DONE ? oc_err_set(err, OC_ECONFLICT, "%s", conflict) :
+		    hs_dberr(st, err, "retiring the main certificate");
+	}
+	sqlite3_finalize(s);
+	if (rc != 0)
+		return rc;
+	/* the retired certificate's sessions end with it */
+	s = hs_prep(st, "DELETE FROM sessions WHERE serial = ?1", err);
+	if (s != NULL)
+		hs_bt(s, 1, retired_serial);
+	if ((rc = step_change(st, s, false, "ending sessions", NULL, err)) != 0)
+		return rc;
+	s = hs_prep(st, "UPDATE accounts SET role = 'main', status = 'active'"
+	    " WHERE id = ?1 AND company_id = ?2", err);
+	if (s != NULL) {
+		sqlite3_bind_int64(s, 1, a->account_id);
+		sqlite3_bind_int64(s, 2, a->company_id);
+	}
+	if ((rc = step_change(st, s, true, "setting the new main certificate", conflict, err)) != 0)
+		return rc;
+	s = hs_prep(st, "UPDATE companies SET main_account_id = ?2 WHERE id = ?1", err);
+	if (s != NULL) {
+		sqlite3_bind_int64(s, 1, a->company_id);
+		sqlite3_bind_int64(s, 2, a->account_id);
+	}
+	return step_change(st, s, true, "setting the new main certificate", conflict, err);
+}
+
 int
 oc_hall_app_decide(struct oc_hall_store *st, long long id, bool approve,
     const char *by_serial, const char *reason, time_t now, struct oc_err *err)
 {
+	return oc_hall_app_decide2(st, id, approve, by_serial, reason, now, NULL, err);
+}
+
+int
+oc_hall_app_decide2(struct oc_hall_store *st, long long id, bool approve,
+    const char *by_serial, const char *reason, time_t now, char *retired_serial,
+    struct oc_err *err)
+{
 	struct oc_hall_application a;
+	char retired[43] = "";
 	sqlite3_stmt *s;
 	int rc;
 
@@ -342,6 +407,11 @@ oc_hall_app_decide(struct oc_hall_store *st, long long id, bool approve,
 	}
 	rc = step_change(st, s, true, "deciding the application",
 	    "该申请不在待审核状态（已处理或已撤回） / the application is not waiting for a decision", err);
+	if (rc == 0 && approve && strcmp(a.kind, "main_update") == 0) {
+		rc = swap_main(st, &a, retired, err);
+		if (rc == 0 && retired_serial != NULL)
+			snprintf(retired_serial, 43, "%s", retired);
+	}
 	if (rc != 0 || strcmp(a.kind, "main_open") != 0)
 		return finish(st, rc, err);
 	if (!approve)
@@ -386,6 +456,41 @@ oc_hall_app_list(struct oc_hall_store *st, const char *state, int limit,
 	}
 	hs_bt(s, 1, state);
 	sqlite3_bind_int64(s, 2, limit > 0 ? limit : -1);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		app_row(s, a);
+		if (fn(a, arg) != 0)
+			break;
+	}
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : hs_dberr(st, err, "listing applications");
+	free(a);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+oc_hall_app_list_company(struct oc_hall_store *st, long long company_id, const char *kind,
+    const char *matter, int limit,
+    int (*fn)(const struct oc_hall_application *app, void *arg), void *arg,
+    struct oc_err *err)
+{
+	sqlite3_stmt *s = hs_prep(st, "SELECT " APP_COLS " FROM applications WHERE company_id = ?1"
+	    " AND (?2 IS NULL OR kind = ?2) AND (?3 IS NULL OR matter = ?3)"
+	    " ORDER BY id DESC LIMIT ?4", err);
+	struct oc_hall_application *a;
+	int rc;
+
+	if (s == NULL)
+		return OC_ESTORE;
+	if ((a = malloc(sizeof(*a))) == NULL) {
+		sqlite3_finalize(s);
+		return oc_err_set(err, OC_ENOMEM, "out of memory");
+	}
+	sqlite3_bind_int64(s, 1, company_id);
+	if (kind != NULL)
+		hs_bt(s, 2, kind);
+	if (matter != NULL)
+		hs_bt(s, 3, matter);
+	sqlite3_bind_int64(s, 4, limit > 0 ? limit : -1);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		app_row(s, a);
 		if (fn(a, arg) != 0)

@@ -60,6 +60,42 @@ static const char *const migrations[] = {
 	"CREATE INDEX outbox_dest ON outbox(dest, id);"
 	"CREATE TABLE mobile_segments (prefix TEXT PRIMARY KEY CHECK (length(prefix) = 7),"
 	" city TEXT NOT NULL);",
+	/* 3: sub certificates, grants, matters, main-certificate update (issue 6) */
+	"ALTER TABLE accounts ADD COLUMN status TEXT NOT NULL DEFAULT 'active'"
+	" CHECK (status IN ('active','pending','refused','suspended','removed','retired'));"
+	"ALTER TABLE accounts ADD COLUMN holder_name TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE accounts ADD COLUMN holder_mobile TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE accounts ADD COLUMN note TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE accounts ADD COLUMN requested_at INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE accounts ADD COLUMN decided_by TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE accounts ADD COLUMN reason TEXT NOT NULL DEFAULT '';"
+	"CREATE TABLE grants (account_id INTEGER NOT NULL, matter TEXT NOT NULL,"
+	" granted_by TEXT NOT NULL, granted_at INTEGER NOT NULL, PRIMARY KEY (account_id, matter));"
+	"CREATE TABLE applications_v3 (id INTEGER PRIMARY KEY, company_id INTEGER NOT NULL,"
+	" account_id INTEGER NOT NULL,"
+	" kind TEXT NOT NULL CHECK (kind IN ('main_open','main_update','matter')),"
+	" state TEXT NOT NULL CHECK (state IN ('draft','submitted','withdrawn','approved','rejected')),"
+	" form TEXT NOT NULL DEFAULT '{}', form_digest TEXT NOT NULL DEFAULT '',"
+	" scan BLOB, scan_sha256 TEXT NOT NULL DEFAULT '', qr TEXT NOT NULL DEFAULT 'none',"
+	" created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+	" submitted_at INTEGER NOT NULL DEFAULT 0, deadline INTEGER NOT NULL DEFAULT 0,"
+	" decided_at INTEGER NOT NULL DEFAULT 0, decided_by TEXT NOT NULL DEFAULT '',"
+	" reason TEXT NOT NULL DEFAULT '', matter TEXT NOT NULL DEFAULT '');"
+	"INSERT INTO applications_v3 (id, company_id, account_id, kind, state, form, form_digest,"
+	" scan, scan_sha256, qr, created_at, updated_at, submitted_at, deadline, decided_at,"
+	" decided_by, reason) SELECT id, company_id, account_id, kind, state, form, form_digest,"
+	" scan, scan_sha256, qr, created_at, updated_at, submitted_at, deadline, decided_at,"
+	" decided_by, reason FROM applications;"
+	"DROP TABLE applications;"
+	"ALTER TABLE applications_v3 RENAME TO applications;"
+	/* one open main application of a kind per company; matters: any number */
+	"CREATE UNIQUE INDEX applications_open ON applications(company_id, kind)"
+	" WHERE state IN ('draft','submitted') AND kind <> 'matter';"
+	"CREATE INDEX applications_queue ON applications(state, deadline);"
+	"CREATE INDEX applications_company ON applications(company_id, kind, matter);"
+	"CREATE TABLE attachments (app_id INTEGER NOT NULL, name TEXT NOT NULL,"
+	" content_type TEXT NOT NULL, data BLOB NOT NULL, size INTEGER NOT NULL,"
+	" sha256 TEXT NOT NULL, uploaded_at INTEGER NOT NULL, PRIMARY KEY (app_id, name));",
 };
 #define NMIG ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -247,8 +283,8 @@ oc_hall_company_get(struct oc_hall_store *st, long long id, struct oc_hall_compa
 	return rc;
 }
 
-static void
-account_row(sqlite3_stmt *s, struct oc_hall_account *a)
+void
+hs_account_row(sqlite3_stmt *s, struct oc_hall_account *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->id = sqlite3_column_int64(s, 0);
@@ -262,10 +298,16 @@ account_row(sqlite3_stmt *s, struct oc_hall_account *a)
 	a->not_after = (time_t)sqlite3_column_int64(s, 8);
 	a->first_login = (time_t)sqlite3_column_int64(s, 9);
 	a->last_login = (time_t)sqlite3_column_int64(s, 10);
+	hs_col(s, 11, a->status, sizeof(a->status));
+	hs_col(s, 12, a->holder_name, sizeof(a->holder_name));
+	hs_col(s, 13, a->holder_mobile, sizeof(a->holder_mobile));
+	hs_col(s, 14, a->note, sizeof(a->note));
+	a->requested_at = (time_t)sqlite3_column_int64(s, 15);
+	hs_col(s, 16, a->decided_by, sizeof(a->decided_by));
+	hs_col(s, 17, a->reason, sizeof(a->reason));
 }
 
-#define ACCOUNT_COLS "id, uid, serial, issuer, company_id, kind, role, subject_cn," \
-	" not_after, first_login, last_login"
+
 
 int
 oc_hall_account_login(struct oc_hall_store *st, struct oc_hall_account *a, struct oc_err *err)
@@ -287,7 +329,7 @@ oc_hall_account_login(struct oc_hall_store *st, struct oc_hall_account *a, struc
 	if (sqlite3_step(s) == SQLITE_ROW) {
 		struct oc_hall_account got;
 
-		account_row(s, &got);
+		hs_account_row(s, &got);
 		/* a unique ID that moved to another company or serial is not
 		 * this account: refuse rather than merge */
 		if (got.company_id != a->company_id || strcmp(got.serial, a->serial) != 0)
@@ -314,7 +356,7 @@ oc_hall_account_get(struct oc_hall_store *st, long long id, struct oc_hall_accou
 	sqlite3_bind_int64(s, 1, id);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
-		account_row(s, out);
+		hs_account_row(s, out);
 		rc = 0;
 	} else if (rc == SQLITE_DONE) {
 		rc = oc_err_set(err, OC_ENOTFOUND, "no such account");

@@ -25,4 +25,10 @@ sqlite3_stmt *hs_prep(struct oc_hall_store *st, const char *sql, struct oc_err *
 void hs_bt(sqlite3_stmt *s, int i, const char *v);            /* NULL binds '' */
 void hs_col(sqlite3_stmt *s, int i, char *dst, size_t cap);  /* NULL reads '' */
 
+/* The columns hs_account_row reads, in its order. */
+#define ACCOUNT_COLS "id, uid, serial, issuer, company_id, kind, role, subject_cn," \
+	" not_after, first_login, last_login, status, holder_name, holder_mobile, note," \
+	" requested_at, decided_by, reason"
+void hs_account_row(sqlite3_stmt *s, struct oc_hall_account *a);
+
 #endif

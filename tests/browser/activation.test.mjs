@@ -5,9 +5,12 @@
 // "prints and scans" it (pdftoppm renders the downloaded PDF to a JPEG,
 // as a scanner would), uploads the scan and sees the QR code verified,
 // submits; a second certificate of the company sees that an application
-// is pending; a reviewer (a personal certificate with the reviewer role,
-// in its own browser) finds it in the queue, looks at the scan and
-// approves; the company logs in again, is told its certificate is the
+// is pending; another company's application (filed through the API) is
+// made overdue; a reviewer (a personal certificate with the reviewer
+// role, in its own browser) finds both in the queue, the overdue one
+// first and marked 已超期, looks at the scan and approves the first,
+// rejects the other with a reason that its applicant then reads; the
+// first company logs in again, is told its certificate is the
 // main certificate, registers with an SMS code read from the hall's
 // outbox (a non-local mobile is refused first) and sees 当前证书信息（主）
 // and 开通成功.  Every screen is kept in tests/browser/artifacts/
@@ -18,13 +21,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { browserWith, dateCN, run, screenshot, startWorld, stopWorld } from './lib/world.mjs';
+import { ARTIFACTS, apiClient, browserWith, dateCN, run, screenshot, startWorld, stopWorld } from './lib/world.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const SEGMENTS = path.resolve(HERE, '..', 'unit', 'data', 'segments_fixture.csv');
 const DOCS_IMG = path.resolve(HERE, '..', '..', 'docs', 'img');
 const NAME = '上海浦江建筑工程有限公司';
 const USCC = '91310115MA1FL8XY7N';
+const NAME_B = '北京燕山建材有限公司';
+const USCC_B = '91110000600037341L';
+const REJECT_REASON = '申请表未加盖单位公章，请盖章后重新扫描上传';
 const LOCAL = '13816001234';      // 上海市 in the segment fixture
 const FAR = '13901001234';        // 北京市
 const CONTACT_PHONE = '13817005678';
@@ -35,7 +41,7 @@ const DESKTOP = { viewport: { width: 1280, height: 800 } };
 const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
 
 describe('main-certificate activation, review and registration in Chromium', () => {
-  let w, company, company2, reviewer, appId;
+  let w, company, company2, companyB, reviewer, appId, overdueId;
   let shotNo = 0;
   const shot = (page, name) => screenshot(page, `activation-${String(++shotNo).padStart(2, '0')}-${name}.png`);
   const browsers = new Map();
@@ -87,10 +93,14 @@ describe('main-certificate activation, review and registration in Chromium', () 
     .locator('.field-error');
 
   before(async () => {
+    // this run's screens only (the numbering moves when steps change)
+    if (fs.existsSync(ARTIFACTS))
+      for (const f of fs.readdirSync(ARTIFACTS)) if (/^activation-\d+-.*\.png$/.test(f)) fs.rmSync(path.join(ARTIFACTS, f));
     w = await startWorld();
     w.onecert('admin', 'import-segments', '--dir', w.H, '--file', SEGMENTS);
     company = w.issue('company', NAME, USCC);
     company2 = w.issue('company2', NAME, USCC);
+    companyB = w.issue('companyB', NAME_B, USCC_B);
     reviewer = w.issue('reviewer', '赵审核', null, { idNumber: '110101199003074514' });
     w.onecert('hall', 'grant-role', '--dir', w.H, '--serial', reviewer.serial, '--role', 'reviewer');
   }, { timeout: 120000 });
@@ -238,7 +248,46 @@ describe('main-certificate activation, review and registration in Chromium', () 
     });
   });
 
-  step('a reviewer finds the application in the queue, sees the scan and the QR verdict, approves', { timeout: 120000 }, async () => {
+  // Another company applies (through the API: the browser part was shown
+  // above) and its application is made overdue: no working day passes
+  // during a test, so its times are moved back in the hall's database.
+  step('another company\'s application waits past its deadline', { timeout: 120000 }, async () => {
+    const b = apiClient(w, companyB);
+    const form = { legal_rep: '王五', license_no: USCC_B, contact: '赵六', phone: '010-62345678', medium: 'BJ-0001' };
+    const app = (await b.call('POST', 'applications', form)).json;
+    const pdf = path.join(w.T, 'form-b.pdf');
+    fs.writeFileSync(pdf, (await b.call('GET', `applications/${app.id}/form.pdf`)).body);
+    run('pdftoppm', ['-jpeg', '-r', '100', '-jpegopt', 'quality=75', '-singlefile', pdf, path.join(w.T, 'scan-b')]);
+    const up = (await b.call('PUT', `applications/${app.id}/scan`, fs.readFileSync(path.join(w.T, 'scan-b.jpg')))).json;
+    assert.equal(up.qr, 'match');
+    await b.call('POST', `applications/${app.id}/submit`, {});
+    overdueId = app.id;
+    const now = Math.floor(Date.now() / 1000);
+    run('sqlite3', ['-cmd', '.timeout 5000', path.join(w.H, 'hall.db'),
+      `UPDATE applications SET submitted_at = ${now - 4 * 86400}, deadline = ${now - 86400} WHERE id = ${Number(app.id)}`]);
+  });
+
+  step('the review console fits a phone: the queue, then one application above its scan', { timeout: 120000 }, async () => {
+    await onPage(reviewer, PHONE, 'review-phone', async (page) => {
+      await login(page);
+      await page.goto(`${w.url}/review.html`);
+      await page.locator('table.queue tbody tr', { hasText: NAME }).waitFor();
+      await fitsPhone(page, 'the review queue');
+      await shot(page, 'review-queue-phone');
+      await page.locator('table.queue tbody tr', { hasText: NAME }).getByRole('link').tap();
+      await page.locator('#detail-card').waitFor();
+      await page.locator('#scan').evaluate((img) => img.complete && img.naturalWidth > 0 ||
+        new Promise((ok, ko) => { img.onload = ok; img.onerror = () => ko(new Error('the scan did not load')); }));
+      await fitsPhone(page, 'the review detail');
+      const form = await page.locator('#d-form').boundingBox(), scan = await page.locator('#scan').boundingBox();
+      assert.ok(scan.y >= form.y + form.height - 1, 'the scan goes below the form');
+      const approve = await page.getByRole('button', { name: '通过' }).boundingBox();
+      assert.ok(approve.y >= scan.y + scan.height - 1, 'and the decision below the scan');
+      await shot(page, 'review-detail-phone');
+    });
+  });
+
+  step('a reviewer sees the queue by deadline (已超期 marked), approves one beside its scan, rejects the other with a reason', { timeout: 120000 }, async () => {
     await onPage(reviewer, DESKTOP, 'review', async (page) => {
       await login(page);
       await page.getByText('工作人员角色：审核员').waitFor();
@@ -246,10 +295,15 @@ describe('main-certificate activation, review and registration in Chromium', () 
       await page.waitForURL(`${w.url}/review.html`);
       const row = page.locator('table.queue tbody tr', { hasText: NAME });
       await row.waitFor();
-      assert.equal(await page.locator('table.queue tbody tr').count(), 1, 'one application waits');
+      const rows = page.locator('table.queue tbody tr');
+      assert.equal(await rows.count(), 2, 'two applications wait');
+      // by deadline: the overdue one first, marked
+      assert.match(await rows.nth(0).textContent(), new RegExp(NAME_B));
+      assert.ok(await rows.nth(0).getByText('已超期').isVisible(), 'the overdue one says 已超期');
+      assert.match(await rows.nth(0).getAttribute('class'), /overdue/);
       assert.match(await row.textContent(), /二维码核验通过/);
       assert.match(await row.textContent(), /主数字证书开通/);
-      assert.ok(!(await row.getByText('已超期').isVisible()), 'not overdue yet');
+      assert.ok(!(await row.getByText('已超期').isVisible()), 'the new one is not overdue');
       await shot(page, 'review-queue');
 
       await row.click();
@@ -280,24 +334,43 @@ describe('main-certificate activation, review and registration in Chromium', () 
       assert.ok(!(await page.getByRole('button', { name: '驳回' }).isVisible()));
       await shot(page, 'review-approved');
 
-      // reopened later: the decision, no buttons; the queue is empty
+      const sms = JSON.parse(w.onecert('admin', 'outbox', '--dir', w.H, '--to', CONTACT_PHONE, '--json')).items;
+      assert.ok(sms.some((m) => m.purpose === 'application.approved'), 'the contact is told by SMS');
+
+      // reopened later: the decision, no buttons; the queue keeps the other one
       await page.reload();
       await page.locator('#result').getByText('已通过').waitFor();
       assert.ok(!(await page.getByRole('button', { name: '通过' }).isVisible()));
+      await page.getByRole('link', { name: '返回列表' }).click();
+      await page.locator('table.queue tbody tr', { hasText: NAME_B }).waitFor();
+      assert.equal(await rows.count(), 1, 'the approved one left the queue');
+
+      // the overdue one: 驳回 with a reason
+      await rows.nth(0).click();
+      await page.waitForURL(`${w.url}/review.html#${overdueId}`);
+      await page.locator('#d-state').getByText('已超期').waitFor();
+      await page.getByLabel('驳回原因').fill(REJECT_REASON);
+      await page.getByRole('button', { name: '驳回' }).click();
+      await page.locator('#result').getByText('已驳回').waitFor();
+      assert.match(await page.locator('#result').textContent(), new RegExp(REJECT_REASON));
+      assert.ok(!(await page.getByRole('button', { name: '驳回' }).isVisible()), 'no buttons once decided');
+      await shot(page, 'review-rejected');
       await page.getByRole('link', { name: '返回列表' }).click();
       await page.getByText('暂无待审核的申请').waitFor();
     });
   });
 
-  step('the review console fits a phone (one column)', { timeout: 120000 }, async () => {
-    await onPage(reviewer, PHONE, 'review-phone', async (page) => {
+  step('the registration form fits a phone', { timeout: 120000 }, async () => {
+    await onPage(company, PHONE, 'register-phone', async (page) => {
       await login(page);
-      await page.goto(`${w.url}/review.html#${appId}`);
-      await page.locator('#result').getByText('已通过').waitFor();
-      await fitsPhone(page, 'the review console');
-      const form = await page.locator('#d-form').boundingBox(), scan = await page.locator('#scan').boundingBox();
-      assert.ok(scan.y >= form.y + form.height - 1, 'the scan goes below the form');
-      await shot(page, 'review-phone');
+      await page.getByText(MAIN_NOTICE).waitFor();
+      await page.getByRole('link', { name: '下一步' }).tap();
+      await page.getByRole('button', { name: /本市企业（机构）/ }).tap();
+      await page.getByRole('heading', { name: '附加信息' }).waitFor();
+      await fitsPhone(page, 'the registration form');
+      const send = await page.getByRole('button', { name: '获取验证码' }).boundingBox();
+      assert.ok(send && send.x + send.width <= 390 && send.height >= 32, `a tappable 获取验证码: ${JSON.stringify(send)}`);
+      await shot(page, 'register-phone');
     });
   });
 
@@ -369,6 +442,22 @@ describe('main-certificate activation, review and registration in Chromium', () 
       await page.getByText(REMINDER).waitFor();
       assert.ok((await page.locator('#profile').textContent()).includes('法人主证书'), 'the registration data');
       await shot(page, 'home-registered');
+    });
+  });
+
+  step('the other company sees why it was refused, and 重新申请 starts from its earlier form', { timeout: 120000 }, async () => {
+    await onPage(companyB, DESKTOP, 'rejected', async (page) => {
+      await login(page);
+      await page.getByText('主数字证书开通申请未通过审核').waitFor();
+      assert.equal(await page.locator('#reject-reason').textContent(), REJECT_REASON);
+      await shot(page, 'home-rejected');
+      await page.getByRole('link', { name: '重新申请' }).click();
+      await page.waitForURL(`${w.url}/activate.html`);
+      await page.locator('#rejected').getByText(REJECT_REASON).waitFor();
+      assert.equal(await page.locator('#legal_rep').inputValue(), '王五', 'the earlier fields');
+      assert.equal(await page.locator('#license_no').inputValue(), USCC_B);
+      assert.ok(await page.locator('#scan').isDisabled(), 'a new application: save first');
+      await shot(page, 'activate-again');
     });
   });
 

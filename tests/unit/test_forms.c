@@ -695,6 +695,58 @@ scan_without_qr(void **state)
 	oc_buf_cleanup(&jpg);
 }
 
+/* The fuzz corpus's hand-made scans (tests/fuzz/fuzz_scan.c): codes at
+ * the smallest size we accept, CMYK, progressive. */
+static void
+scan_corpus_seeds(void **state)
+{
+	const char *src = getenv("ONECERT_SOURCE_DIR");
+	struct oc_scan_info info;
+	struct oc_buf b;
+	struct oc_err err;
+	char path[4096];
+	const char *found[4];
+
+	(void)state;
+	if (src == NULL || *src == '\0')
+		src = ONECERT_SOURCE_DIR;
+#define SEED(name) (snprintf(path, sizeof(path), \
+	"%s/tests/fuzz/corpus/scan/%s", src, (name)), path)
+	oc_buf_init(&b, 1024 * 1024);
+	assert_int_equal(oc_buf_read_file(&b, SEED("seed-qr-match-progressive.jpg")),
+	    0);
+	assert_int_equal(oc_scan_check(b.p, b.len, SCAN_MAX, &info, &err), 0);
+	assert_int_equal(info.n_qr, 1);
+	found[0] = info.qr[0];
+	assert_int_equal(oc_form_qr_judge(key, sizeof(key), 1, TWO_DIGEST,
+	    found, 1), OC_QR_MATCH);
+
+	oc_buf_reset(&b);
+	assert_int_equal(oc_buf_read_file(&b, SEED("seed-qr-stale-other.jpg")),
+	    0);
+	assert_int_equal(oc_scan_check(b.p, b.len, SCAN_MAX, &info, &err), 0);
+	assert_int_equal(info.n_qr, 2);
+	found[0] = info.qr[0];
+	found[1] = info.qr[1];
+	assert_int_equal(oc_form_qr_judge(key, sizeof(key), 1, TWO_DIGEST,
+	    found, 2), OC_QR_STALE);
+	assert_int_equal(oc_form_qr_judge(key, sizeof(key), 2, TWO_DIGEST,
+	    found, 2), OC_QR_MATCH);
+	assert_int_equal(oc_form_qr_judge(key, sizeof(key), 3, TWO_DIGEST,
+	    found, 2), OC_QR_OTHER);
+
+	oc_buf_reset(&b);
+	assert_int_equal(oc_buf_read_file(&b, SEED("seed-cmyk.jpg")), 0);
+	assert_fails_with(oc_scan_check(b.p, b.len, SCAN_MAX, &info, &err),
+	    OC_EINVAL, err, "CMYK");
+	oc_buf_reset(&b);
+	assert_int_equal(oc_buf_read_file(&b, SEED("seed-soi.jpg")), 0);
+	assert_fails_with(oc_scan_check(b.p, b.len, SCAN_MAX, &info, &err),
+	    OC_EINVAL, err, "图片不完整或已损坏");
+#undef SEED
+	oc_buf_cleanup(&b);
+}
+
 /* --- fixtures ----------------------------------------------------------- */
 
 static int
@@ -741,6 +793,7 @@ main(void)
 		cmocka_unit_test(round_trip),
 		cmocka_unit_test(scan_bad_input),
 		cmocka_unit_test(scan_without_qr),
+		cmocka_unit_test(scan_corpus_seeds),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -192,6 +192,56 @@ export async function browserWith(w, cert) {
   return browser;
 }
 
+// The hall's JSON API as a program sees it, with this certificate over
+// TLS (for setting the scene around what the browser does): logs in on
+// first use, keeps the session cookie and the CSRF token.
+// call(method, path, body) → {status, json, body (Buffer)}; a Buffer body
+// is sent as it is, with type (default image/jpeg).
+export function apiClient(w, cert) {
+  const tls = { ca: fs.readFileSync(w.caPem), cert: fs.readFileSync(cert.pem), key: fs.readFileSync(cert.key) };
+  let cookie = '', csrf = '';
+  const call = (method, p, body, type = 'image/jpeg') => new Promise((resolve, reject) => {
+    const headers = {};
+    if (cookie) headers.Cookie = cookie;
+    if (csrf && method !== 'GET') headers['X-CSRF-Token'] = csrf;
+    let data = null;
+    if (Buffer.isBuffer(body)) { data = body; headers['Content-Type'] = type; }
+    else if (body !== undefined) { data = Buffer.from(JSON.stringify(body)); headers['Content-Type'] = 'application/json'; }
+    if (data) headers['Content-Length'] = data.length;
+    const req = https.request(`${w.url}/api/v1/${p}`, { method, headers, ...tls }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const buf = Buffer.concat(chunks);
+        let json = null;
+        try { json = JSON.parse(buf.toString('utf8')); } catch { /* not JSON */ }
+        const set = res.headers['set-cookie'];
+        if (set) for (const c of set) if (c.startsWith('oc_session=')) cookie = c.split(';')[0];
+        resolve({ status: res.statusCode, json, body: buf });
+      });
+    });
+    req.on('error', reject);
+    if (data) req.write(data);
+    req.end();
+  });
+  return {
+    async login() {
+      const r = await call('POST', 'login/tls');
+      if (r.status !== 200) throw new Error(`login/tls as ${cert.tag}: ${r.status} ${r.body}`);
+      csrf = r.json.csrf;
+      return r.json;
+    },
+    // fails unless the status is the one expected (default 2xx)
+    async call(method, p, body, { type, status } = {}) {
+      if (!csrf) await this.login();
+      const r = await call(method, p, body, type);
+      if (status ? r.status !== status : (r.status < 200 || r.status > 299))
+        throw new Error(`${method} ${p} as ${cert.tag}: ${r.status} ${r.body.toString('utf8').slice(0, 300)}`);
+      return r;
+    },
+  };
+}
+
 export async function stopWorld(w) {
   for (const b of w.browsers) { try { await b.close(); } catch { /* already gone */ } }
   for (const p of w.procs) {
