@@ -88,10 +88,10 @@ struct oc_scan_info {
 };
 
 /* Decode the JPEG fully (libturbojpeg), then look for QR codes (zbar) in
- * its grey image.  OC_EINVAL with a clear Chinese + English message for:
- * an empty body, more than max_bytes, not a JPEG (by content, whatever the
- * name), a truncated or corrupt JPEG, an image smaller than 200×200 or
- * larger than 10000×10000 pixels. */
+ * its grey image.  OC_ETOOBIG for more than max_bytes; OC_EINVAL with a
+ * clear Chinese + English message for: an empty body, not a JPEG (by
+ * content, whatever the name), a truncated or corrupt JPEG, a CMYK JPEG,
+ * an image smaller than 200×200 or larger than 10000×10000 pixels. */
 int oc_scan_check(const unsigned char *data, size_t len, size_t max_bytes,
 	struct oc_scan_info *info, struct oc_err *err);
 

@@ -234,8 +234,8 @@ need(struct pdf *p, double h)
 		new_page(p);
 }
 
-/* The QR code at (x, y), side mm of symbol; returns the whole width
- * (quiet zone included), or -1. */
+/* The QR code with its quiet zone's top left corner at (x, y); returns
+ * the whole width (quiet zone included), or -1. */
 static double
 draw_qr(struct pdf *p, const QRcode *qr, double x, double y)
 {

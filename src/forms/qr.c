@@ -46,7 +46,7 @@ oc_form_digest(const struct oc_form_field *fields, size_t n, char hex[65])
 	int ok = 0;
 
 	hex[0] = '\0';
-	if ((ctx = EVP_MD_CTX_new()) == NULL ||
+	if ((fields == NULL && n > 0) || (ctx = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
 		goto out;
 	for (size_t i = 0; i < n; i++) {

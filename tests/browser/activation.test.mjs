@@ -445,7 +445,7 @@ describe('main-certificate activation, review and registration in Chromium', () 
     });
   });
 
-  step('the other company sees why it was refused, and 重新申请 starts from its earlier form', { timeout: 120000 }, async () => {
+  step('the other company sees why it was refused; 重新申请 starts from its earlier form; 继续填写 and 撤回', { timeout: 120000 }, async () => {
     await onPage(companyB, DESKTOP, 'rejected', async (page) => {
       await login(page);
       await page.getByText('主数字证书开通申请未通过审核').waitFor();
@@ -458,6 +458,35 @@ describe('main-certificate activation, review and registration in Chromium', () 
       assert.equal(await page.locator('#license_no').inputValue(), USCC_B);
       assert.ok(await page.locator('#scan').isDisabled(), 'a new application: save first');
       await shot(page, 'activate-again');
+
+      // a new draft: home offers 继续填写, which comes back to it
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        page.getByRole('button', { name: '保存并下载申请表' }).click(),
+      ]);
+      const pdf = path.join(w.T, 'form-b2.pdf');
+      await download.saveAs(pdf);
+      await page.goto(`${w.url}/home.html`);
+      await page.getByText('主数字证书开通申请填写中').waitFor();
+      await page.getByRole('link', { name: '继续填写' }).click();
+      await page.waitForURL(`${w.url}/activate.html`);
+      await page.locator('#form-card').waitFor();
+      assert.equal(await page.locator('#legal_rep').inputValue(), '王五', 'the draft');
+      assert.ok(!(await page.locator('#rejected').isVisible()), 'the refusal was the old application\'s');
+
+      // scanned, submitted, then 撤回 (confirmed in the page)
+      run('pdftoppm', ['-jpeg', '-r', '100', '-jpegopt', 'quality=75', '-singlefile', pdf, path.join(w.T, 'scan-b2')]);
+      await page.locator('#scan').setInputFiles(path.join(w.T, 'scan-b2.jpg'));
+      await page.locator('#qr').getByText('二维码核验通过').waitFor();
+      await page.getByRole('button', { name: '保存提交' }).click();
+      await page.locator('#status').getByText(SUBMITTED).waitFor();
+      await page.getByRole('button', { name: '撤回' }).click();
+      await page.getByText('撤回后需重新填写并提交申请，确定撤回吗？').waitFor();
+      await shot(page, 'activate-withdraw-confirm');
+      await page.getByRole('button', { name: '确定撤回' }).click();
+      await page.waitForURL(`${w.url}/home.html`);
+      await page.getByText('贵企业未在本市建筑建材业网上办事大厅开通主数字证书').waitFor();
+      assert.ok(await page.getByRole('link', { name: '开通', exact: true }).isVisible(), '开通 again after 撤回');
     });
   });
 
