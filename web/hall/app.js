@@ -36,6 +36,7 @@ const hall = {
       const e = data && data.error;
       const err = new Error(e && e.message ? hall.zh(e.message) : hall.statusText(r.status));
       err.status = r.status; err.code = e && e.code; err.field = e && e.field; err.full = e && e.message;
+      err.retryAfter = e && e.retry_after;
       throw err;
     }
     return data;
