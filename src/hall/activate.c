@@ -1,10 +1,17 @@
 /*
- * activate.c — 开通 (SPEC §4.2 steps 3–4): a company certificate applies
- * to become the company's main certificate.
+ * activate.c — the applications of the main certificate, on one set of
+ * routes for both kinds:
  *
- *   GET  /api/v1/activation                 prefill + the current application
- *   POST /api/v1/applications               a draft with the form's fields
- *   GET  /api/v1/applications/{id}          the application
+ *   main_open    开通 (SPEC §4.2 steps 3–4): a company certificate applies
+ *                to become the company's main certificate;
+ *   main_update  主数字证书更新 (SPEC §4.4): the new certificate of a company
+ *                that has a main certificate applies to replace it (its
+ *                own endpoints, GET/POST /api/v1/main-update, are in
+ *                update.c).
+ *
+ *   GET  /api/v1/activation                 prefill + the current 开通 application
+ *   POST /api/v1/applications               a 开通 draft with the form's fields
+ *   GET  /api/v1/applications/{id}          the application (either kind)
  *   PUT  /api/v1/applications/{id}          new fields (drafts)
  *   GET  /api/v1/applications/{id}/form.pdf the prefilled PDF with its QR code
  *   PUT  /api/v1/applications/{id}/scan     the signed, sealed scan (JPEG)
@@ -12,13 +19,17 @@
  *   POST /api/v1/applications/{id}/submit   保存提交
  *   POST /api/v1/applications/{id}/withdraw 撤回
  *
- * An application of another company answers 404, as if it did not exist.
- * Only the certificate that applied changes its application; other
- * certificates of the company see it.  The form's certificate fields come
- * from the session's certificate, never from the request.  The QR verdict
- * is judged against the fields as they are: at upload, and again at
- * submission (the stored scan is decoded once more), so fields changed
- * after printing are flagged "stale".
+ * The field table, the checks, the printed form and the words come from
+ * the application's kind (struct app_kind); other kinds (matters) have
+ * their own routes and are not found here.  An application of another
+ * company answers 404, as if it did not exist.  Only the certificate that
+ * applied changes its application; other certificates of the company see
+ * it.  The form's certificate fields come from the session's certificate
+ * (and, for an update, the old certificate from the company's record),
+ * never from the request.  The QR verdict is judged against the fields as
+ * they are: at upload, and again at submission (the stored scan is
+ * decoded once more), so fields changed after printing are flagged
+ * "stale".
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -28,27 +39,85 @@
 
 #include <openssl/evp.h>
 
+#include "hall/apps.h"
 #include "hall/hall_int.h"
 #include "onecert/calendar.h"
 #include "onecert/forms.h"
 #include "onecert/ident.h"
 #include "onecert/json.h"
 #include "onecert/log.h"
+#include "onecert/pki.h"
 
 #define FORM_MAX 8192
 
-/* The applicant's fields, in the order of the paper form. */
-static const struct {
+/* How a field is checked. */
+enum field_check {
+	FC_TEXT,                /* printable text */
+	FC_LICENSE,             /* 营业执照注册号 (check_license) */
+	FC_PHONE,               /* a mobile or a fixed line */
+	FC_MEDIUM,              /* 介质单号 */
+	FC_REASON,              /* one of update_reasons */
+	FC_REASON_TEXT,         /* required when the reason is 其他, else dropped */
+	FC_OLD_SERIAL,          /* the company's current main certificate */
+};
+
+struct app_field {
 	const char *key, *label;
 	size_t max;             /* characters (UTF-8 code points) */
-} app_fields[] = {
-	{ "legal_rep", "企业法定代表人", 32 },
-	{ "license_no", "营业执照注册号（或事业单位证书号、社团编号）", 32 },
-	{ "contact", "联系人", 32 },
-	{ "phone", "联系电话", 20 },
-	{ "medium", "拟设为主数字证书的介质单号（硬件背面）", 64 },
+	enum field_check check;
+	bool optional;
 };
-#define N_APP_FIELDS (sizeof(app_fields) / sizeof(app_fields[0]))
+
+/* 开通: the applicant's fields, in the order of the paper form. */
+static const struct app_field open_fields[] = {
+	{ "legal_rep", "企业法定代表人", 32, FC_TEXT, false },
+	{ "license_no", "营业执照注册号（或事业单位证书号、社团编号）", 32, FC_LICENSE, false },
+	{ "contact", "联系人", 32, FC_TEXT, false },
+	{ "phone", "联系电话", 20, FC_PHONE, false },
+	{ "medium", "拟设为主数字证书的介质单号（硬件背面）", 64, FC_MEDIUM, false },
+};
+
+/* 主数字证书更新: what the applicant gives.  The old certificate is chosen
+ * by its serial from the company's record (old_uid follows from it); the
+ * new one is the applying certificate itself. */
+static const struct app_field update_fields[] = {
+	{ "license_no", "营业执照注册号（或统一社会信用代码）", 32, FC_LICENSE, false },
+	{ "old_serial", "原证书序列号", 42, FC_OLD_SERIAL, false },
+	{ "medium", "新证书介质单号（硬件背面）", 64, FC_MEDIUM, false },
+	{ "reason", "更新原因", 8, FC_REASON, false },
+	{ "reason_text", "其他原因说明", 100, FC_REASON_TEXT, true },
+	{ "contact", "联系人", 32, FC_TEXT, false },
+	{ "phone", "联系电话", 20, FC_PHONE, false },
+};
+
+static const char *const update_reasons[] = { "信息变更", "续费", "遗失办证", "其他" };
+
+/* What differs between the kinds that share these routes. */
+struct app_kind {
+	const char *kind;
+	enum oc_form_kind form_kind;
+	const struct app_field *fields;
+	size_t n_fields;
+	const char *what;               /* in messages and SMS */
+	const char *file;               /* the PDF's file name */
+};
+
+static const struct app_kind kinds[] = {
+	{ "main_open", OC_FORM_MAIN_OPEN, open_fields,
+	  sizeof(open_fields) / sizeof(open_fields[0]), "主数字证书开通申请", "activation" },
+	{ "main_update", OC_FORM_MAIN_UPDATE, update_fields,
+	  sizeof(update_fields) / sizeof(update_fields[0]), "主数字证书更新申请", "main-update" },
+};
+
+/* The kind's description, NULL for a kind these routes do not serve. */
+static const struct app_kind *
+kind_of(const char *kind)
+{
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strcmp(kinds[i].kind, kind) == 0)
+			return &kinds[i];
+	return NULL;
+}
 
 void
 hall_iso(time_t t, char *buf, size_t cap)
