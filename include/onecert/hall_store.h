@@ -196,6 +196,18 @@ int oc_hall_app_list_company(struct oc_hall_store *st, long long company_id,
 int oc_hall_app_list(struct oc_hall_store *st, const char *state, int limit,
 	int (*fn)(const struct oc_hall_application *app, void *arg), void *arg,
 	struct oc_err *err);
+/* The signed main-certificate update (hall_update_sqlite.c): app
+ * (company_id, account_id = the new certificate, form naming old_serial)
+ * is recorded as a main_update approved by by_serial at now, and — in the
+ * same transaction, as oc_hall_app_decide2 approving a main_update — the
+ * old main is retired and its sessions end, the applicant becomes the
+ * main.  The applicant's own open update application is withdrawn
+ * (*withdrawn_id, may be NULL: its id or 0).  app is filled with the row
+ * written.  OC_ECONFLICT, nothing changed, when old_serial is not (or no
+ * longer) the company's main certificate. */
+int oc_hall_app_update_signed(struct oc_hall_store *st, struct oc_hall_application *app,
+	const char *by_serial, time_t now, long long *withdrawn_id, char *retired_serial,
+	struct oc_err *err);
 
 /* --- sub certificates and grants (issue 6) ---------------------------- */
 

@@ -350,6 +350,9 @@ oc_ca_serve(const struct oc_ca_serve_opts *o, struct oc_err *err)
 		{ "GET", "/ca/", h_cacert, &s, 0, OC_HTTP_BLOCKING | OC_HTTP_PREFIX },
 		{ NULL, "/api/v1/", oc__ca_api_handle, &s, 64 * 1024,
 		    OC_HTTP_BLOCKING | OC_HTTP_TLS_ONLY | OC_HTTP_PREFIX },
+		/* public: no operator certificate (the longer prefix wins) */
+		{ "GET", "/api/v1/public/lineage/", oc__ca_lineage_handle, &s, 0,
+		    OC_HTTP_BLOCKING | OC_HTTP_TLS_ONLY | OC_HTTP_PREFIX },
 	};
 	memset(&hc, 0, sizeof(hc));
 	hc.name = "ca";

@@ -242,40 +242,108 @@ check_medium(const char *v, struct oc_err *err)
 	return 0;
 }
 
+/* What a form is checked against: the company's organization code and,
+ * for an update, its current main certificate (NULL: none). */
+struct form_ctx {
+	const char *org_code;
+	const struct oc_hall_account *main;
+};
+
+static int
+check_reason(const char *v, struct oc_err *err)
+{
+	for (size_t i = 0; i < sizeof(update_reasons) / sizeof(update_reasons[0]); i++)
+		if (strcmp(v, update_reasons[i]) == 0)
+			return 0;
+	return oc_err_set(err, OC_EINVAL,
+	    "更新原因须为“信息变更”“续费”“遗失办证”或“其他” / reason must be one of 信息变更, 续费, 遗失办证, 其他");
+}
+
+/* The old certificate is chosen from the company's record: it must be
+ * the current main certificate.  canon gets its serial as recorded. */
+static int
+check_old_serial(const char *v, const struct form_ctx *ctx, char canon[43], struct oc_err *err)
+{
+	if (ctx->main == NULL)
+		return oc_err_set(err, OC_EINVAL,
+		    "贵企业没有可更新的主数字证书 / the company has no main certificate to replace");
+	if (oc_serial_canon(v, canon, NULL) != 0 || strcmp(canon, ctx->main->serial) != 0)
+		return oc_err_set(err, OC_EINVAL,
+		    "所选原证书不是贵企业当前的主数字证书 / old_serial is not the company's current main certificate");
+	return 0;
+}
+
 /* Validate the request's FORM into a fresh JSON object of exactly the
- * known fields.  NULL after replying 400 (naming the field). */
+ * kind's fields (an update's also old_uid, from the record).  NULL after
+ * replying 400 (naming the field). */
 static json_t *
-parse_form(struct hall_call *c, json_t *body, const char *cert_org_code)
+parse_form(struct hall_call *c, const struct app_kind *k, json_t *body,
+    const struct form_ctx *ctx)
 {
 	json_t *form = json_object();
 	struct oc_err err;
+	char canon[43];
 
-	for (size_t i = 0; i < N_APP_FIELDS; i++) {
-		const char *v = NULL;
-		const char *k = app_fields[i].key;
+	for (size_t i = 0; i < k->n_fields; i++) {
+		const struct app_field *fd = &k->fields[i];
+		const char *v = NULL, *key = fd->key;
 		int rc;
 
 		oc_err_clear(&err);
-		rc = oc_json_get_str(body, k, true, 256, &v, &err);
-		if (rc == 0 && (v[0] == '\0' || !plain_text(v)))
-			rc = oc_err_set(&err, OC_EINVAL, "请填写%s / %s is required", app_fields[i].label, k);
-		if (rc == 0 && utf8_chars(v) > app_fields[i].max)
+		rc = oc_json_get_str(body, key, !fd->optional, 256, &v, &err);
+		if (rc == 0 && v == NULL)
+			v = "";
+		if (rc == 0 && fd->check == FC_REASON_TEXT) {
+			const char *r = json_string_value(json_object_get(form, "reason"));
+
+			if (r == NULL || strcmp(r, "其他") != 0)
+				v = "";         /* only 其他 has a text */
+			else if (v[0] == '\0')
+				rc = oc_err_set(&err, OC_EINVAL,
+				    "更新原因为“其他”时请填写原因说明 / reason_text is required when the reason is 其他");
+		}
+		if (rc == 0 && !plain_text(v))
+			rc = oc_err_set(&err, OC_EINVAL, "%s含有非法字符 / %s has control characters",
+			    fd->label, key);
+		if (rc == 0 && v[0] == '\0' && !fd->optional)
+			rc = oc_err_set(&err, OC_EINVAL, "请填写%s / %s is required", fd->label, key);
+		if (rc == 0 && utf8_chars(v) > fd->max)
 			rc = oc_err_set(&err, OC_EINVAL, "%s过长（最多%zu个字符） / %s is too long",
-			    app_fields[i].label, app_fields[i].max, k);
-		if (rc == 0 && strcmp(k, "license_no") == 0)
-			rc = check_license(v, cert_org_code, &err);
-		if (rc == 0 && strcmp(k, "phone") == 0 && !oc_mobile_valid(v) && !is_landline(v))
-			rc = oc_err_set(&err, OC_EINVAL,
-			    "联系电话格式错误：请填写11位手机号码或带区号的固定电话（如021-12345678） / the phone number is not a phone number");
-		if (rc == 0 && strcmp(k, "medium") == 0)
-			rc = check_medium(v, &err);
+			    fd->label, fd->max, key);
+		if (rc == 0) {
+			switch (fd->check) {
+			case FC_LICENSE:
+				rc = check_license(v, ctx->org_code, &err);
+				break;
+			case FC_PHONE:
+				if (!oc_mobile_valid(v) && !is_landline(v))
+					rc = oc_err_set(&err, OC_EINVAL,
+					    "联系电话格式错误：请填写11位手机号码或带区号的固定电话（如021-12345678） / the phone number is not a phone number");
+				break;
+			case FC_MEDIUM:
+				rc = check_medium(v, &err);
+				break;
+			case FC_REASON:
+				rc = check_reason(v, &err);
+				break;
+			case FC_OLD_SERIAL:
+				if ((rc = check_old_serial(v, ctx, canon, &err)) == 0)
+					v = canon;
+				break;
+			case FC_TEXT:
+			case FC_REASON_TEXT:
+				break;
+			}
+		}
 		if (rc != 0) {
 			json_decref(form);
 			oc_http_reply_json(c->req, 400, json_pack("{s:{s:s, s:s, s:s}}", "error",
-			    "code", "invalid_input", "message", err.msg, "field", k));
+			    "code", "invalid_input", "message", err.msg, "field", key));
 			return NULL;
 		}
-		json_object_set_new(form, k, json_string(v));
+		json_object_set_new(form, key, json_string(v));
+		if (fd->check == FC_OLD_SERIAL)
+			json_object_set_new(form, "old_uid", json_string(ctx->main->uid));
 	}
 	return form;
 }
@@ -287,7 +355,7 @@ load_company(struct hall_call *c, struct oc_hall_company *co)
 
 	if (strcmp(c->a.kind, "enterprise") != 0 || c->a.company_id == 0) {
 		oc_http_reply_error(c->req, 403, "forbidden",
-		    "仅企业数字证书可以办理开通 / only a company certificate can apply");
+		    "仅企业数字证书可以办理 / only a company certificate can apply");
 		return false;
 	}
 	if (oc_hall_company_get(c->st, c->a.company_id, co, &err) != 0) {
@@ -297,16 +365,57 @@ load_company(struct hall_call *c, struct oc_hall_company *co)
 	return true;
 }
 
+/* The company's main certificate into main; false when it has none. */
+static bool
+current_main(struct hall_call *c, const struct oc_hall_company *co, struct oc_hall_account *main)
+{
+	return co->main_account_id != 0 &&
+	    oc_hall_account_get(c->st, co->main_account_id, main, NULL) == 0 &&
+	    main->company_id == co->id;
+}
+
+/* Parse a body as the kind's form for the company.  NULL after replying. */
+static json_t *
+form_of(struct hall_call *c, const struct app_kind *k, const struct oc_hall_company *co,
+    json_t *body)
+{
+	struct oc_hall_account main;
+	struct form_ctx ctx = { co->org_code, NULL };
+
+	if (strcmp(k->kind, "main_update") == 0 && current_main(c, co, &main))
+		ctx.main = &main;
+	return parse_form(c, k, body, &ctx);
+}
+
+void
+hall_company_holder_mobile(const struct oc_hall_company *co, char *buf, size_t cap)
+{
+	json_t *p = json_loads(co->profile, 0, NULL);
+	const char *m = p ? json_string_value(json_object_get(p, "holder_mobile")) : NULL;
+
+	snprintf(buf, cap, "%s", m ? m : "");
+	json_decref(p);
+}
+
 /* The fields printed on the form, certificate fields first. */
 struct printed {
-	struct oc_form_field f[5 + N_APP_FIELDS];
+	struct oc_form_field f[16];
 	size_t n;
 	char not_after[32];
+	char reason[400];
 	json_t *form;
 };
 
+static const char *
+form_str(const struct printed *p, const char *key)
+{
+	const char *v = p->form ? json_string_value(json_object_get(p->form, key)) : NULL;
+
+	return v ? v : "";
+}
+
 static void
-printed_fields(struct hall_call *c, const struct oc_hall_company *co,
+printed_fields(const struct app_kind *k, const struct oc_hall_company *co,
     const struct oc_hall_account *applicant, const char *form_json, struct printed *p)
 {
 	struct tm tm;
@@ -316,16 +425,36 @@ printed_fields(struct hall_call *c, const struct oc_hall_company *co,
 	gmtime_r(&t, &tm);
 	strftime(p->not_after, sizeof(p->not_after), "%Y年%m月%d日", &tm);
 	p->form = json_loads(form_json, 0, NULL);
+	if (k->form_kind == OC_FORM_MAIN_UPDATE) {
+		const char *r = form_str(p, "reason"), *rt = form_str(p, "reason_text");
+
+		if (rt[0] != '\0')
+			snprintf(p->reason, sizeof(p->reason), "%s：%s", r, rt);
+		else
+			snprintf(p->reason, sizeof(p->reason), "%s", r);
+		p->f[p->n++] = (struct oc_form_field){ "单位名称", co->name };
+		p->f[p->n++] = (struct oc_form_field){ "组织机构代码", co->org_code };
+		p->f[p->n++] = (struct oc_form_field){ update_fields[0].label,
+		    form_str(p, "license_no") };
+		p->f[p->n++] = (struct oc_form_field){ "原证书唯一标识码", form_str(p, "old_uid") };
+		p->f[p->n++] = (struct oc_form_field){ "原证书序列号", form_str(p, "old_serial") };
+		p->f[p->n++] = (struct oc_form_field){ "新证书唯一标识码", applicant->uid };
+		p->f[p->n++] = (struct oc_form_field){ "新证书序列号", applicant->serial };
+		p->f[p->n++] = (struct oc_form_field){ "新证书有效期至", p->not_after };
+		p->f[p->n++] = (struct oc_form_field){ "新证书介质单号", form_str(p, "medium") };
+		p->f[p->n++] = (struct oc_form_field){ "更新原因", p->reason };
+		p->f[p->n++] = (struct oc_form_field){ "联系人", form_str(p, "contact") };
+		p->f[p->n++] = (struct oc_form_field){ "联系电话", form_str(p, "phone") };
+		return;
+	}
 	p->f[p->n++] = (struct oc_form_field){ "企业名称", co->name };
 	p->f[p->n++] = (struct oc_form_field){ "机构代码证", co->uscc[0] ? co->uscc : co->org_code };
 	p->f[p->n++] = (struct oc_form_field){ "证书唯一标识码", applicant->uid };
 	p->f[p->n++] = (struct oc_form_field){ "证书序列号", applicant->serial };
 	p->f[p->n++] = (struct oc_form_field){ "有效期至", p->not_after };
-	for (size_t i = 0; i < N_APP_FIELDS; i++) {
-		const char *v = p->form ? json_string_value(json_object_get(p->form,
-		    app_fields[i].key)) : NULL;
-		p->f[p->n++] = (struct oc_form_field){ app_fields[i].label, v ? v : "" };
-	}
+	for (size_t i = 0; i < k->n_fields; i++)
+		p->f[p->n++] = (struct oc_form_field){ k->fields[i].label,
+		    form_str(p, k->fields[i].key) };
 }
 
 static void
@@ -335,7 +464,7 @@ printed_free(struct printed *p)
 }
 
 static void
-digest_of(struct hall_call *c, const struct oc_hall_company *co,
+digest_of(struct hall_call *c, const struct app_kind *k, const struct oc_hall_company *co,
     const struct oc_hall_application *app, char hex[65])
 {
 	struct oc_hall_account applicant;
@@ -343,13 +472,13 @@ digest_of(struct hall_call *c, const struct oc_hall_company *co,
 
 	if (oc_hall_account_get(c->st, app->account_id, &applicant, NULL) != 0)
 		memset(&applicant, 0, sizeof(applicant));
-	printed_fields(c, co, &applicant, app->form, &p);
+	printed_fields(k, co, &applicant, app->form, &p);
 	oc_form_digest(p.f, p.n, hex);
 	printed_free(&p);
 }
 
-static json_t *
-app_json(struct hall_call *c, const struct oc_hall_application *a)
+json_t *
+hall_app_json(struct hall_call *c, const struct oc_hall_application *a)
 {
 	char cr[32], sub[32], dl[32], dec[32];
 	json_t *form = json_loads(a->form, 0, NULL);
@@ -398,7 +527,7 @@ hall_activation_get(struct hall_call *c)
 	if ((a = malloc(sizeof(*a))) == NULL)
 		return oc_http_reply_error(c->req, 500, "internal_error", "out of memory");
 	if (oc_hall_app_current(c->st, co.id, "main_open", a, NULL) == 0)
-		app = app_json(c, a);
+		app = hall_app_json(c, a);
 	free(a);
 	hall_iso(c->a.not_after, na, sizeof(na));
 	oc_http_reply_json(c->req, 200, json_pack("{s:{s:s, s:s, s:s, s:s, s:s}, s:s, s:o}",
@@ -408,23 +537,20 @@ hall_activation_get(struct hall_call *c)
 }
 
 void
-hall_app_create(struct hall_call *c)
+hall_app_create_kind(struct hall_call *c, const struct oc_hall_company *co, const char *kind)
 {
-	struct oc_hall_company co;
+	const struct app_kind *k = kind_of(kind);
 	struct oc_hall_application *a;
 	struct oc_err err;
 	json_t *body, *form;
-	char *s;
+	char *s, detail[64];
 	int rc;
 
-	if (!hall_session_require(c, true) || !load_company(c, &co))
-		return;
-	if (strcmp(co.state, "main_active") == 0 || strcmp(co.state, "registered") == 0)
-		return oc_http_reply_error(c->req, 409, "conflict",
-		    "贵企业已开通主数字证书 / the company already has a main certificate");
+	if (k == NULL)
+		return oc_http_reply_error(c->req, 500, "internal_error", "unknown application kind");
 	if ((body = hall_body_json(c, FORM_MAX)) == NULL)
 		return;
-	form = parse_form(c, body, co.org_code);
+	form = form_of(c, k, co, body);
 	json_decref(body);
 	if (form == NULL)
 		return;
@@ -434,51 +560,73 @@ hall_app_create(struct hall_call *c)
 		free(s);
 		return oc_http_reply_error(c->req, 500, "internal_error", "out of memory");
 	}
-	a->company_id = co.id;
+	a->company_id = co->id;
 	a->account_id = c->a.id;
-	snprintf(a->kind, sizeof(a->kind), "main_open");
+	snprintf(a->kind, sizeof(a->kind), "%s", k->kind);
 	snprintf(a->form, sizeof(a->form), "%s", s);
 	free(s);
 	oc_err_clear(&err);
 	if ((rc = oc_hall_app_create(c->st, a, &err)) != 0) {
-		if (rc == OC_EEXIST && oc_hall_app_current(c->st, co.id, "main_open", a, NULL) == 0) {
-			json_t *e = json_pack("{s:{s:s, s:s, s:I}}", "error", "code", "conflict",
-			    "message", a->account_id == c->a.id ?
-			    "本证书已有一份未完成的开通申请 / this certificate already has an open application" :
-			    "贵企业已有另一张证书提交了主证书开通申请，请等待处理结果 / another certificate of the company has an open application",
-			    "application_id", (json_int_t)a->id);
+		if (rc == OC_EEXIST && oc_hall_app_current(c->st, co->id, k->kind, a, NULL) == 0) {
+			char msg[512];
+			json_t *e;
+
+			if (a->account_id == c->a.id)
+				snprintf(msg, sizeof(msg), "本证书已有一份未完成的%s / this certificate"
+				    " already has an open application", k->what);
+			else
+				snprintf(msg, sizeof(msg), "贵企业已有另一张证书提交了%s，请等待处理结果"
+				    " / another certificate of the company has an open application", k->what);
+			e = json_pack("{s:{s:s, s:s, s:I}}", "error", "code", "conflict",
+			    "message", msg, "application_id", (json_int_t)a->id);
 			free(a);
 			return oc_http_reply_json(c->req, 409, e);
 		}
 		free(a);
 		return oc_http_reply_err(c->req, &err);
 	}
+	snprintf(detail, sizeof(detail), "{\"kind\":\"%s\"}", k->kind);
 	oc_hall_audit(c->st, c->a.serial, oc_http_req_peer(c->req), "application.create",
-	    co.org_code, "{\"kind\":\"main_open\"}", NULL);
-	oc_http_reply_json(c->req, 201, app_json(c, a));
+	    co->org_code, detail, NULL);
+	oc_http_reply_json(c->req, 201, hall_app_json(c, a));
 	free(a);
 }
 
-/* The application {id} of the caller's company (404 otherwise); with
- * mine, it must be the caller's own (403). */
-static bool
+void
+hall_app_create(struct hall_call *c)
+{
+	struct oc_hall_company co;
+
+	if (!hall_session_require(c, true) || !load_company(c, &co))
+		return;
+	if (strcmp(co.state, "main_active") == 0 || strcmp(co.state, "registered") == 0)
+		return oc_http_reply_error(c->req, 409, "conflict",
+		    "贵企业已开通主数字证书 / the company already has a main certificate");
+	hall_app_create_kind(c, &co, "main_open");
+}
+
+/* The application {id} of the caller's company, of a kind these routes
+ * serve (404 otherwise); with mine, it must be the caller's own (403). */
+static const struct app_kind *
 load_app(struct hall_call *c, long long id, bool mine, struct oc_hall_company *co,
     struct oc_hall_application *a)
 {
+	const struct app_kind *k;
 	struct oc_err err;
 
 	if (!load_company(c, co))
-		return false;
-	if (oc_hall_app_get(c->st, id, a, &err) != 0 || a->company_id != co->id) {
+		return NULL;
+	if (oc_hall_app_get(c->st, id, a, &err) != 0 || a->company_id != co->id ||
+	    (k = kind_of(a->kind)) == NULL) {
 		oc_http_reply_error(c->req, 404, "not_found", "申请不存在 / no such application");
-		return false;
+		return NULL;
 	}
 	if (mine && a->account_id != c->a.id) {
 		oc_http_reply_error(c->req, 403, "forbidden",
 		    "只有提交申请的证书可以修改此申请 / only the applying certificate may change it");
-		return false;
+		return NULL;
 	}
-	return true;
+	return k;
 }
 
 static void
@@ -486,17 +634,19 @@ app_update(struct hall_call *c, long long id)
 {
 	struct oc_hall_company co;
 	struct oc_hall_application *a = malloc(sizeof(*a));
+	const struct app_kind *k;
 	struct oc_err err;
 	json_t *body = NULL, *form = NULL;
 	char *s = NULL;
 
 	if (a == NULL)
 		return oc_http_reply_error(c->req, 500, "internal_error", "out of memory");
-	if (!hall_session_require(c, true) || !load_app(c, id, true, &co, a))
+	if (!hall_session_require(c, true) || (k = load_app(c, id, true, &co, a)) == NULL)
 		goto out;
-	if ((body = hall_body_json(c, FORM_MAX)) == NULL || (form = parse_form(c, body, co.org_code)) == NULL)
+	if ((body = hall_body_json(c, FORM_MAX)) == NULL || (form = form_of(c, k, &co, body)) == NULL)
 		goto out;
 	s = json_dumps(form, JSON_COMPACT | JSON_SORT_KEYS);
+	oc_err_clear(&err);
 	if (s == NULL || oc_hall_app_update_form(c->st, id, s, NULL, &err) != 0 ||
 	    oc_hall_app_get(c->st, id, a, &err) != 0) {
 		if (s == NULL)
@@ -504,7 +654,7 @@ app_update(struct hall_call *c, long long id)
 		oc_http_reply_err(c->req, &err);
 		goto out;
 	}
-	oc_http_reply_json(c->req, 200, app_json(c, a));
+	oc_http_reply_json(c->req, 200, hall_app_json(c, a));
 out:
 	free(s);
 	json_decref(form);
@@ -518,6 +668,7 @@ app_pdf(struct hall_call *c, long long id)
 	struct oc_hall_company co;
 	struct oc_hall_application *a = malloc(sizeof(*a));
 	struct oc_hall_account applicant;
+	const struct app_kind *k;
 	struct oc_err err;
 	struct oc_buf pdf;
 	struct printed p;
@@ -527,13 +678,13 @@ app_pdf(struct hall_call *c, long long id)
 	memset(&p, 0, sizeof(p));
 	if (a == NULL)
 		return oc_http_reply_error(c->req, 500, "internal_error", "out of memory");
-	if (!hall_session_require(c, false) || !load_app(c, id, false, &co, a))
+	if (!hall_session_require(c, false) || (k = load_app(c, id, false, &co, a)) == NULL)
 		goto out;
 	if (oc_hall_account_get(c->st, a->account_id, &applicant, &err) != 0) {
 		oc_http_reply_err(c->req, &err);
 		goto out;
 	}
-	printed_fields(c, &co, &applicant, a->form, &p);
+	printed_fields(k, &co, &applicant, a->form, &p);
 	oc_form_digest(p.f, p.n, digest);
 	if (oc_form_qr_payload(c->h->form_key, sizeof(c->h->form_key), a->id, digest, qr,
 	    sizeof(qr), &err) != 0) {
@@ -541,7 +692,7 @@ app_pdf(struct hall_call *c, long long id)
 		goto out;
 	}
 	struct oc_form form = {
-		.kind = OC_FORM_MAIN_OPEN, .app_id = a->id, .fields = p.f, .n_fields = p.n,
+		.kind = k->form_kind, .app_id = a->id, .fields = p.f, .n_fields = p.n,
 		.created = time(NULL), .qr_payload = qr,
 	};
 	if (oc_form_pdf(&form, &pdf, &err) != 0) {
@@ -550,7 +701,7 @@ app_pdf(struct hall_call *c, long long id)
 	}
 	if (strcmp(a->state, "draft") == 0)
 		oc_hall_app_set_digest(c->st, a->id, digest, NULL);
-	snprintf(disp, sizeof(disp), "attachment; filename=\"activation-%lld.pdf\"", a->id);
+	snprintf(disp, sizeof(disp), "attachment; filename=\"%s-%lld.pdf\"", k->file, a->id);
 	oc_http_set_header(c->req, "Content-Disposition", disp);
 	oc_http_set_header(c->req, "Cache-Control", "no-store");
 	oc_http_reply(c->req, 200, "application/pdf", pdf.p, pdf.len);
@@ -573,7 +724,7 @@ sha256_hex(const unsigned char *d, size_t n, char out[65])
 
 /* The QR verdict of a scan against the application's fields now. */
 static int
-judge(struct hall_call *c, const struct oc_hall_company *co,
+judge(struct hall_call *c, const struct app_kind *k, const struct oc_hall_company *co,
     const struct oc_hall_application *a, const unsigned char *jpeg, size_t len,
     enum oc_qr_verdict *v, struct oc_err *err)
 {
@@ -586,7 +737,7 @@ judge(struct hall_call *c, const struct oc_hall_company *co,
 		return rc;
 	for (size_t i = 0; i < info.n_qr && i < 4; i++)
 		payloads[i] = info.qr[i];
-	digest_of(c, co, a, digest);
+	digest_of(c, k, co, a, digest);
 	*v = oc_form_qr_judge(c->h->form_key, sizeof(c->h->form_key), a->id, digest,
 	    payloads, info.n_qr);
 	return 0;
@@ -597,6 +748,7 @@ scan_put(struct hall_call *c, long long id)
 {
 	struct oc_hall_company co;
 	struct oc_hall_application *a = malloc(sizeof(*a));
+	const struct app_kind *k;
 	struct oc_err err;
 	const unsigned char *body;
 	const char *ct;
@@ -606,7 +758,7 @@ scan_put(struct hall_call *c, long long id)
 
 	if (a == NULL)
 		return oc_http_reply_error(c->req, 500, "internal_error", "out of memory");
-	if (!hall_session_require(c, true) || !load_app(c, id, true, &co, a))
+	if (!hall_session_require(c, true) || (k = load_app(c, id, true, &co, a)) == NULL)
 		goto out;
 	ct = oc_http_req_header(c->req, "Content-Type");
 	if (ct == NULL || strncasecmp(ct, "image/jpeg", 10) != 0 ||
@@ -622,7 +774,7 @@ scan_put(struct hall_call *c, long long id)
 	}
 	body = oc_http_req_body(c->req, &len);
 	oc_err_clear(&err);
-	if (judge(c, &co, a, body, len, &v, &err) != 0) {
+	if (judge(c, k, &co, a, body, len, &v, &err) != 0) {
 		oc_log(OC_LOG_INFO, "hall.scan_refused", "app=%lld reason=%s", id, oc_err_name(err.code));
 		oc_http_reply_err(c->req, &err);
 		goto out;
@@ -637,7 +789,7 @@ scan_put(struct hall_call *c, long long id)
 	    oc_qr_verdict_name(v), sha);
 	oc_hall_audit(c->st, c->a.serial, oc_http_req_peer(c->req), "application.scan",
 	    co.org_code, detail, NULL);
-	oc_http_reply_json(c->req, 200, app_json(c, a));
+	oc_http_reply_json(c->req, 200, hall_app_json(c, a));
 out:
 	free(a);
 }
@@ -653,7 +805,7 @@ scan_get(struct hall_call *c, long long id)
 
 	if (a == NULL)
 		return oc_http_reply_error(c->req, 500, "internal_error", "out of memory");
-	if (hall_session_require(c, false) && load_app(c, id, false, &co, a)) {
+	if (hall_session_require(c, false) && load_app(c, id, false, &co, a) != NULL) {
 		if (oc_hall_app_get_scan(c->st, id, &jpeg, &len, &err) != 0) {
 			oc_http_reply_err(c->req, &err);
 		} else {
@@ -676,22 +828,65 @@ contact_phone(const struct oc_hall_application *a, char *buf, size_t cap)
 	return buf;
 }
 
+/* Tell the application's contact by SMS; an update also the company's
+ * registered holder (持证人) mobile, once when both are the same number. */
+static void
+notify_app(struct hall_call *c, const struct app_kind *k, const struct oc_hall_company *co,
+    const struct oc_hall_application *a, const char *purpose, const char *text)
+{
+	char phone[32], holder[32];
+
+	contact_phone(a, phone, sizeof(phone));
+	hall_notify(c, phone, purpose, text);
+	if (strcmp(k->kind, "main_update") != 0)
+		return;
+	hall_company_holder_mobile(co, holder, sizeof(holder));
+	if (holder[0] != '\0' && strcmp(holder, phone) != 0)
+		hall_notify(c, holder, purpose, text);
+}
+
+/* An update is filed against the main certificate of its time: still
+ * that one?  false after replying 409. */
+static bool
+update_still_applies(struct hall_call *c, const struct app_kind *k,
+    const struct oc_hall_company *co, const struct oc_hall_application *a)
+{
+	struct oc_hall_account main;
+	json_t *f;
+	const char *old;
+	bool ok;
+
+	if (strcmp(k->kind, "main_update") != 0)
+		return true;
+	f = json_loads(a->form, 0, NULL);
+	old = f ? json_string_value(json_object_get(f, "old_serial")) : NULL;
+	ok = old != NULL && current_main(c, co, &main) && strcmp(main.serial, old) == 0 &&
+	    main.id != c->a.id;
+	json_decref(f);
+	if (!ok)
+		oc_http_reply_error(c->req, 409, "conflict",
+		    "企业的主数字证书已变化，此更新申请不再适用，请撤回后重新申请 / the company's main"
+		    " certificate changed since this update was filed");
+	return ok;
+}
+
 static void
 app_submit(struct hall_call *c, long long id)
 {
 	struct oc_hall_company co;
 	struct oc_hall_application *a = malloc(sizeof(*a));
+	const struct app_kind *k;
 	struct oc_err err;
 	enum oc_qr_verdict v = OC_QR_NONE;
 	unsigned char *jpeg = NULL;
-	size_t len = 0, n;
+	size_t len = 0;
 	time_t now = time(NULL), deadline;
 	json_t *body = NULL, *form = NULL, *reply;
-	char *s = NULL, phone[32], dl[32], text[512];
+	char *s = NULL, dl[32], text[640], msg[160];
 
 	if (a == NULL)
 		return oc_http_reply_error(c->req, 500, "internal_error", "out of memory");
-	if (!hall_session_require(c, true) || !load_app(c, id, true, &co, a))
+	if (!hall_session_require(c, true) || (k = load_app(c, id, true, &co, a)) == NULL)
 		goto out;
 	if ((body = hall_body_json(c, FORM_MAX)) == NULL)
 		goto out;
@@ -703,7 +898,7 @@ app_submit(struct hall_call *c, long long id)
 	}
 	/* 保存提交: the fields on the page are saved first */
 	if (json_object_size(body) > 0) {
-		if ((form = parse_form(c, body, co.org_code)) == NULL)
+		if ((form = form_of(c, k, &co, body)) == NULL)
 			goto out;
 		if ((s = json_dumps(form, JSON_COMPACT | JSON_SORT_KEYS)) == NULL ||
 		    oc_hall_app_update_form(c->st, id, s, NULL, &err) != 0 ||
@@ -712,6 +907,8 @@ app_submit(struct hall_call *c, long long id)
 			goto out;
 		}
 	}
+	if (!update_still_applies(c, k, &co, a))
+		goto out;
 	if (a->scan_len == 0) {
 		oc_http_reply_error(c->req, 409, "conflict",
 		    "请先上传签字盖章后的申请表扫描件 / upload the signed, sealed scan first");
@@ -719,7 +916,7 @@ app_submit(struct hall_call *c, long long id)
 	}
 	/* the verdict against the fields as submitted */
 	if (oc_hall_app_get_scan(c->st, id, &jpeg, &len, &err) != 0 ||
-	    judge(c, &co, a, jpeg, len, &v, &err) != 0) {
+	    judge(c, k, &co, a, jpeg, len, &v, &err) != 0) {
 		oc_http_reply_err(c->req, &err);
 		goto out;
 	}
@@ -730,8 +927,10 @@ app_submit(struct hall_call *c, long long id)
 		oc_http_reply_err(c->req, &err);
 		goto out;
 	}
+	snprintf(msg, sizeof(msg), "{\"kind\":\"%s\",\"qr\":\"%s\"}", k->kind,
+	    v == OC_QR_MATCH ? "match" : "flagged");
 	oc_hall_audit(c->st, c->a.serial, oc_http_req_peer(c->req), "application.submit",
-	    co.org_code, v == OC_QR_MATCH ? "{\"qr\":\"match\"}" : "{\"qr\":\"flagged\"}", NULL);
+	    co.org_code, msg, NULL);
 	{
 		struct tm tm;
 		time_t t = deadline + 8 * 3600;
@@ -739,13 +938,13 @@ app_submit(struct hall_call *c, long long id)
 		gmtime_r(&t, &tm);
 		strftime(dl, sizeof(dl), "%Y年%m月%d日", &tm);
 	}
-	n = (size_t)snprintf(text, sizeof(text),
-	    "【网上办事大厅】%.200s的主数字证书开通申请已提交，网站将于1个工作日内（%s前）处理。", co.name, dl);
-	(void)n;
-	hall_notify(c, contact_phone(a, phone, sizeof(phone)), "application.submitted", text);
-	reply = app_json(c, a);
-	json_object_set_new(reply, "message",
-	    json_string("已提交主证书开通申请，网站将于1个工作日内处理"));
+	snprintf(text, sizeof(text), "【网上办事大厅】%.200s的%s已提交，网站将于1个工作日内（%s前）处理。",
+	    co.name, k->what, dl);
+	notify_app(c, k, &co, a, "application.submitted", text);
+	snprintf(msg, sizeof(msg), "已提交%s，网站将于1个工作日内处理",
+	    strcmp(k->kind, "main_open") == 0 ? "主证书开通申请" : k->what);
+	reply = hall_app_json(c, a);
+	json_object_set_new(reply, "message", json_string(msg));
 	oc_http_reply_json(c->req, 200, reply);
 out:
 	free(jpeg);
@@ -760,13 +959,14 @@ app_withdraw(struct hall_call *c, long long id)
 {
 	struct oc_hall_company co;
 	struct oc_hall_application *a = malloc(sizeof(*a));
+	const struct app_kind *k;
 	struct oc_err err;
-	char phone[32], text[512];
+	char text[512], detail[64];
 	bool was_submitted;
 
 	if (a == NULL)
 		return oc_http_reply_error(c->req, 500, "internal_error", "out of memory");
-	if (!hall_session_require(c, true) || !load_app(c, id, true, &co, a))
+	if (!hall_session_require(c, true) || (k = load_app(c, id, true, &co, a)) == NULL)
 		goto out;
 	was_submitted = strcmp(a->state, "submitted") == 0;
 	if (oc_hall_app_withdraw(c->st, id, time(NULL), &err) != 0 ||
@@ -774,13 +974,14 @@ app_withdraw(struct hall_call *c, long long id)
 		oc_http_reply_err(c->req, &err);
 		goto out;
 	}
+	snprintf(detail, sizeof(detail), "{\"kind\":\"%s\"}", k->kind);
 	oc_hall_audit(c->st, c->a.serial, oc_http_req_peer(c->req), "application.withdraw",
-	    co.org_code, "{}", NULL);
+	    co.org_code, detail, NULL);
 	if (was_submitted) {
-		snprintf(text, sizeof(text), "【网上办事大厅】%.200s的主数字证书开通申请已撤回。", co.name);
-		hall_notify(c, contact_phone(a, phone, sizeof(phone)), "application.withdrawn", text);
+		snprintf(text, sizeof(text), "【网上办事大厅】%.200s的%s已撤回。", co.name, k->what);
+		notify_app(c, k, &co, a, "application.withdrawn", text);
 	}
-	oc_http_reply_json(c->req, 200, app_json(c, a));
+	oc_http_reply_json(c->req, 200, hall_app_json(c, a));
 out:
 	free(a);
 }
@@ -793,8 +994,8 @@ app_get(struct hall_call *c, long long id)
 
 	if (a == NULL)
 		return oc_http_reply_error(c->req, 500, "internal_error", "out of memory");
-	if (hall_session_require(c, false) && load_app(c, id, false, &co, a))
-		oc_http_reply_json(c->req, 200, app_json(c, a));
+	if (hall_session_require(c, false) && load_app(c, id, false, &co, a) != NULL)
+		oc_http_reply_json(c->req, 200, hall_app_json(c, a));
 	free(a);
 }
 

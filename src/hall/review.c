@@ -5,6 +5,9 @@
  *   GET  /api/v1/review/queue                       submitted, by deadline
  *   GET  /api/v1/review/applications/{id}           form, applicant, QR verdict
  *   GET  /api/v1/review/applications/{id}/scan      the scan (image/jpeg)
+ *   GET  /api/v1/review/applications/{id}/attachments/{name}
+ *                                                   a matter application's
+ *                                                   attachment (JPEG or PDF)
  *   POST /api/v1/review/applications/{id}/decision  approve, or reject with a reason
  *
  * A decision is one conditional transaction in the store: a second decision
@@ -18,6 +21,7 @@
 #include <time.h>
 
 #include "hall/hall_int.h"
+#include "hall/matters.h"
 #include "onecert/json.h"
 #include "onecert/log.h"
 
@@ -85,7 +89,7 @@ detail_json(struct hall_call *c, const struct oc_hall_application *a)
 	struct oc_hall_company co;
 	struct oc_hall_account ap;
 	char sub[32], dl[32], dec[32], na[32];
-	json_t *form = json_loads(a->form, 0, NULL);
+	json_t *form = json_loads(a->form, 0, NULL), *j;
 
 	if (oc_hall_company_get(c->st, a->company_id, &co, NULL) != 0)
 		memset(&co, 0, sizeof(co));
@@ -95,7 +99,7 @@ detail_json(struct hall_call *c, const struct oc_hall_application *a)
 	hall_iso(a->deadline, dl, sizeof(dl));
 	hall_iso(a->decided_at, dec, sizeof(dec));
 	hall_iso(ap.not_after, na, sizeof(na));
-	return json_pack("{s:I, s:s, s:s, s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s},"
+	j = json_pack("{s:I, s:s, s:s, s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s},"
 	    " s:o, s:s, s:b, s:I, s:s, s:s, s:b, s:s, s:s, s:s}",
 	    "id", (json_int_t)a->id, "kind", a->kind, "state", a->state,
 	    "company", "name", co.name, "org_code", co.org_code, "uscc", co.uscc,
@@ -106,6 +110,12 @@ detail_json(struct hall_call *c, const struct oc_hall_application *a)
 	    "overdue", strcmp(a->state, "submitted") == 0 && a->deadline != 0 &&
 	    a->deadline < time(NULL),
 	    "decided_at", dec, "decided_by", a->decided_by, "reason", a->reason);
+	/* a matter application: which matter, and its attachments */
+	if (j != NULL && strcmp(a->kind, "matter") == 0) {
+		json_object_set_new(j, "matter", hall_matter_ref_json(c->h, a->matter));
+		json_object_set_new(j, "attachments", hall_matter_attachments_json(c, a));
+	}
+	return j;
 }
 
 /* Staff see every company's applications, but not drafts (not yet
@@ -205,7 +215,7 @@ decide(struct hall_call *c, struct oc_hall_application *a)
 void
 hall_review_dispatch(struct hall_call *c)
 {
-	const char *m = oc_http_req_method(c->req), *rest;
+	const char *m = oc_http_req_method(c->req), *rest, *att;
 	struct oc_hall_application *a;
 	unsigned char *jpeg = NULL;
 	struct oc_err err;
@@ -214,10 +224,13 @@ hall_review_dispatch(struct hall_call *c)
 
 	if (!hall_parse_id_tail(oc_http_req_tail(c->req), &id, &rest))
 		return oc_http_reply_error(c->req, 404, "not_found", "申请不存在 / no such application");
+	att = strncmp(rest, "attachments/", 12) == 0 && rest[12] != '\0' &&
+	    strchr(rest + 12, '/') == NULL ? rest + 12 : NULL;
 	if (!((strcmp(rest, "") == 0 && strcmp(m, "GET") == 0) ||
 	    (strcmp(rest, "scan") == 0 && strcmp(m, "GET") == 0) ||
+	    (att != NULL && strcmp(m, "GET") == 0) ||
 	    (strcmp(rest, "decision") == 0 && strcmp(m, "POST") == 0)))
-		return strcmp(rest, "") == 0 || strcmp(rest, "scan") == 0 ||
+		return strcmp(rest, "") == 0 || strcmp(rest, "scan") == 0 || att != NULL ||
 		    strcmp(rest, "decision") == 0 ?
 		    oc_http_reply_error(c->req, 405, "method_not_allowed", "method not allowed") :
 		    oc_http_reply_error(c->req, 404, "not_found", "not found");
@@ -231,6 +244,11 @@ hall_review_dispatch(struct hall_call *c)
 	}
 	if (strcmp(rest, "") == 0) {
 		oc_http_reply_json(c->req, 200, detail_json(c, a));
+	} else if (att != NULL) {
+		if (strcmp(a->kind, "matter") != 0)
+			oc_http_reply_error(c->req, 404, "not_found", "附件不存在 / no such attachment");
+		else
+			hall_matter_attachment_reply(c, a, att);
 	} else if (strcmp(rest, "scan") == 0) {
 		if (oc_hall_app_get_scan(c->st, id, &jpeg, &len, &err) != 0) {
 			oc_http_reply_err(c->req, &err);

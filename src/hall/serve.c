@@ -201,8 +201,10 @@ load(struct hall *h, const char *dir, struct oc_err *err)
 	if ((h->notify = oc_notify_new(h->cfg, "sms", err)) == NULL)
 		return err && err->code ? err->code : OC_ECONFIG;
 	/* feature files load their data (hall_int.h) */
-	/* LOAD:matters */
-	/* LOAD:guides */
+	if (hall_matters_load(h, err) != 0)
+		return OC_ECONFIG;
+	if (hall_guides_load(h, err) != 0)
+		return OC_ECONFIG;
 	return load_form_key(h, err);
 }
 
@@ -282,10 +284,10 @@ oc_hall_serve(const struct oc_hall_serve_opts *o, struct oc_err *err)
 
 	memcpy(routes, base, sizeof(base));
 	/* feature files add their routes (hall_int.h) */
-	/* ROUTES:subs */
-	/* ROUTES:matters */
-	/* ROUTES:update */
-	/* ROUTES:guides */
+	nroutes += hall_subs_routes(&h, routes + nroutes, HALL_ROUTES_MAX - nroutes);
+	nroutes += hall_matters_routes(&h, routes + nroutes, HALL_ROUTES_MAX - nroutes);
+	nroutes += hall_update_routes(&h, routes + nroutes, HALL_ROUTES_MAX - nroutes);
+	nroutes += hall_guides_routes(&h, routes + nroutes, HALL_ROUTES_MAX - nroutes);
 	memset(&hc, 0, sizeof(hc));
 	hc.name = "hall";
 	hc.listen = o->listen ? o->listen : oc_config_get(h.cfg, "hall", "listen", NULL);

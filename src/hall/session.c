@@ -83,6 +83,13 @@ iso(time_t t, char *buf, size_t cap)
 	strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+static int
+me_code(const char *code, void *arg)
+{
+	json_array_append_new(arg, json_string(code));
+	return 0;
+}
+
 void
 hall_reply_me(struct hall_call *c, int status)
 {
@@ -104,6 +111,16 @@ hall_reply_me(struct hall_call *c, int status)
 	    "unique_id", c->a.uid, "serial", c->a.serial, "not_after", na,
 	    "company_state", c->a.company_id ? co.state : "", "csrf", c->s.csrf,
 	    "is_main", c->a.company_id != 0 && co.main_account_id == c->a.id);
+	/* standing and holder (issue 6); a sub certificate's granted matters */
+	json_object_set_new(j, "status", json_string(c->a.status));
+	json_object_set_new(j, "holder_name", json_string(c->a.holder_name));
+	json_object_set_new(j, "holder_mobile", json_string(c->a.holder_mobile));
+	if (strcmp(c->a.role, "cert_admin") == 0 || strcmp(c->a.role, "clerk") == 0) {
+		json_t *codes = json_array();
+
+		oc_hall_grants_list(c->st, c->a.id, me_code, codes, NULL);
+		json_object_set_new(j, "matters", codes);
+	}
 	if (c->a.company_id != 0) {
 		json_t *app = hall_app_summary(c);
 

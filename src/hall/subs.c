@@ -8,6 +8,7 @@
  *   POST /api/v1/subs/request          a certificate without standing asks
  *   GET  /api/v1/subs                  every certificate of the company
  *   GET  /api/v1/subs/{id}             one of them
+ *   GET  /api/v1/subs/me               the caller's own entry
  *   POST /api/v1/subs/{id}/approve     {role, matters}: pending → active
  *   POST /api/v1/subs/{id}/refuse      {reason}: pending → refused
  *   PUT  /api/v1/subs/{id}/matters     {matters}: replace the grants
@@ -32,7 +33,6 @@
  * and told to the affected certificate's holder by SMS.
  */
 #include <ctype.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +48,8 @@
 #define HOLDER_MAX      32      /* characters */
 #define NOTE_MAX        200
 #define REASON_MAX      200
+#define HOLDER_MSG "请填写持证人姓名（1–32个字符，汉字最多21个） / the holder's name: 1–32" \
+	" characters, at most 63 bytes"
 
 /* What the caller is in its company. */
 enum actor { ACT_NONE, ACT_MAIN, ACT_ADMIN };
@@ -73,36 +75,13 @@ static const struct {
 
 /* --- the matter catalogue ---------------------------------------------
  *
- * h->matters when the matters file has loaded it at start; otherwise this
- * file reads ONECERT_SOURCE_DIR/data/matters.json once, itself.  Either is
- * read-only while serving (jansson reads need no lock). */
-static pthread_once_t fallback_once = PTHREAD_ONCE_INIT;
-static json_t *fallback;        /* kept until exit */
-
-static void
-load_fallback(void)
-{
-	json_error_t je;
-
-	fallback = json_load_file(ONECERT_SOURCE_DIR "/data/matters.json", 0, &je);
-	if (fallback == NULL)
-		oc_log(OC_LOG_WARN, "hall.subs_no_catalogue", "line=%d", je.line);
-}
-
-/* An array of {code, name, …} (a {"matters": [...]} wrapper is accepted);
- * NULL when there is none.  Borrowed. */
+ * h->matters: the array of {code, name, department, …} that matters.c
+ * loads and checks at start (the hall does not start without it); read
+ * without a lock, nothing changes it while serving. */
 static const json_t *
 catalogue(struct hall *h)
 {
-	const json_t *m = h->matters;
-
-	if (m == NULL) {
-		pthread_once(&fallback_once, load_fallback);
-		m = fallback;
-	}
-	if (json_is_object(m))
-		m = json_object_get(m, "matters");
-	return json_is_array(m) ? m : NULL;
+	return json_is_array(h->matters) ? h->matters : NULL;
 }
 
 /* The catalogue's entry for a code, or NULL.  Borrowed. */
@@ -125,13 +104,17 @@ matter_find(struct hall *h, const char *code)
 
 /* --- small helpers ----------------------------------------------------- */
 
-/* j[key] = s, or "" if s is not valid UTF-8 (a database value never makes
- * a reply fail). */
+/* j[key] = s.  A value cut mid-character by a fixed-size field loses the
+ * partial character; anything else that is not UTF-8 becomes "" (a
+ * database value never makes a reply fail). */
 static void
 set_str(json_t *j, const char *key, const char *s)
 {
 	json_t *v = json_string(s);
+	size_t n = strlen(s);
 
+	for (size_t cut = 1; v == NULL && cut <= 3 && cut <= n; cut++)
+		v = json_stringn(s, n - cut);
 	json_object_set_new(j, key, v ? v : json_string(""));
 }
 
@@ -144,6 +127,14 @@ utf8_chars(const char *s)
 		if (((unsigned char)*s & 0xc0) != 0x80)
 			n++;
 	return n;
+}
+
+/* Text that fits: at most chars characters, and bytes (the store's field
+ * size less the NUL: a 汉字 takes three). */
+static bool
+fits(const char *s, size_t chars, size_t bytes)
+{
+	return utf8_chars(s) <= chars && strlen(s) <= bytes;
 }
 
 static bool
@@ -284,10 +275,6 @@ roles_from(enum actor who)
 	return who == ACT_MAIN ? "clerk,cert_admin" : "clerk";
 }
 
-struct codes {
-	json_t *arr;
-};
-
 static int
 code_item(const char *code, void *arg)
 {
@@ -325,6 +312,17 @@ item_json(struct hall_call *c, const struct oc_hall_company *co, enum actor who,
 	set_str(j, "status", t->status);
 	set_str(j, "holder", t->holder_name);
 	set_str(j, "mobile", t->holder_mobile);
+	if (t->id == co->main_account_id && t->holder_name[0] == '\0') {
+		/* until a holder is set here, the main certificate's is the one
+		 * given at registration (证书持有人) */
+		json_t *p = json_loads(co->profile, 0, NULL);
+		const char *hn = json_string_value(json_object_get(p, "holder"));
+		const char *hm = json_string_value(json_object_get(p, "holder_mobile"));
+
+		set_str(j, "holder", hn ? hn : "");
+		set_str(j, "mobile", hm ? hm : "");
+		json_decref(p);
+	}
 	set_str(j, "note", t->note);
 	set_str(j, "requested_at", rq);
 	set_str(j, "decided_by", t->decided_by);
@@ -384,11 +382,7 @@ audit(struct hall_call *c, const char *action, const struct oc_hall_account *t, 
 
 /* --- POST /api/v1/subs/request ----------------------------------------- */
 
-void hall_subs_request(struct hall_call *c);
-void hall_subs_list(struct hall_call *c);
-void hall_subs_dispatch(struct hall_call *c);
-
-void
+static void
 hall_subs_request(struct hall_call *c)
 {
 	struct oc_hall_company co;
@@ -407,8 +401,9 @@ hall_subs_request(struct hall_call *c)
 		bad_field(c, "holder", err.msg);
 		goto out;
 	}
-	if (blank(holder) || !plain_text(holder, false) || utf8_chars(holder) > HOLDER_MAX) {
-		bad_field(c, "holder", "请填写持证人姓名（1–32个字符） / holder: 1–32 characters");
+	if (blank(holder) || !plain_text(holder, false) ||
+	    !fits(holder, HOLDER_MAX, sizeof(c->a.holder_name) - 1)) {
+		bad_field(c, "holder", HOLDER_MSG);
 		goto out;
 	}
 	if (oc_json_get_str(body, "mobile", true, 16, &mobile, &err) != 0 ||
@@ -420,8 +415,10 @@ hall_subs_request(struct hall_call *c)
 		bad_field(c, "note", err.msg);
 		goto out;
 	}
-	if (note != NULL && (!plain_text(note, true) || utf8_chars(note) > NOTE_MAX)) {
-		bad_field(c, "note", "备注最多200个字符，且不能含控制字符 / note: at most 200 characters");
+	if (note != NULL && (!plain_text(note, true) ||
+	    !fits(note, NOTE_MAX, sizeof(c->a.note) - 1))) {
+		bad_field(c, "note", "备注最多200个字符（汉字最多85个），且不能含控制字符 / note: at"
+		    " most 200 characters and 255 bytes, no control characters");
 		goto out;
 	}
 	if (strcmp(co.state, "registered") != 0) {
@@ -456,7 +453,7 @@ hall_subs_request(struct hall_call *c)
 		to = m.holder_mobile;
 	if (to == NULL && (profile = json_loads(co.profile, 0, NULL)) != NULL)
 		to = json_string_value(json_object_get(profile, "holder_mobile"));
-	snprintf(tail, sizeof(tail), "%s", strlen(c->a.serial) > 6 ?
+	snprintf(tail, sizeof(tail), "%.6s", strlen(c->a.serial) > 6 ?
 	    c->a.serial + strlen(c->a.serial) - 6 : c->a.serial);
 	snprintf(text, sizeof(text), "【网上办事大厅】%s的一张数字证书（序列号尾号%s，持证人%s）申请成为"
 	    "副数字证书，请登录网上办事大厅“副证书管理”处理。", co.name, tail, holder);
@@ -510,7 +507,7 @@ catalogue_json(struct hall *h)
 	return out;
 }
 
-void
+static void
 hall_subs_list(struct hall_call *c)
 {
 	struct oc_hall_company co;
@@ -724,12 +721,17 @@ do_approve(struct op *o)
 	if (oc_hall_account_move(o->c->st, o->t.id, o->co.id, "pending", "", "active", role,
 	    o->c->a.serial, "", &err) != 0)
 		return oc_http_reply_err(o->c->req, &err);
-	audit(o->c, "sub.approve", &o->t, json_pack("{s:s, s:o}", "role", role, "matters",
-	    codes_json(codes, n)));
+	/* approved: the audit says so even when the grants then fail (the
+	 * certificate is active without matters; the main certificate can
+	 * grant them again) */
 	if (oc_hall_grants_set(o->c->st, o->t.id, codes, n, o->c->a.serial, &err) != 0) {
 		oc_log(OC_LOG_ERROR, "hall.sub_grants_failed", "account=%lld", o->t.id);
+		audit(o->c, "sub.approve", &o->t, json_pack("{s:s, s:[], s:b}", "role", role,
+		    "matters", "grants_failed", 1));
 		return oc_http_reply_err(o->c->req, &err);
 	}
+	audit(o->c, "sub.approve", &o->t, json_pack("{s:s, s:o}", "role", role, "matters",
+	    codes_json(codes, n)));
 	if (!grants_still_fit(o))
 		return;
 	names_text(o->c->h, codes, n, names, sizeof(names));
@@ -750,9 +752,9 @@ do_refuse(struct op *o)
 		return bad_field(o->c, "reason", err.msg);
 	if (blank(reason))
 		return bad_field(o->c, "reason", "拒绝申请须填写原因 / a refusal needs a reason");
-	if (!plain_text(reason, true) || utf8_chars(reason) > REASON_MAX)
-		return bad_field(o->c, "reason", "原因最多200个字符，且不能含控制字符 / reason: at"
-		    " most 200 characters");
+	if (!plain_text(reason, true) || !fits(reason, REASON_MAX, sizeof(o->t.reason) - 1))
+		return bad_field(o->c, "reason", "原因最多200个字符（汉字最多85个），且不能含控制字符"
+		    " / reason: at most 200 characters and 255 bytes, no control characters");
 	if (oc_hall_account_move(o->c->st, o->t.id, o->co.id, "pending", "", "refused", NULL,
 	    o->c->a.serial, reason, &err) != 0)
 		return oc_http_reply_err(o->c->req, &err);
@@ -844,8 +846,9 @@ do_holder(struct op *o)
 	oc_err_clear(&err);
 	if (oc_json_get_str(o->body, "name", true, 128, &name, &err) != 0)
 		return bad_field(o->c, "name", err.msg);
-	if (blank(name) || !plain_text(name, false) || utf8_chars(name) > HOLDER_MAX)
-		return bad_field(o->c, "name", "请填写持证人姓名（1–32个字符） / name: 1–32 characters");
+	if (blank(name) || !plain_text(name, false) ||
+	    !fits(name, HOLDER_MAX, sizeof(o->t.holder_name) - 1))
+		return bad_field(o->c, "name", HOLDER_MSG);
 	if (oc_json_get_str(o->body, "mobile", true, 16, &mobile, &err) != 0 ||
 	    oc_mobile_check(mobile, &err) != 0)
 		return bad_field(o->c, "mobile", err.msg);
@@ -858,17 +861,35 @@ do_holder(struct op *o)
 		return oc_http_reply_err(o->c->req, &err);
 	audit(o->c, "sub.holder", &o->t, json_pack("{s:s, s:s, s:s, s:s}", "from_name",
 	    o->t.holder_name, "from_mobile", o->t.holder_mobile, "name", name, "mobile", mobile));
+	/* the new holder is told, and the old one when the mobile changed */
 	snprintf(old, sizeof(old), "%s", o->t.holder_mobile);
 	snprintf(o->t.holder_name, sizeof(o->t.holder_name), "%s", name);
-	snprintf(o->t.holder_mobile, sizeof(o->t.holder_mobile), "%s", mobile);
 	snprintf(what, sizeof(what), "的持证人已设置为%s（手机%s）。", name, mobile);
-	notify_target(o, "sub.holder", what);
 	if (old[0] != '\0' && strcmp(old, mobile) != 0)
-		hall_notify(o->c, old, "sub.holder", what[0] ? what : "");
+		notify_target(o, "sub.holder", what);
+	snprintf(o->t.holder_mobile, sizeof(o->t.holder_mobile), "%s", mobile);
+	notify_target(o, "sub.holder", what);
 	reply_target(o, 200);
 }
 
-void
+/* GET /api/v1/subs/me: the caller's own entry (its request, a refusal's
+ * reason), for any company certificate. */
+static void
+hall_subs_me(struct hall_call *c)
+{
+	struct oc_hall_company co;
+	enum actor who;
+	json_t *j;
+
+	if (!begin(c, false, &co, &who))
+		return;
+	if ((j = item_json(c, &co, who, &c->a)) == NULL)
+		return oc_http_reply_error(c->req, 500, "internal_error", "out of memory");
+	set_str(j, "company_state", co.state);
+	oc_http_reply_json(c->req, 200, j);
+}
+
+static void
 hall_subs_dispatch(struct hall_call *c)
 {
 	const char *m = oc_http_req_method(c->req), *rest, *msg;
@@ -880,6 +901,9 @@ hall_subs_dispatch(struct hall_call *c)
 
 	if (strcmp(oc_http_req_tail(c->req), "request") == 0)
 		return oc_http_reply_error(c->req, 405, "method_not_allowed", "method not allowed");
+	if (strcmp(oc_http_req_tail(c->req), "me") == 0)
+		return strcmp(m, "GET") == 0 ? hall_subs_me(c) :
+		    oc_http_reply_error(c->req, 405, "method_not_allowed", "method not allowed");
 	if (!hall_parse_id_tail(oc_http_req_tail(c->req), &id, &rest))
 		return oc_http_reply_error(c->req, 404, "not_found", "证书不存在 / no such certificate");
 	if (strcmp(rest, "") == 0) {
@@ -902,8 +926,12 @@ hall_subs_dispatch(struct hall_call *c)
 	if (!begin(c, act != A_COUNT, &o->co, &o->who))
 		goto out;
 	/* another company's certificate (or a staff one) does not exist here */
-	if (oc_hall_account_get(c->st, id, &o->t, &err) != 0 || o->t.company_id != o->co.id ||
-	    strcmp(o->t.kind, "enterprise") != 0) {
+	oc_err_clear(&err);
+	if ((st = oc_hall_account_get(c->st, id, &o->t, &err)) != 0 && st != OC_ENOTFOUND) {
+		oc_http_reply_err(c->req, &err);
+		goto out;
+	}
+	if (st != 0 || o->t.company_id != o->co.id || strcmp(o->t.kind, "enterprise") != 0) {
 		oc_http_reply_error(c->req, 404, "not_found", "证书不存在 / no such certificate");
 		goto out;
 	}

@@ -279,7 +279,9 @@ oc_hall_app_submit(struct oc_hall_store *st, long long id, time_t now, time_t de
 	if (strcmp(a.state, "draft") != 0)
 		return finish(st, oc_err_set(err, OC_ECONFLICT,
 		    "申请已提交或已处理 / the application was already submitted or decided"), err);
-	if (a.scan_len == 0)
+	/* the forms of 开通 and 更新 need their signed, sealed scan; a
+	 * matter's attachments are checked by its handler */
+	if (a.scan_len == 0 && strcmp(a.kind, "matter") != 0)
 		return finish(st, oc_err_set(err, OC_ECONFLICT,
 		    "请先上传签字盖章后的申请表扫描件 / upload the signed, sealed scan first"), err);
 	s = hs_prep(st, "UPDATE applications SET state = 'submitted', submitted_at = ?2,"

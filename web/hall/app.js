@@ -226,3 +226,31 @@ const hall = {
   badge(b) { return hall.el('span', { class: 'badge ' + b.cls }, b.text); },
   SUBMITTED: '已提交主证书开通申请，网站将于1个工作日内处理',
 };
+
+// --- 主数字证书更新 (update.html) ------------------------------------------
+hall.UPDATE_REASONS = ['信息变更', '续费', '遗失办证', '其他'];
+hall.UPDATE_SUBMITTED = '已提交主数字证书更新申请，网站将于1个工作日内处理';
+// What the old main certificate's key signs for the signed update.
+hall.updateSignText = (oldSerial, newSerial, challenge) =>
+  'main-update:' + oldSerial + ':' + newSerial + ':' + challenge;
+// Download a file of this site (the session cookie goes with it).
+hall.download = (href, name) => {
+  const a = hall.el('a', { href, download: name, hidden: true });
+  document.body.append(a); a.click(); a.remove();
+};
+
+// --- 事项 (matters.html) and 办事指南 (guides.html) ---------------------------
+// A query parameter of this page's address, or null.
+hall.query = (k) => new URLSearchParams(location.search).get(k);
+// 1.2MB / 35KB, for file sizes.
+hall.sizeText = (n) => n >= 1048576 ? (n / 1048576).toFixed(1) + 'MB' : Math.max(1, Math.round(n / 1024)) + 'KB';
+// ["image/jpeg", "application/pdf"] → "JPG或PDF"
+hall.typesText = (types) => types.map((t) => t === 'application/pdf' ? 'PDF' : 'JPG').join('或');
+// The content type to upload a chosen file as (by its type, else its
+// name); null for anything but JPEG and PDF.  The server checks the bytes.
+hall.fileType = (file) => {
+  if (file.type === 'image/jpeg' || file.type === 'application/pdf') return file.type;
+  if (/\.jpe?g$/i.test(file.name)) return 'image/jpeg';
+  if (/\.pdf$/i.test(file.name)) return 'application/pdf';
+  return null;
+};
