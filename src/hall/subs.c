@@ -696,11 +696,19 @@ grants_still_fit(struct op *o)
 static void
 notify_target(struct op *o, const char *purpose, const char *what)
 {
-	char text[768];
+	const char *fmt = "【网上办事大厅】%s，您持有的%s数字证书（%s）%s";
+	const char *who = o->t.holder_name[0] ? o->t.holder_name : "您好";
+	char *text;
+	int n;
 
-	snprintf(text, sizeof(text), "【网上办事大厅】%s，您持有的%s数字证书（%s）%s", o->t.holder_name[0] ?
-	    o->t.holder_name : "您好", o->co.name, o->t.subject_cn, what);
+	/* sized to fit: cutting a UTF-8 text at a byte count could split a
+	 * character */
+	if ((n = snprintf(NULL, 0, fmt, who, o->co.name, o->t.subject_cn, what)) < 0 ||
+	    (text = malloc((size_t)n + 1)) == NULL)
+		return;
+	snprintf(text, (size_t)n + 1, fmt, who, o->co.name, o->t.subject_cn, what);
 	hall_notify(o->c, o->t.holder_mobile, purpose, text);
+	free(text);
 }
 
 static void

@@ -85,9 +85,12 @@ matter(const char *code, const char *fields, const char *atts, const char *extra
 	static int n;
 	char *b = buf[n++ % 4];
 
-	snprintf(b, sizeof(buf[0]), "{\"code\":\"%s\",\"name\":\"事项%s\",\"department\":\"市住房城乡建设管理委\","
+	int w;
+
+	w = snprintf(b, sizeof(buf[0]), "{\"code\":\"%s\",\"name\":\"事项%s\",\"department\":\"市住房城乡建设管理委\","
 	    "\"fields\":[%s],\"attachments\":[%s]%s}", code, code, fields ? fields : FIELD,
 	    atts ? atts : ATT, extra ? extra : "");
+	assert_true(w > 0 && (size_t)w < sizeof(buf[0]));
 	return b;
 }
 
