@@ -66,8 +66,22 @@ struct oc_hall_session {
 	size_t cert_len;
 };
 
+/* A handle is for one thread at a time. */
 struct oc_hall_store *oc_hall_store_open(const char *path, struct oc_err *err);
 void oc_hall_store_close(struct oc_hall_store *st);
+
+/* One write transaction around several calls (BEGIN IMMEDIATE … COMMIT):
+ * one commit, so one fsync, instead of one per call.  On a failed commit
+ * the transaction is rolled back; rollback outside a transaction does
+ * nothing. */
+int oc_hall_begin(struct oc_hall_store *st, struct oc_err *err);
+int oc_hall_commit(struct oc_hall_store *st, struct oc_err *err);
+void oc_hall_rollback(struct oc_hall_store *st);
+/* Several reads from one snapshot (BEGIN DEFERRED … COMMIT): one read
+ * transaction, so SQLite takes its WAL read lock once, not per query.
+ * Only for reads: a write inside would have to upgrade the snapshot. */
+int oc_hall_read_begin(struct oc_hall_store *st, struct oc_err *err);
+void oc_hall_read_end(struct oc_hall_store *st);
 
 /* The company with this organization code, created (state none) if new;
  * name/uscc updated from the latest certificate. */
@@ -223,6 +237,16 @@ int oc_hall_account_list(struct oc_hall_store *st, long long company_id,
 int oc_hall_account_move(struct oc_hall_store *st, long long id, long long company_id,
 	const char *from_csv, const char *role_from_csv, const char *status, const char *role,
 	const char *by_serial, const char *reason, struct oc_err *err);
+/* oc_hall_account_move and, in the same transaction, the account's grants
+ * replaced by codes[0..n) (n = 0: none left): approving a sub certificate
+ * with its matters, changing them (a move to the same state, as a
+ * compare-and-set on the standing), removing one.  Both or neither:
+ * OC_ECONFLICT when the move's condition fails, the store's error when the
+ * grants cannot be written, and then nothing changed. */
+int oc_hall_account_move_grants(struct oc_hall_store *st, long long id, long long company_id,
+	const char *from_csv, const char *role_from_csv, const char *status, const char *role,
+	const char *by_serial, const char *reason, const char *const *codes, size_t n,
+	struct oc_err *err);
 /* The sub request (状态 pending) with holder, mobile and note. */
 int oc_hall_account_request_sub(struct oc_hall_store *st, long long id, const char *holder,
 	const char *mobile, const char *note, time_t now, struct oc_err *err);

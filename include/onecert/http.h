@@ -13,7 +13,12 @@
  * run on a worker-thread pool, never on an event loop; the reply functions
  * may be called from either kind of thread, exactly once per request.
  * Each worker thread has a context made by config.worker_init (e.g. its own
- * store handle), reachable with oc_http_req_worker(req).
+ * store handle), reachable with oc_http_req_worker(req).  A route flagged
+ * OC_HTTP_LOOP_FIRST as well runs first on the event loop, with a context
+ * of the loop's own (worker_init is called once per loop too), and hands
+ * itself to the pool with oc_http_req_defer() as soon as it needs
+ * something that may block: a read-mostly request is then answered
+ * without two thread switches.
  *
  * Request bodies are limited per route: a Content-Length over the limit is
  * refused (413) before the body is read, and a chunked body is cut off at
@@ -43,6 +48,8 @@ enum {
 	OC_HTTP_TLS_ONLY = 1 << 1,   /* 403 on the plain listener */
 	OC_HTTP_PREFIX = 1 << 2,     /* path matches as a prefix; the rest is
 	                                oc_http_req_tail() */
+	OC_HTTP_LOOP_FIRST = 1 << 3, /* with BLOCKING: try on the event loop
+	                                first (oc_http_req_defer) */
 };
 
 struct oc_http_route {
@@ -113,6 +120,14 @@ X509 *oc_http_req_client_cert(struct oc_http_req *req, STACK_OF(X509) **chain);
 bool oc_http_req_is_tls(struct oc_http_req *req);
 const char *oc_http_req_peer(struct oc_http_req *req);     /* "ip" */
 void *oc_http_req_worker(struct oc_http_req *req);         /* worker ctx or NULL */
+/* In a handler running on an event loop (an OC_HTTP_LOOP_FIRST route):
+ * true = the request will be handled again, from the start, by the same
+ * handler on a worker thread; the handler must return at once without
+ * replying.  Call it before replying or setting a header.  On a worker
+ * (blocking is fine there) it returns false: carry on. */
+bool oc_http_req_defer(struct oc_http_req *req);
+/* Whether the handler runs on an event loop (where it must not block). */
+bool oc_http_req_on_loop(struct oc_http_req *req);
 
 /* ---- replies: exactly one per request, from any thread ----
  * A second reply (or a header set after the reply) is logged and ignored;

@@ -435,15 +435,64 @@ oc__ca_issue_locked(struct oc_ca *ca, const struct oc_actor *who,
 	return rc == 0 ? m.cert : NULL;
 }
 
+/* Outside a caller's transaction oc_ca_issue works in two phases, like
+ * oc_ca_issue_batch (batch.c) with one item: the certificate is made
+ * (built, signed by the signer process, linted) holding no database lock,
+ * and only recording it — certificate row, approved → issued, audit row,
+ * COMMIT — takes the write lock.  Making it inside BEGIN IMMEDIATE would
+ * serialise every signature of every RA API worker behind one lock, the
+ * others waiting in SQLite's busy handler (which sleeps 1…100 ms a try).
+ * The approved → issued transition is conditional, so an enrollment issued
+ * by someone else meanwhile fails the record with OC_ECONFLICT and the
+ * certificate made for it is dropped unissued. */
 X509 *
 oc_ca_issue(struct oc_ca *ca, const struct oc_actor *who, long long id,
     X509_REQ *csr, const char *medium, struct oc_err *err)
 {
 	struct oc_enrollment e;
+	struct oc__made m;
 	X509 *cert = NULL;
+	int rc = OC_EEXIST;
 
 	if (medium != NULL && oc__check_medium(medium, err) != 0)
 		return NULL;
+	if (ca->st->depth == 0) {
+		if (oc_store_enroll_get(ca->st, id, &e, err) != 0)
+			return NULL;
+		if (e.status != OC_ENR_APPROVED) {
+			oc_err_set(err, OC_ECONFLICT,
+			    "申请 %lld 未审核通过，不能签发 / enrollment %lld is %s, not approved: nothing issued",
+			    id, id, oc_enroll_status_name(e.status));
+			return NULL;
+		}
+		if (medium == NULL && e.medium[0])
+			medium = e.medium;
+		/* A unique ID or serial collision is made again, as in
+		 * oc__ca_issue_locked; nothing was kept when record fails. */
+		for (int attempt = 0; attempt < 4 && rc == OC_EEXIST; attempt++) {
+			if (oc__ca_cert_make(ca, &e, csr, &m, err) != 0)
+				return NULL;
+			if ((rc = oc_store_begin(ca->st, err)) != 0) {
+				oc__made_cleanup(&m);
+				return NULL;
+			}
+			if ((rc = oc__ca_cert_record(ca, who, &e, &m, medium, NULL, err)) != 0) {
+				oc_store_rollback(ca->st);
+				oc__made_cleanup(&m);
+				continue;
+			}
+			if ((rc = oc_store_commit(ca->st, err)) != 0) {
+				oc__made_cleanup(&m);
+				return NULL;
+			}
+		}
+		if (rc != 0)
+			return NULL;
+		oc_log(OC_LOG_INFO, "cert.issued", "enrollment=%lld", id);
+		return m.cert;
+	}
+
+	/* inside the caller's transaction: everything in it */
 	if (oc_store_begin(ca->st, err) != 0)
 		return NULL;
 	if (oc_store_enroll_get(ca->st, id, &e, err) != 0)

@@ -23,13 +23,19 @@
  * the application's kind (struct app_kind); other kinds (matters) have
  * their own routes and are not found here.  An application of another
  * company answers 404, as if it did not exist.  Only the certificate that
- * applied changes its application; other certificates of the company see
- * it.  The form's certificate fields come from the session's certificate
- * (and, for an update, the old certificate from the company's record),
- * never from the request.  The QR verdict is judged against the fields as
- * they are: at upload, and again at submission (the stored scan is
- * decoded once more), so fields changed after printing are flagged
- * "stale".
+ * applied changes its application.  Who reads it (form, PDF, scan) depends
+ * on the company: while it has no main certificate every certificate of it
+ * is equal and sees the 开通 application (the page says who applied); once
+ * it has one, the main certificate's business is the 法定代表人's, and only
+ * the applicant and the main certificate read these applications — a
+ * clerk, a 证书管理员, a pending or an unknown certificate of the company get
+ * 403 here, and an application without its form in GET /activation and GET
+ * /main-update (docs/authorization.md).  The form's certificate fields
+ * come from the session's certificate (and, for an update, the old
+ * certificate from the company's record), never from the request.  The
+ * QR verdict is judged against the fields as they are: at upload, and
+ * again at submission (the stored scan is decoded once more), so fields
+ * changed after printing are flagged "stale".
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -477,11 +483,36 @@ digest_of(struct hall_call *c, const struct app_kind *k, const struct oc_hall_co
 	printed_free(&p);
 }
 
+/* May the caller read the application (its form, PDF and scan)?  The
+ * applicant always; while the company has no main certificate, every
+ * certificate of it; then only the main certificate.  co may be NULL (it is
+ * read). */
+static bool
+readable(struct hall_call *c, const struct oc_hall_company *co,
+    const struct oc_hall_application *a)
+{
+	struct oc_hall_company buf;
+
+	if (a->account_id == c->a.id)
+		return true;
+	if (co == NULL) {
+		if (oc_hall_company_get(c->st, a->company_id, &buf, NULL) != 0)
+			return false;
+		co = &buf;
+	}
+	if (co->id != c->a.company_id || strcmp(c->a.kind, "enterprise") != 0)
+		return false;
+	return co->main_account_id == 0 || (co->main_account_id == c->a.id &&
+	    strcmp(c->a.role, "main") == 0 && strcmp(c->a.status, "active") == 0);
+}
+
 json_t *
 hall_app_json(struct hall_call *c, const struct oc_hall_application *a)
 {
 	char cr[32], sub[32], dl[32], dec[32];
-	json_t *form = json_loads(a->form, 0, NULL);
+	/* who may not read it still learns that it exists and its state (the
+	 * pages say "another certificate has applied"), not what it says */
+	json_t *form = readable(c, NULL, a) ? json_loads(a->form, 0, NULL) : NULL;
 
 	hall_iso(a->created_at, cr, sizeof(cr));
 	hall_iso(a->submitted_at, sub, sizeof(sub));
@@ -606,7 +637,8 @@ hall_app_create(struct hall_call *c)
 }
 
 /* The application {id} of the caller's company, of a kind these routes
- * serve (404 otherwise); with mine, it must be the caller's own (403). */
+ * serve (404 otherwise); with mine, it must be the caller's own, else one
+ * the caller may read (403). */
 static const struct app_kind *
 load_app(struct hall_call *c, long long id, bool mine, struct oc_hall_company *co,
     struct oc_hall_application *a)
@@ -624,6 +656,12 @@ load_app(struct hall_call *c, long long id, bool mine, struct oc_hall_company *c
 	if (mine && a->account_id != c->a.id) {
 		oc_http_reply_error(c->req, 403, "forbidden",
 		    "只有提交申请的证书可以修改此申请 / only the applying certificate may change it");
+		return NULL;
+	}
+	if (!readable(c, co, a)) {
+		oc_http_reply_error(c->req, 403, "forbidden",
+		    "仅提交申请的证书和主数字证书可以查看此申请 / only the applying certificate and the"
+		    " main certificate may see this application");
 		return NULL;
 	}
 	return k;

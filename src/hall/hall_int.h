@@ -49,6 +49,10 @@ struct hall_identity {
 	char org_code[10];       /* the 9-character organization code */
 	char uscc[19];
 	time_t not_after;
+	/* why hall_identify refused the certificate (OC_EPERM): the relying
+	 * party's whole bilingual sentence, which err->msg (256 bytes) would
+	 * cut in its English half */
+	char refusal[512];
 };
 
 /* verify.c: the relying-party check (chain, validity, usage, revocation)
@@ -73,7 +77,9 @@ struct hall_call {
 void hall_session_start(struct hall_call *c, const struct hall_identity *id,
 	X509 *cert);
 /* Load and check the caller's session (idle timeout, revocation re-check,
- * CSRF for state changes).  false after replying 401/403. */
+ * CSRF for state changes).  false after replying 401/403, or after handing
+ * the request to a worker (oc_http_req_defer, on an event loop only): the
+ * caller returns at once either way. */
 bool hall_session_require(struct hall_call *c, bool state_change);
 void hall_reply_me(struct hall_call *c, int status);
 void hall_logout(struct hall_call *c);

@@ -66,11 +66,18 @@ finish(struct hall_call *c, X509 *cert, STACK_OF(X509) *chain)
 		    "login.refused", "", "{}", NULL);
 		return oc_http_reply_error(c->req, err.code == OC_EPERM ? 403 :
 		    oc_err_http_status(err.code), err.code == OC_EPERM ? "forbidden" :
-		    oc_err_name(err.code), err.msg);
+		    oc_err_name(err.code), id.refusal[0] ? id.refusal : err.msg);
 	}
-	if (id.staff && oc_hall_role_get(c->st, id.serial, role, sizeof(role), NULL) != 0)
+	if (id.staff && oc_hall_role_get(c->st, id.serial, role, sizeof(role), NULL) != 0) {
+		char q[OC_LOG_QBUF];
+
+		oc_log(OC_LOG_WARN, "hall.login_refused", "peer=%s serial=%s reason=no_staff_role",
+		    oc_log_q(q, sizeof(q), oc_http_req_peer(c->req)), id.serial);
+		oc_hall_audit(c->st, id.serial, oc_http_req_peer(c->req), "login.refused",
+		    "no_staff_role", "{}", NULL);
 		return oc_http_reply_error(c->req, 403, "forbidden",
 		    "此个人证书未被授予工作人员角色 / this personal certificate holds no staff role");
+	}
 	hall_session_start(c, &id, cert);
 }
 

@@ -52,15 +52,20 @@ queue_item(const struct oc_hall_application *a, void *arg)
 	struct queue *q = arg;
 	struct oc_hall_company co;
 	char sub[32], dl[32];
+	json_t *item;
 
 	if (oc_hall_company_get(q->c->st, a->company_id, &co, NULL) != 0)
 		memset(&co, 0, sizeof(co));
 	hall_iso(a->submitted_at, sub, sizeof(sub));
 	hall_iso(a->deadline, dl, sizeof(dl));
-	json_array_append_new(q->items, json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:b, s:s}",
+	item = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:b, s:s}",
 	    "id", (json_int_t)a->id, "kind", a->kind, "company_name", co.name,
 	    "org_code", co.uscc[0] ? co.uscc : co.org_code, "submitted_at", sub,
-	    "deadline", dl, "overdue", a->deadline != 0 && a->deadline < q->now, "qr", a->qr));
+	    "deadline", dl, "overdue", a->deadline != 0 && a->deadline < q->now, "qr", a->qr);
+	/* a matter application: which matter (the queue names it) */
+	if (item != NULL && strcmp(a->kind, "matter") == 0)
+		json_object_set_new(item, "matter", hall_matter_ref_json(q->c->h, a->matter));
+	json_array_append_new(q->items, item);
 	return 0;
 }
 

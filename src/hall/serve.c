@@ -5,7 +5,8 @@
  * certificates, OCSP and CRL configured in HDIR/hall.ini ([trust],
  * docs/config.md).  Its HTTPS listener asks for (does not require) a
  * client certificate; its pages are static files (web/hall) that call the
- * JSON API.  Each worker thread has its own database handle.
+ * JSON API.  Each worker thread, and each event loop (for GET /api/v1/me,
+ * OC_HTTP_LOOP_FIRST), has its own database handle.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -88,9 +89,17 @@ static void
 h_me(struct oc_http_req *req, void *arg)
 {
 	struct hall_call c;
+	bool snap;
 
-	if (hall_call_init(&c, req, arg) && hall_session_require(&c, false))
+	if (!hall_call_init(&c, req, arg))
+		return;
+	/* on the event loop only reads happen (anything else is deferred to
+	 * a worker): one read transaction for all of them */
+	snap = oc_http_req_on_loop(req) && oc_hall_read_begin(c.st, NULL) == 0;
+	if (hall_session_require(&c, false))
 		hall_reply_me(&c, 200);
+	if (snap)
+		oc_hall_read_end(c.st);
 }
 
 static void
@@ -265,7 +274,8 @@ oc_hall_serve(const struct oc_hall_serve_opts *o, struct oc_err *err)
 		{ "POST", "/api/v1/login/tls", h_login_tls, &h, 1024, OC_HTTP_BLOCKING | OC_HTTP_TLS_ONLY },
 		{ "POST", "/api/v1/login/challenge", h_challenge, &h, 1024, OC_HTTP_BLOCKING | OC_HTTP_TLS_ONLY },
 		{ "POST", "/api/v1/login", h_login, &h, 64 * 1024, OC_HTTP_BLOCKING | OC_HTTP_TLS_ONLY },
-		{ "GET", "/api/v1/me", h_me, &h, 0, OC_HTTP_BLOCKING | OC_HTTP_TLS_ONLY },
+		/* read-only when nothing is due: answered on the event loop */
+		{ "GET", "/api/v1/me", h_me, &h, 0, OC_HTTP_BLOCKING | OC_HTTP_LOOP_FIRST | OC_HTTP_TLS_ONLY },
 		{ "POST", "/api/v1/logout", h_logout, &h, 1024, OC_HTTP_BLOCKING | OC_HTTP_TLS_ONLY },
 		{ "GET", "/api/v1/activation", h_activation, &h, 0, OC_HTTP_BLOCKING | OC_HTTP_TLS_ONLY },
 		{ "POST", "/api/v1/applications", h_app_create, &h, 8192, OC_HTTP_BLOCKING | OC_HTTP_TLS_ONLY },

@@ -9,7 +9,19 @@
  * session whose certificate was not re-checked for session_recheck seconds
  * is re-checked (OCSP/CRL) before the request proceeds, and ends if the
  * certificate has been revoked.
+ *
+ * Cost.  GET /api/v1/me and the like run on the event loop
+ * (OC_HTTP_LOOP_FIRST): hall_session_require only reads there and hands
+ * the request to a worker (oc_http_req_defer) when it has to write or may
+ * wait — a session to end, a revocation re-check (OCSP over the network),
+ * last_seen to record.  last_seen is recorded when it moved by more than
+ * touch_grain (session_idle / 20, at most 60 s), not on every request: a
+ * session therefore ends after between session_idle − touch_grain and
+ * session_idle seconds without a request — never later than configured.
+ * A login writes its rows (company, account, session, audit) in one
+ * transaction: one fsync instead of four.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +35,7 @@
 
 #include "hall/hall_int.h"
 #include "onecert/log.h"
+#include "onecert/rp.h"
 
 static void
 b64url(const unsigned char *in, size_t n, char *out, size_t cap)
@@ -38,15 +51,33 @@ b64url(const unsigned char *in, size_t n, char *out, size_t cap)
 	snprintf(out, cap, "%.*s", len, (const char *)tmp);
 }
 
+/* SHA-256 fetched once: EVP_sha256() would look it up again in the
+ * provider store (under its lock) on every digest. */
+static pthread_once_t sha_once = PTHREAD_ONCE_INIT;
+static EVP_MD *sha256_md;
+
+static void
+sha_init(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 void
 hall_sha256_hex(const char *s, char out[65])
 {
+	static const char hex[] = "0123456789abcdef";
 	unsigned char md[32];
 	unsigned int n = 0;
 
-	EVP_Digest(s, strlen(s), md, &n, EVP_sha256(), NULL);
-	for (unsigned i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	pthread_once(&sha_once, sha_init);
+	if (EVP_Digest(s, strlen(s), md, &n, sha256_md != NULL ? sha256_md :
+	    EVP_sha256(), NULL) != 1)
+		n = 0;
+	for (unsigned i = 0; i < n; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[2 * n] = '\0';
 }
 
 static const char *
@@ -146,36 +177,10 @@ hall_session_start(struct hall_call *c, const struct hall_identity *id, X509 *ce
 
 	memset(&c->a, 0, sizeof(c->a));
 	memset(&co, 0, sizeof(co));
-	if (!id->staff && oc_hall_company_get_or_create(c->st, id->org_code, id->uscc,
-	    id->subject_cn, &co, &err) != 0)
-		return oc_http_reply_err(c->req, &err);
-	snprintf(c->a.uid, sizeof(c->a.uid), "%s", id->uid);
-	snprintf(c->a.serial, sizeof(c->a.serial), "%s", id->serial);
-	snprintf(c->a.issuer, sizeof(c->a.issuer), "%s", id->issuer);
-	snprintf(c->a.kind, sizeof(c->a.kind), "%s", id->staff ? "staff" : "enterprise");
-	snprintf(c->a.subject_cn, sizeof(c->a.subject_cn), "%s", id->subject_cn);
-	c->a.company_id = co.id;
-	c->a.not_after = id->not_after;
-	if (oc_hall_account_login(c->st, &c->a, &err) != 0)
-		return oc_http_reply_err(c->req, &err);
-	if (strcmp(c->a.status, "retired") == 0) {
-		oc_hall_audit(c->st, c->a.serial, oc_http_req_peer(c->req), "login.refused",
-		    "retired", "{}", NULL);
-		return oc_http_reply_error(c->req, 403, "forbidden",
-		    "此证书已被更新的主数字证书取代并注销，不能再登录 / this certificate was retired"
-		    " when the main certificate was updated; it can no longer log in");
-	}
-
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1 || RAND_bytes(csrf, sizeof(csrf)) != 1)
-		return oc_http_reply_error(c->req, 500, "internal_error", "no randomness");
-	b64url(rnd, sizeof(rnd), token, sizeof(token));
-	OPENSSL_cleanse(rnd, sizeof(rnd));
 	memset(&c->s, 0, sizeof(c->s));
-	hall_sha256_hex(token, c->s.id_hash);
-	b64url(csrf, sizeof(csrf), c->s.csrf, sizeof(c->s.csrf));
-	c->s.account_id = c->a.id;
-	snprintf(c->s.serial, sizeof(c->s.serial), "%s", id->serial);
-	c->s.created_at = c->s.last_seen = c->s.checked_at = now;
+	oc_err_clear(&err);
+	/* everything that needs no database first: the transaction below
+	 * holds the write lock */
 	if ((n = i2d_X509(cert, &der)) <= 0 || (size_t)n > sizeof(c->s.cert)) {
 		OPENSSL_free(der);
 		return oc_http_reply_error(c->req, 400, "invalid_input", "证书过大 / certificate too large");
@@ -183,16 +188,59 @@ hall_session_start(struct hall_call *c, const struct hall_identity *id, X509 *ce
 	memcpy(c->s.cert, der, (size_t)n);
 	c->s.cert_len = (size_t)n;
 	OPENSSL_free(der);
-	if (oc_hall_session_put(c->st, &c->s, &err) != 0)
-		return oc_http_reply_err(c->req, &err);
-	oc_hall_audit(c->st, c->a.serial, oc_http_req_peer(c->req), "login",
-	    id->staff ? "staff" : co.org_code, "{}", NULL);
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1 || RAND_bytes(csrf, sizeof(csrf)) != 1)
+		return oc_http_reply_error(c->req, 500, "internal_error", "no randomness");
+	b64url(rnd, sizeof(rnd), token, sizeof(token));
+	OPENSSL_cleanse(rnd, sizeof(rnd));
+	hall_sha256_hex(token, c->s.id_hash);
+	b64url(csrf, sizeof(csrf), c->s.csrf, sizeof(c->s.csrf));
+	snprintf(c->s.serial, sizeof(c->s.serial), "%s", id->serial);
+	c->s.created_at = c->s.last_seen = c->s.checked_at = now;
+
+	snprintf(c->a.uid, sizeof(c->a.uid), "%s", id->uid);
+	snprintf(c->a.serial, sizeof(c->a.serial), "%s", id->serial);
+	snprintf(c->a.issuer, sizeof(c->a.issuer), "%s", id->issuer);
+	snprintf(c->a.kind, sizeof(c->a.kind), "%s", id->staff ? "staff" : "enterprise");
+	snprintf(c->a.subject_cn, sizeof(c->a.subject_cn), "%s", id->subject_cn);
+	c->a.not_after = id->not_after;
+
+	/* company, account, session and audit row: one transaction */
+	if (oc_hall_begin(c->st, &err) != 0)
+		goto fail;
+	if (!id->staff && oc_hall_company_get_or_create(c->st, id->org_code, id->uscc,
+	    id->subject_cn, &co, &err) != 0)
+		goto fail;
+	c->a.company_id = co.id;
+	if (oc_hall_account_login(c->st, &c->a, &err) != 0)
+		goto fail;
+	if (strcmp(c->a.status, "retired") == 0) {
+		oc_hall_audit(c->st, c->a.serial, oc_http_req_peer(c->req), "login.refused",
+		    "retired", "{}", NULL);
+		if (oc_hall_commit(c->st, &err) != 0)
+			goto fail;
+		OPENSSL_cleanse(token, sizeof(token));
+		return oc_http_reply_error(c->req, 403, "forbidden",
+		    "此证书已被更新的主数字证书取代并注销，不能再登录 / this certificate was retired"
+		    " when the main certificate was updated; it can no longer log in");
+	}
+	c->s.account_id = c->a.id;
+	if (oc_hall_session_put(c->st, &c->s, &err) != 0 ||
+	    oc_hall_audit(c->st, c->a.serial, oc_http_req_peer(c->req), "login",
+	    id->staff ? "staff" : co.org_code, "{}", &err) != 0 ||
+	    oc_hall_commit(c->st, &err) != 0)
+		goto fail;
 	snprintf(cookie, sizeof(cookie),
 	    "oc_session=%s; Path=/; HttpOnly; Secure; SameSite=Strict", token);
 	OPENSSL_cleanse(token, sizeof(token));
 	oc_http_set_header(c->req, "Set-Cookie", cookie);
+	OPENSSL_cleanse(cookie, sizeof(cookie));
 	c->have_session = true;
 	hall_reply_me(c, 200);
+	return;
+fail:
+	oc_hall_rollback(c->st);
+	OPENSSL_cleanse(token, sizeof(token));
+	oc_http_reply_err(c->req, &err);
 }
 
 static void
@@ -202,6 +250,15 @@ clear_cookie(struct hall_call *c)
 	    "oc_session=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0");
 }
 
+/* How far last_seen may lag behind the last request (see the top). */
+static long
+touch_grain(const struct hall *h)
+{
+	long g = h->session_idle / 20;
+
+	return g > 60 ? 60 : g;
+}
+
 bool
 hall_session_require(struct hall_call *c, bool state_change)
 {
@@ -209,6 +266,7 @@ hall_session_require(struct hall_call *c, bool state_change)
 	struct oc_err err;
 	const char *csrf;
 	time_t now = time(NULL);
+	bool checked = false;
 
 	if (cookie_value(c->req, "oc_session", token, sizeof(token)) == NULL) {
 		oc_http_reply_error(c->req, 401, "unauthenticated", "请先登录 / please log in");
@@ -217,12 +275,18 @@ hall_session_require(struct hall_call *c, bool state_change)
 	hall_sha256_hex(token, hash);
 	OPENSSL_cleanse(token, sizeof(token));
 	if (oc_hall_session_get(c->st, hash, &c->s, &err) != 0) {
+		/* on the loop a database error could be a busy file: let a
+		 * worker (which waits for it) decide */
+		if (err.code != OC_ENOTFOUND && oc_http_req_defer(c->req))
+			return false;
 		clear_cookie(c);
 		oc_http_reply_error(c->req, 401, "unauthenticated",
 		    "登录已失效，请重新登录 / the session has ended; please log in again");
 		return false;
 	}
 	if (now - c->s.last_seen > c->h->session_idle) {
+		if (oc_http_req_defer(c->req))
+			return false;            /* a write: on a worker */
 		oc_hall_session_end(c->st, hash, NULL);
 		clear_cookie(c);
 		oc_http_reply_error(c->req, 401, "unauthenticated",
@@ -237,12 +301,19 @@ hall_session_require(struct hall_call *c, bool state_change)
 			return false;
 		}
 	}
-	bool checked = false;
 	if (now - c->s.checked_at >= c->h->session_recheck) {
+		struct oc_rp_result r;
 		const unsigned char *p = c->s.cert;
-		X509 *cert = d2i_X509(NULL, &p, (long)c->s.cert_len);
-		int rc = cert ? hall_recheck(c->h, cert, &err) : OC_EINTERNAL;
+		X509 *cert;
+		int rc;
 
+		if (oc_http_req_defer(c->req))
+			return false;            /* OCSP may go over the network */
+		memset(&r, 0, sizeof(r));
+		cert = d2i_X509(NULL, &p, (long)c->s.cert_len);
+		/* the relying party's own result: its message is the whole
+		 * bilingual sentence, err.msg only its first 255 bytes */
+		rc = cert ? oc_rp_recheck(c->h->rp, cert, NULL, 0, &r, &err) : OC_EINTERNAL;
 		X509_free(cert);
 		if (rc != 0) {
 			oc_hall_session_end_serial(c->st, c->s.serial, NULL);
@@ -250,18 +321,26 @@ hall_session_require(struct hall_call *c, bool state_change)
 			    "revocation", "{}", NULL);
 			clear_cookie(c);
 			oc_http_reply_error(c->req, 401, "unauthenticated",
-			    rc == OC_EPERM ? err.msg :
+			    rc == OC_EPERM ? (r.message[0] ? r.message : err.msg) :
 			    "无法确认证书状态，请重新登录 / the certificate's status cannot be confirmed");
 			return false;
 		}
 		checked = true;
 	}
-	oc_hall_session_touch(c->st, hash, now, checked, NULL);
+	if (checked || now - c->s.last_seen > touch_grain(c->h)) {
+		if (oc_http_req_defer(c->req))
+			return false;
+		oc_hall_session_touch(c->st, hash, now, checked, NULL);
+	}
 	if (oc_hall_account_get(c->st, c->s.account_id, &c->a, &err) != 0) {
+		if (oc_http_req_defer(c->req))
+			return false;
 		oc_http_reply_err(c->req, &err);
 		return false;
 	}
 	if (strcmp(c->a.status, "retired") == 0) {
+		if (oc_http_req_defer(c->req))
+			return false;
 		oc_hall_session_end_serial(c->st, c->a.serial, NULL);
 		clear_cookie(c);
 		oc_http_reply_error(c->req, 401, "unauthenticated",

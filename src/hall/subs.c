@@ -25,8 +25,10 @@
  * state rules.  The handlers then move the account with the store's
  * conditional update (oc_hall_account_move), naming the states and roles
  * the account must still be in, so a request that raced another one
- * changes nothing.  The list's "can" uses the same check(), so the page
- * offers exactly what the server allows.
+ * changes nothing; a change of what the account may do (approval with its
+ * matters, new matters, removal) writes the grants in the same transaction
+ * (oc_hall_account_move_grants).  The list's "can" uses the same check(),
+ * so the page offers exactly what the server allows.
  *
  * An account of another company answers 404, whoever asks: its existence
  * is not revealed.  Every change is audit-logged with the actor's serial
@@ -676,23 +678,6 @@ reply_target(struct op *o, int status)
 	oc_http_reply_json(o->c->req, status, j);
 }
 
-/* After replacing grants outside the move's transaction: if the account
- * was removed (or lost its role) meanwhile, its grants are cleared again so
- * that "removed" always means "no grants".  false after replying 409. */
-static bool
-grants_still_fit(struct op *o)
-{
-	struct oc_hall_account now;
-
-	if (oc_hall_account_get(o->c->st, o->t.id, &now, NULL) == 0 && is_sub(&now) &&
-	    (strcmp(now.status, "active") == 0 || strcmp(now.status, "suspended") == 0))
-		return true;
-	oc_hall_grants_set(o->c->st, o->t.id, NULL, 0, o->c->a.serial, NULL);
-	oc_http_reply_error(o->c->req, 409, "conflict",
-	    "该证书的状态已变化，请刷新后重试 / the certificate's standing changed meanwhile");
-	return false;
-}
-
 static void
 notify_target(struct op *o, const char *purpose, const char *what)
 {
@@ -725,23 +710,14 @@ do_approve(struct op *o)
 		return oc_http_reply_error(o->c->req, 403, "forbidden",
 		    "仅主数字证书可以设置证书管理员 / only the main certificate may make a certificate"
 		    " administrator");
+	/* the standing and the matters in one transaction: a failure leaves
+	 * the request pending, never active with some matters or none */
 	oc_err_clear(&err);
-	if (oc_hall_account_move(o->c->st, o->t.id, o->co.id, "pending", "", "active", role,
-	    o->c->a.serial, "", &err) != 0)
+	if (oc_hall_account_move_grants(o->c->st, o->t.id, o->co.id, "pending", "", "active", role,
+	    o->c->a.serial, "", codes, n, &err) != 0)
 		return oc_http_reply_err(o->c->req, &err);
-	/* approved: the audit says so even when the grants then fail (the
-	 * certificate is active without matters; the main certificate can
-	 * grant them again) */
-	if (oc_hall_grants_set(o->c->st, o->t.id, codes, n, o->c->a.serial, &err) != 0) {
-		oc_log(OC_LOG_ERROR, "hall.sub_grants_failed", "account=%lld", o->t.id);
-		audit(o->c, "sub.approve", &o->t, json_pack("{s:s, s:[], s:b}", "role", role,
-		    "matters", "grants_failed", 1));
-		return oc_http_reply_err(o->c->req, &err);
-	}
 	audit(o->c, "sub.approve", &o->t, json_pack("{s:s, s:o}", "role", role, "matters",
 	    codes_json(codes, n)));
-	if (!grants_still_fit(o))
-		return;
 	names_text(o->c->h, codes, n, names, sizeof(names));
 	snprintf(what, sizeof(what), "已被设为副数字证书（%s），授权事项：%s。", role_zh(role), names);
 	notify_target(o, "sub.approved", what);
@@ -783,15 +759,12 @@ do_matters(struct op *o)
 	if (!parse_codes(o, true, codes, &n))
 		return;
 	/* a compare-and-set: the account must still be in the state and role
-	 * it was read in (and nothing else changes) */
+	 * it was read in (and nothing else changes), in the same transaction
+	 * as the new grants, so a removal racing this leaves no grants */
 	oc_err_clear(&err);
-	if (oc_hall_account_move(o->c->st, o->t.id, o->co.id, o->t.status, roles_from(o->who),
-	    o->t.status, NULL, o->c->a.serial, NULL, &err) != 0)
+	if (oc_hall_account_move_grants(o->c->st, o->t.id, o->co.id, o->t.status,
+	    roles_from(o->who), o->t.status, NULL, o->c->a.serial, NULL, codes, n, &err) != 0)
 		return oc_http_reply_err(o->c->req, &err);
-	if (oc_hall_grants_set(o->c->st, o->t.id, codes, n, o->c->a.serial, &err) != 0)
-		return oc_http_reply_err(o->c->req, &err);
-	if (!grants_still_fit(o))
-		return;
 	audit(o->c, "sub.matters", &o->t, json_pack("{s:o}", "matters", codes_json(codes, n)));
 	names_text(o->c->h, codes, n, names, sizeof(names));
 	snprintf(what, sizeof(what), "的授权事项已变更为：%s。", names);
@@ -827,17 +800,15 @@ do_standing(struct op *o, enum action act)
 	const char *to = act == A_SUSPEND ? "suspended" : act == A_RESUME ? "active" : "removed";
 	struct oc_err err;
 
+	/* removed means no role and no grants: both in one transaction */
 	oc_err_clear(&err);
-	if (oc_hall_account_move(o->c->st, o->t.id, o->co.id, from, roles_from(o->who), to,
-	    act == A_REMOVE ? "" : NULL, o->c->a.serial, NULL, &err) != 0)
+	if ((act == A_REMOVE ? oc_hall_account_move_grants(o->c->st, o->t.id, o->co.id, from,
+	    roles_from(o->who), to, "", o->c->a.serial, NULL, NULL, 0, &err) :
+	    oc_hall_account_move(o->c->st, o->t.id, o->co.id, from, roles_from(o->who), to, NULL,
+	    o->c->a.serial, NULL, &err)) != 0)
 		return oc_http_reply_err(o->c->req, &err);
 	audit(o->c, act == A_SUSPEND ? "sub.suspend" : act == A_RESUME ? "sub.resume" : "sub.remove",
 	    &o->t, json_pack("{s:s, s:s}", "from", o->t.status, "to", to));
-	if (act == A_REMOVE &&
-	    oc_hall_grants_set(o->c->st, o->t.id, NULL, 0, o->c->a.serial, &err) != 0) {
-		oc_log(OC_LOG_ERROR, "hall.sub_grants_failed", "account=%lld", o->t.id);
-		return oc_http_reply_err(o->c->req, &err);
-	}
 	notify_target(o, act == A_SUSPEND ? "sub.suspended" : act == A_RESUME ? "sub.resumed" :
 	    "sub.removed", act == A_SUSPEND ? "已被暂停使用，暂停期间不能办理事项。" :
 	    act == A_RESUME ? "已恢复使用。" : "已被移出本企业的副数字证书，授权事项已全部取消。");

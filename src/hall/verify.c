@@ -21,8 +21,11 @@ hall_identify(struct hall *h, X509 *cert, STACK_OF(X509) *chain,
 	memset(id, 0, sizeof(*id));
 	rc = oc_rp_check(h->rp, cert, chain, 0, &r, err);
 	snprintf(id->serial, sizeof(id->serial), "%s", r.serial);
-	if (rc != 0)
+	if (rc != 0) {
+		if (rc == OC_EPERM)
+			snprintf(id->refusal, sizeof(id->refusal), "%s", r.message);
 		return rc;
+	}
 	snprintf(id->subject_cn, sizeof(id->subject_cn), "%s", r.subject_cn);
 	snprintf(id->issuer, sizeof(id->issuer), "%s", r.issuer);
 	id->not_after = r.not_after;

@@ -12,7 +12,9 @@
  *     handler has returned and its reply has been handed to evhttp
  *     (two references); replies from other threads hop back to the owning
  *     loop through a one-shot event;
- *   - OC_HTTP_BLOCKING handlers run on a worker pool (workers.c).
+ *   - OC_HTTP_BLOCKING handlers run on a worker pool (workers.c);
+ *     OC_HTTP_LOOP_FIRST ones run on their loop first (with the loop's
+ *     own context, loop->ctx) and move to the pool if they defer.
  */
 #ifndef ONECERT_HTTP_INT_H
 #define ONECERT_HTTP_INT_H
@@ -37,6 +39,7 @@
 #define OC__HTTP_DEFAULT_BODY (64 * 1024)  /* paths no route claims */
 #define OC__HTTP_MAX_SET_HDRS 32           /* oc_http_set_header per reply */
 #define OC__HTTP_DRAIN_S      30           /* graceful stop: most we wait */
+#define OC__HTTP_COALESCE     (16 * 1024)  /* a TLS reply up to this: one record */
 
 /* Route slots for metrics: the configured routes come first (0..n-1),
  * then these built-in ones. */
@@ -121,6 +124,8 @@ struct oc__loop {
 	_Atomic int nconns;
 	_Atomic int inflight;                   /* dispatched, not yet sent */
 	int writing;                            /* replies being written */
+	void *ctx;                              /* worker_init's, for
+	                                           LOOP_FIRST routes */
 };
 
 struct oc__pool {
@@ -157,6 +162,7 @@ struct oc_http_server {
 	atomic_bool stop_requested;
 	bool stopping;               /* loop 0 only */
 	bool ran;
+	bool loop_ctx;               /* some route is OC_HTTP_LOOP_FIRST */
 	struct oc__route_stats *stats;  /* n_routes + OC__SLOT_N */
 	_Atomic unsigned long long conns_total;
 	_Atomic unsigned long long rejected_busy;
@@ -189,6 +195,8 @@ struct oc_http_req {
 	STACK_OF(X509) *chain;
 	char subject[256];           /* for the access log */
 	void *worker_ctx;
+	bool on_loop;                /* the handler runs on the event loop */
+	bool deferred;               /* oc_http_req_defer: to the pool */
 	struct timespec t0;
 	struct event *hop;
 	/* the reply, filled by oc_http_reply on any thread */
@@ -214,6 +222,9 @@ void oc__conn_resume_listeners(struct oc__loop *loop);
 /* request.c */
 void oc__http_on_request(struct evhttp_request *evreq, void *arg);
 void oc__req_release(struct oc_http_req *req);
+/* Before a request leaves its loop (to a worker): stop reading its
+ * connection until the reply is written. */
+void oc__req_pause_input(struct oc_http_req *req);
 void oc__req_free_leftovers(struct oc_http_server *srv);
 /* Takes ownership of body (malloc'd). */
 void oc__reply_owned(struct oc_http_req *req, int status,

@@ -50,6 +50,9 @@
 #include "onecert/log.h"
 #include "http_int.h"
 
+#define OC__TLS_CACHE     8192   /* TLS sessions kept for resumption */
+#define OC__TLS_SESSION_S 1800   /* … each for this long */
+
 static pthread_once_t libevent_once = PTHREAD_ONCE_INIT;
 static int libevent_threads_ok;
 
@@ -294,6 +297,21 @@ tls_ctx_new(const struct oc_http_config *cfg, struct oc_err *err)
 	/* Needed for session resumption once peer verification is on. */
 	if (SSL_CTX_set_session_id_context(ctx, sid, sizeof(sid) - 1) != 1)
 		goto ossl;
+	/* Resumption (TLS 1.3 PSK, TLS 1.2 session IDs) against the server's
+	 * own session cache, one ticket per full handshake: a stateless
+	 * ticket would carry the session, client certificate included,
+	 * encrypted to the client, and OpenSSL 3.0 builds each one by encoding
+	 * the session and decoding it again (a full certificate parse per
+	 * ticket, two tickets by default).  A resumed session keeps the
+	 * client certificate of the full handshake it came from
+	 * (SSL_get0_peer_certificate), so a resumed connection is as bound to
+	 * it as the first; the application checks that certificate as before.
+	 * At most OC__TLS_CACHE sessions, each for OC__TLS_SESSION_S. */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	SSL_CTX_set_num_tickets(ctx, 1);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+	SSL_CTX_sess_set_cache_size(ctx, OC__TLS_CACHE);
+	SSL_CTX_set_timeout(ctx, OC__TLS_SESSION_S);
 	return ctx;
 ossl:
 	oc_err_openssl(err, OC_ECRYPTO, "cannot set up TLS");
@@ -434,6 +452,8 @@ copy_routes(struct oc_http_server *srv, const struct oc_http_route *routes,
 			return oc_err_set(err, OC_ENOMEM, "out of memory");
 		if (r->max_body > srv->max_body)
 			srv->max_body = r->max_body;
+		if ((r->flags & OC_HTTP_BLOCKING) && (r->flags & OC_HTTP_LOOP_FIRST))
+			srv->loop_ctx = true;
 	}
 	if (srv->max_body > (size_t)INT64_MAX / 2)
 		srv->max_body = (size_t)INT64_MAX / 2;
@@ -615,10 +635,19 @@ loop_main(void *arg)
 {
 	struct oc__loop *loop = arg;
 
+	struct oc_http_server *srv = loop->srv;
+
 	loop->tid = pthread_self();
+	/* the loop's own context (a store handle, say) for LOOP_FIRST routes;
+	 * NULL sends them straight to the pool */
+	if (srv->loop_ctx && srv->cfg.worker_init != NULL)
+		loop->ctx = srv->cfg.worker_init(srv->cfg.worker_arg);
 	atomic_store(&loop->running, true);
 	event_base_dispatch(loop->base);
 	atomic_store(&loop->running, false);
+	if (loop->ctx != NULL && srv->cfg.worker_free != NULL)
+		srv->cfg.worker_free(loop->ctx);
+	loop->ctx = NULL;
 	return NULL;
 }
 

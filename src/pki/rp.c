@@ -713,10 +713,31 @@ usage_ok(struct oc_rp *rp, X509 *cert, char *zh, size_t zcap, char *en,
 }
 
 /* The certificate that issued cert among the anchors and the untrusted
- * certificates (borrowed), or NULL. */
+ * certificates (borrowed), or NULL.  Called once the chain has verified
+ * over these same candidates, so one of them signed cert and OpenSSL took
+ * it by X509_check_issued (names, key identifiers, key usage): when only
+ * one candidate matches that way, it is the issuer and its signature
+ * need not be checked a second time; with several, the signature
+ * decides. */
 static X509 *
 find_issuer(struct oc_rp *rp, X509 *cert, STACK_OF(X509) *untrusted)
 {
+	X509 *only = NULL;
+	int n = 0;
+
+	for (int i = 0; i < sk_X509_num(rp->anchors); i++)
+		if (X509_check_issued(sk_X509_value(rp->anchors, i), cert) == X509_V_OK) {
+			only = sk_X509_value(rp->anchors, i);
+			n++;
+		}
+	for (int i = 0; untrusted != NULL && i < sk_X509_num(untrusted); i++)
+		if (X509_check_issued(sk_X509_value(untrusted, i), cert) == X509_V_OK) {
+			only = sk_X509_value(untrusted, i);
+			n++;
+		}
+	ERR_clear_error();
+	if (n == 1)
+		return only;
 	for (int i = 0; i < sk_X509_num(rp->anchors); i++)
 		if (oc__rp_issued_by(cert, sk_X509_value(rp->anchors, i)))
 			return sk_X509_value(rp->anchors, i);

@@ -6,9 +6,9 @@
  * certificate's distinguishing ID only when one was set on that X509 with
  * X509_set0_distinguishing_id; otherwise SM2 runs with an empty ID and no
  * GM/T certificate verifies.  oc_chain_verify therefore works on copies of
- * the caller's certificates (so that shared trust anchors are never
- * written to, which would race between threads) and sets the ID on every
- * SM2-signed copy.  CRLs have no such setter in 3.0 at all: X509_CRL_verify
+ * the caller's SM2-signed certificates (so that shared trust anchors are
+ * never written to, which would race between threads) and sets the ID on
+ * every copy; other certificates are used as they are.  CRLs have no such setter in 3.0 at all: X509_CRL_verify
  * always uses the empty ID, so an SM2 CRL fails with "CRL signature
  * failure".  The verify callback catches exactly that error and checks the
  * CRL's signature itself (oc__crl_verify_sig, with the ID) against the
@@ -103,22 +103,27 @@ oc__crl_verify_sig(X509_CRL *crl, EVP_PKEY *issuer_pub, struct oc_err *err)
 	return rc;
 }
 
-/* A copy of x that X509_verify can check: SM2-signed ones get the ID. */
+/* A reference to x that X509_verify can check (the caller frees it):
+ * an SM2-signed certificate is copied and the copy gets the ID; any other
+ * is x itself, one more reference.  Copying costs a full decode (OpenSSL
+ * 3.0 sets up its key decoders afresh each time, about 0.1 ms), and
+ * verification writes to a certificate only through OpenSSL's own locked
+ * caches (extensions, signature checked), so sharing is safe. */
 static X509 *
 dup_for_verify(X509 *x)
 {
 	ASN1_OCTET_STRING *id;
 	X509 *d;
 
+	if (X509_get_signature_nid(x) != NID_SM2_with_SM3)
+		return X509_up_ref(x) == 1 ? x : NULL;
 	if ((d = X509_dup(x)) == NULL)
 		return NULL;
-	if (X509_get_signature_nid(d) == NID_SM2_with_SM3) {
-		if ((id = oc__sm2_distid_new()) == NULL) {
-			X509_free(d);
-			return NULL;
-		}
-		X509_set0_distinguishing_id(d, id);
+	if ((id = oc__sm2_distid_new()) == NULL) {
+		X509_free(d);
+		return NULL;
 	}
+	X509_set0_distinguishing_id(d, id);
 	return d;
 }
 

@@ -127,7 +127,7 @@ get_one(struct oc_hall_store *st, sqlite3_stmt *s, struct oc_hall_application *o
 	} else {
 		rc = hs_dberr(st, err, "reading the application");
 	}
-	sqlite3_finalize(s);
+	hs_done(st, s);             /* cached or not */
 	return rc;
 }
 
@@ -135,7 +135,7 @@ int
 oc_hall_app_get(struct oc_hall_store *st, long long id, struct oc_hall_application *out,
     struct oc_err *err)
 {
-	sqlite3_stmt *s = hs_prep(st, "SELECT " APP_COLS " FROM applications WHERE id = ?1", err);
+	sqlite3_stmt *s = hs_stmt(st, "SELECT " APP_COLS " FROM applications WHERE id = ?1", err);
 
 	if (s != NULL)
 		sqlite3_bind_int64(s, 1, id);
@@ -146,9 +146,12 @@ int
 oc_hall_app_current(struct oc_hall_store *st, long long company_id, const char *kind,
     struct oc_hall_application *out, struct oc_err *err)
 {
-	sqlite3_stmt *s = hs_prep(st, "SELECT " APP_COLS " FROM applications"
-	    " WHERE company_id = ?1 AND kind = ?2"
-	    " ORDER BY state IN ('draft','submitted') DESC, id DESC LIMIT 1", err);
+	/* the open one, else the latest: two index look-ups rather than an
+	 * ORDER BY, which builds a sorter on every call (GET /api/v1/me) */
+	sqlite3_stmt *s = hs_stmt(st, "SELECT " APP_COLS " FROM applications WHERE id = coalesce("
+	    "(SELECT max(id) FROM applications WHERE company_id = ?1 AND kind = ?2"
+	    " AND (state = 'draft' OR state = 'submitted')),"
+	    "(SELECT max(id) FROM applications WHERE company_id = ?1 AND kind = ?2))", err);
 
 	if (s != NULL) {
 		sqlite3_bind_int64(s, 1, company_id);

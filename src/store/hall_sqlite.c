@@ -4,6 +4,13 @@
  * user_version; each step runs in one transaction.  Session ids and
  * challenges are stored only as SHA-256 hashes, so a copy of the database
  * cannot be replayed as a login.
+ *
+ * Every request of the hall runs a handful of these queries, so each
+ * handle keeps its prepared statements (hs_stmt/hs_done): parsing and
+ * planning the SQL again cost more than running it (bench/README.md,
+ * "Hall TLS").  SQLite's global memory statistics are switched off before
+ * the first connection (oc__sqlite_global_init): they put every
+ * allocation of every connection under one mutex.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +19,7 @@
 #include <sqlite3.h>
 
 #include "store/hall_sqlite_int.h"
+#include "store/store_int.h"
 
 static const char *const migrations[] = {
 	/* 1 */
@@ -137,6 +145,63 @@ hs_prep(struct oc_hall_store *st, const char *sql, struct oc_err *err)
 	return s;
 }
 
+sqlite3_stmt *
+hs_stmt(struct oc_hall_store *st, const char *sql, struct oc_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int i;
+
+	for (i = 0; i < st->ncache; i++)
+		if (st->cache[i].sql == sql) {
+			if (st->cache[i].busy)
+				return hs_prep(st, sql, err);   /* re-entered: a private one */
+			st->cache[i].busy = true;
+			return st->cache[i].stmt;
+		}
+	if (st->ncache == HS_CACHE)
+		return hs_prep(st, sql, err);
+	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s,
+	    NULL) != SQLITE_OK) {
+		hs_dberr(st, err, "preparing a statement");
+		return NULL;
+	}
+	i = st->ncache++;
+	st->cache[i].sql = sql;
+	st->cache[i].stmt = s;
+	st->cache[i].busy = true;
+	return s;
+}
+
+void
+hs_done(struct oc_hall_store *st, sqlite3_stmt *s)
+{
+	if (s == NULL)
+		return;
+	for (int i = 0; i < st->ncache; i++)
+		if (st->cache[i].stmt == s) {
+			/* ends the statement's read transaction at once */
+			sqlite3_reset(s);
+			sqlite3_clear_bindings(s);
+			st->cache[i].busy = false;
+			return;
+		}
+	sqlite3_finalize(s);
+}
+
+int
+hs_run(struct oc_hall_store *st, const char *sql, struct oc_err *err)
+{
+	sqlite3_stmt *s = hs_stmt(st, sql, err);
+	int rc = 0;
+
+	if (s == NULL)
+		return OC_ESTORE;
+	if (sqlite3_step(s) != SQLITE_DONE)
+		rc = hs_dberr(st, err, "running a statement");
+	hs_done(st, s);
+	return rc;
+}
+
 void
 hs_bt(sqlite3_stmt *s, int i, const char *v)
 {
@@ -176,6 +241,7 @@ oc_hall_store_open(const char *path, struct oc_err *err)
 		oc_err_set(err, OC_ENOMEM, "out of memory");
 		return NULL;
 	}
+	oc__sqlite_global_init();
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		oc_err_set(err, OC_ESTORE, "cannot open the hall database %s", path);
@@ -214,8 +280,46 @@ oc_hall_store_close(struct oc_hall_store *st)
 {
 	if (st == NULL)
 		return;
+	for (int i = 0; i < st->ncache; i++)
+		sqlite3_finalize(st->cache[i].stmt);
 	sqlite3_close(st->db);
 	free(st);
+}
+
+int
+oc_hall_begin(struct oc_hall_store *st, struct oc_err *err)
+{
+	return hs_run(st, "BEGIN IMMEDIATE", err);
+}
+
+int
+oc_hall_commit(struct oc_hall_store *st, struct oc_err *err)
+{
+	if (hs_run(st, "COMMIT", err) != 0) {
+		oc_hall_rollback(st);
+		return OC_ESTORE;
+	}
+	return 0;
+}
+
+void
+oc_hall_rollback(struct oc_hall_store *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		hs_run(st, "ROLLBACK", NULL);
+}
+
+int
+oc_hall_read_begin(struct oc_hall_store *st, struct oc_err *err)
+{
+	return hs_run(st, "BEGIN DEFERRED", err);
+}
+
+void
+oc_hall_read_end(struct oc_hall_store *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		hs_run(st, "COMMIT", NULL);
 }
 
 static void
@@ -240,7 +344,7 @@ int
 oc_hall_company_get_or_create(struct oc_hall_store *st, const char *org_code,
     const char *uscc, const char *name, struct oc_hall_company *out, struct oc_err *err)
 {
-	sqlite3_stmt *s = hs_prep(st,
+	sqlite3_stmt *s = hs_stmt(st,
 	    "INSERT INTO companies (org_code, uscc, name, created_at) VALUES (?1, ?2, ?3, ?4)"
 	    " ON CONFLICT(org_code) DO UPDATE SET name = ?3,"
 	    " uscc = CASE WHEN ?2 <> '' THEN ?2 ELSE uscc END"
@@ -255,7 +359,7 @@ oc_hall_company_get_or_create(struct oc_hall_store *st, const char *org_code,
 		company_row(s, out);
 	else
 		rc = hs_dberr(st, err, "saving the company");
-	sqlite3_finalize(s);
+	hs_done(st, s);
 	return rc;
 }
 
@@ -263,7 +367,7 @@ int
 oc_hall_company_get(struct oc_hall_store *st, long long id, struct oc_hall_company *out,
     struct oc_err *err)
 {
-	sqlite3_stmt *s = hs_prep(st, "SELECT " COMPANY_COLS
+	sqlite3_stmt *s = hs_stmt(st, "SELECT " COMPANY_COLS
 	    " FROM companies WHERE id = ?1", err);
 	int rc;
 
@@ -279,7 +383,7 @@ oc_hall_company_get(struct oc_hall_store *st, long long id, struct oc_hall_compa
 	} else {
 		rc = hs_dberr(st, err, "reading the company");
 	}
-	sqlite3_finalize(s);
+	hs_done(st, s);
 	return rc;
 }
 
@@ -312,7 +416,7 @@ hs_account_row(sqlite3_stmt *s, struct oc_hall_account *a)
 int
 oc_hall_account_login(struct oc_hall_store *st, struct oc_hall_account *a, struct oc_err *err)
 {
-	sqlite3_stmt *s = hs_prep(st,
+	sqlite3_stmt *s = hs_stmt(st,
 	    "INSERT INTO accounts (uid, serial, issuer, company_id, kind, role, subject_cn,"
 	    " not_after, first_login, last_login) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)"
 	    " ON CONFLICT(uid) DO UPDATE SET last_login = ?9, subject_cn = ?7, not_after = ?8"
@@ -340,7 +444,7 @@ oc_hall_account_login(struct oc_hall_store *st, struct oc_hall_account *a, struc
 	} else {
 		rc = hs_dberr(st, err, "recording the login");
 	}
-	sqlite3_finalize(s);
+	hs_done(st, s);
 	return rc;
 }
 
@@ -348,7 +452,7 @@ int
 oc_hall_account_get(struct oc_hall_store *st, long long id, struct oc_hall_account *out,
     struct oc_err *err)
 {
-	sqlite3_stmt *s = hs_prep(st, "SELECT " ACCOUNT_COLS " FROM accounts WHERE id = ?1", err);
+	sqlite3_stmt *s = hs_stmt(st, "SELECT " ACCOUNT_COLS " FROM accounts WHERE id = ?1", err);
 	int rc;
 
 	if (s == NULL)
@@ -363,7 +467,7 @@ oc_hall_account_get(struct oc_hall_store *st, long long id, struct oc_hall_accou
 	} else {
 		rc = hs_dberr(st, err, "reading the account");
 	}
-	sqlite3_finalize(s);
+	hs_done(st, s);
 	return rc;
 }
 
@@ -371,7 +475,7 @@ int
 oc_hall_role_grant(struct oc_hall_store *st, const char *serial, const char *role,
     const char *by, struct oc_err *err)
 {
-	sqlite3_stmt *s = hs_prep(st, "INSERT OR REPLACE INTO staff_roles (serial, role, granted_by,"
+	sqlite3_stmt *s = hs_stmt(st, "INSERT OR REPLACE INTO staff_roles (serial, role, granted_by,"
 	    " granted_at) VALUES (?1, ?2, ?3, ?4)", err);
 	int rc = 0;
 
@@ -381,7 +485,7 @@ oc_hall_role_grant(struct oc_hall_store *st, const char *serial, const char *rol
 	sqlite3_bind_int64(s, 4, time(NULL));
 	if (sqlite3_step(s) != SQLITE_DONE)
 		rc = hs_dberr(st, err, "granting the role");
-	sqlite3_finalize(s);
+	hs_done(st, s);
 	return rc;
 }
 
@@ -389,7 +493,7 @@ int
 oc_hall_role_revoke(struct oc_hall_store *st, const char *serial, const char *role,
     struct oc_err *err)
 {
-	sqlite3_stmt *s = hs_prep(st, "DELETE FROM staff_roles WHERE serial = ?1 AND role = ?2", err);
+	sqlite3_stmt *s = hs_stmt(st, "DELETE FROM staff_roles WHERE serial = ?1 AND role = ?2", err);
 	int rc = 0;
 
 	if (s == NULL)
@@ -399,7 +503,7 @@ oc_hall_role_revoke(struct oc_hall_store *st, const char *serial, const char *ro
 		rc = hs_dberr(st, err, "revoking the role");
 	else if (sqlite3_changes(st->db) != 1)
 		rc = oc_err_set(err, OC_ENOTFOUND, "certificate %s does not hold the role %s", serial, role);
-	sqlite3_finalize(s);
+	hs_done(st, s);
 	return rc;
 }
 
@@ -407,7 +511,7 @@ int
 oc_hall_role_get(struct oc_hall_store *st, const char *serial, char *role, size_t cap,
     struct oc_err *err)
 {
-	sqlite3_stmt *s = hs_prep(st, "SELECT role FROM staff_roles WHERE serial = ?1"
+	sqlite3_stmt *s = hs_stmt(st, "SELECT role FROM staff_roles WHERE serial = ?1"
 	    " ORDER BY role = 'admin' DESC LIMIT 1", err);
 	int rc;
 
@@ -423,7 +527,7 @@ oc_hall_role_get(struct oc_hall_store *st, const char *serial, char *role, size_
 	} else {
 		rc = hs_dberr(st, err, "reading the role");
 	}
-	sqlite3_finalize(s);
+	hs_done(st, s);
 	return rc;
 }
 
@@ -431,7 +535,7 @@ int
 oc_hall_challenge_put(struct oc_hall_store *st, const char *hash, time_t expires_at,
     struct oc_err *err)
 {
-	sqlite3_stmt *s = hs_prep(st, "INSERT INTO challenges (hash, expires_at) VALUES (?1, ?2)", err);
+	sqlite3_stmt *s = hs_stmt(st, "INSERT INTO challenges (hash, expires_at) VALUES (?1, ?2)", err);
 	int rc = 0;
 
 	if (s == NULL)
@@ -440,9 +544,9 @@ oc_hall_challenge_put(struct oc_hall_store *st, const char *hash, time_t expires
 	sqlite3_bind_int64(s, 2, expires_at);
 	if (sqlite3_step(s) != SQLITE_DONE)
 		rc = hs_dberr(st, err, "storing the challenge");
-	sqlite3_finalize(s);
+	hs_done(st, s);
 	/* old challenges are of no use to anyone */
-	hs_exec(st, "DELETE FROM challenges WHERE expires_at < strftime('%s','now') - 3600", NULL);
+	hs_run(st, "DELETE FROM challenges WHERE expires_at < strftime('%s','now') - 3600", NULL);
 	return rc;
 }
 
@@ -450,7 +554,7 @@ int
 oc_hall_challenge_take(struct oc_hall_store *st, const char *hash, time_t now,
     struct oc_err *err)
 {
-	sqlite3_stmt *s = hs_prep(st, "UPDATE challenges SET used = 1 WHERE hash = ?1 AND used = 0"
+	sqlite3_stmt *s = hs_stmt(st, "UPDATE challenges SET used = 1 WHERE hash = ?1 AND used = 0"
 	    " AND expires_at >= ?2", err);
 	int rc = 0;
 
@@ -463,7 +567,7 @@ oc_hall_challenge_take(struct oc_hall_store *st, const char *hash, time_t now,
 	else if (sqlite3_changes(st->db) != 1)
 		rc = oc_err_set(err, OC_EPERM,
 		    "登录挑战无效、已过期或已使用 / the challenge is unknown, expired or already used");
-	sqlite3_finalize(s);
+	hs_done(st, s);
 	return rc;
 }
 
@@ -471,7 +575,7 @@ int
 oc_hall_session_put(struct oc_hall_store *st, const struct oc_hall_session *x,
     struct oc_err *err)
 {
-	sqlite3_stmt *s = hs_prep(st, "INSERT INTO sessions (id_hash, account_id, csrf, serial,"
+	sqlite3_stmt *s = hs_stmt(st, "INSERT INTO sessions (id_hash, account_id, csrf, serial,"
 	    " created_at, last_seen, checked_at, cert) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", err);
 	int rc = 0;
 
@@ -486,7 +590,7 @@ oc_hall_session_put(struct oc_hall_store *st, const struct oc_hall_session *x,
 	sqlite3_bind_blob(s, 8, x->cert, (int)x->cert_len, SQLITE_STATIC);
 	if (sqlite3_step(s) != SQLITE_DONE)
 		rc = hs_dberr(st, err, "storing the session");
-	sqlite3_finalize(s);
+	hs_done(st, s);
 	return rc;
 }
 
@@ -494,7 +598,7 @@ int
 oc_hall_session_get(struct oc_hall_store *st, const char *id_hash,
     struct oc_hall_session *out, struct oc_err *err)
 {
-	sqlite3_stmt *s = hs_prep(st, "SELECT id_hash, account_id, csrf, serial, created_at,"
+	sqlite3_stmt *s = hs_stmt(st, "SELECT id_hash, account_id, csrf, serial, created_at,"
 	    " last_seen, checked_at, cert FROM sessions WHERE id_hash = ?1", err);
 	int rc;
 
@@ -524,7 +628,7 @@ oc_hall_session_get(struct oc_hall_store *st, const char *id_hash,
 	} else {
 		rc = hs_dberr(st, err, "reading the session");
 	}
-	sqlite3_finalize(s);
+	hs_done(st, s);
 	return rc;
 }
 
@@ -532,7 +636,7 @@ int
 oc_hall_session_touch(struct oc_hall_store *st, const char *id_hash, time_t now,
     bool checked, struct oc_err *err)
 {
-	sqlite3_stmt *s = hs_prep(st, "UPDATE sessions SET last_seen = ?2,"
+	sqlite3_stmt *s = hs_stmt(st, "UPDATE sessions SET last_seen = ?2,"
 	    " checked_at = CASE WHEN ?3 THEN ?2 ELSE checked_at END WHERE id_hash = ?1", err);
 	int rc = 0;
 
@@ -543,14 +647,14 @@ oc_hall_session_touch(struct oc_hall_store *st, const char *id_hash, time_t now,
 	sqlite3_bind_int(s, 3, checked);
 	if (sqlite3_step(s) != SQLITE_DONE)
 		rc = hs_dberr(st, err, "updating the session");
-	sqlite3_finalize(s);
+	hs_done(st, s);
 	return rc;
 }
 
 static int
 delete_where(struct oc_hall_store *st, const char *sql, const char *v, struct oc_err *err)
 {
-	sqlite3_stmt *s = hs_prep(st, sql, err);
+	sqlite3_stmt *s = hs_stmt(st, sql, err);
 	int rc = 0;
 
 	if (s == NULL)
@@ -558,7 +662,7 @@ delete_where(struct oc_hall_store *st, const char *sql, const char *v, struct oc
 	hs_bt(s, 1, v);
 	if (sqlite3_step(s) != SQLITE_DONE)
 		rc = hs_dberr(st, err, "ending sessions");
-	sqlite3_finalize(s);
+	hs_done(st, s);
 	return rc;
 }
 
@@ -578,7 +682,7 @@ int
 oc_hall_audit(struct oc_hall_store *st, const char *actor, const char *source,
     const char *action, const char *object, const char *detail_json, struct oc_err *err)
 {
-	sqlite3_stmt *s = hs_prep(st, "INSERT INTO audit (ts, actor, source, action, object, detail)"
+	sqlite3_stmt *s = hs_stmt(st, "INSERT INTO audit (ts, actor, source, action, object, detail)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)", err);
 	int rc = 0;
 
@@ -589,6 +693,6 @@ oc_hall_audit(struct oc_hall_store *st, const char *actor, const char *source,
 	hs_bt(s, 6, detail_json ? detail_json : "{}");
 	if (sqlite3_step(s) != SQLITE_DONE)
 		rc = hs_dberr(st, err, "writing the audit log");
-	sqlite3_finalize(s);
+	hs_done(st, s);
 	return rc;
 }

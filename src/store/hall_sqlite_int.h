@@ -1,6 +1,9 @@
 /*
  * hall_sqlite_int.h — what the files of the hall's SQLite store share:
  * the handle and small statement helpers (hall_sqlite.c defines them).
+ *
+ * A handle belongs to one thread at a time (the hall opens one per worker
+ * thread and one per event loop), so its statement cache needs no lock.
  * hall_sqlite.c holds the schema and the login/session half,
  * hall_apps_sqlite.c applications, registration and SMS codes,
  * hall_notify_sqlite.c the outbox and the mobile segment table.
@@ -8,12 +11,23 @@
 #ifndef ONECERT_HALL_SQLITE_INT_H
 #define ONECERT_HALL_SQLITE_INT_H
 
+#include <stdbool.h>
 #include <sqlite3.h>
 
 #include "onecert/hall_store.h"
 
+#define HS_CACHE 64
+
 struct oc_hall_store {
 	sqlite3 *db;
+	/* Prepared statements kept for the life of the handle, keyed by the
+	 * address of their SQL text (hs_stmt). */
+	struct {
+		const char *sql;
+		sqlite3_stmt *stmt;
+		bool busy;               /* handed out, not yet hs_done */
+	} cache[HS_CACHE];
+	int ncache;
 };
 
 /* Fill err from the connection's last error: OC_EEXIST for a unique or
@@ -22,6 +36,18 @@ struct oc_hall_store {
 int hs_dberr(struct oc_hall_store *st, struct oc_err *err, const char *what);
 int hs_exec(struct oc_hall_store *st, const char *sql, struct oc_err *err);
 sqlite3_stmt *hs_prep(struct oc_hall_store *st, const char *sql, struct oc_err *err);
+/* A statement for sql from the handle's cache (prepared the first time),
+ * or NULL with err set.  sql must be a string literal: its address is the
+ * key.  Give it back with hs_done, which resets it and clears its
+ * bindings; a statement asked for again while it is still out (a callback
+ * of a listing that reads the same query) is prepared afresh and
+ * finalized by hs_done. */
+sqlite3_stmt *hs_stmt(struct oc_hall_store *st, const char *sql, struct oc_err *err);
+/* Give back a statement from hs_stmt (reset) or hs_prep (finalized);
+ * NULL is fine. */
+void hs_done(struct oc_hall_store *st, sqlite3_stmt *s);
+/* hs_exec for one statement without a result, through the cache. */
+int hs_run(struct oc_hall_store *st, const char *sql, struct oc_err *err);
 void hs_bt(sqlite3_stmt *s, int i, const char *v);            /* NULL binds '' */
 void hs_col(sqlite3_stmt *s, int i, char *dst, size_t cap);  /* NULL reads '' */
 

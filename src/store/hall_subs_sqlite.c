@@ -6,7 +6,10 @@
  *
  * Moves are conditional updates: the caller names the states (and roles)
  * the account may be in, so a request that raced another one changes
- * nothing and gets OC_ECONFLICT.
+ * nothing and gets OC_ECONFLICT.  A move that changes what the account may
+ * do (approval with matters, new matters, removal) writes the grants in
+ * the same transaction (oc_hall_account_move_grants): "active with these
+ * matters" and "removed, no grants" are never seen half done.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,6 +88,30 @@ oc_hall_account_move(struct oc_hall_store *st, long long id, long long company_i
 	return step_done(st, s, true, "changing the certificate's standing",
 	    "该证书的状态已变化，请刷新后重试 / the certificate's standing does not allow this"
 	    " (it changed meanwhile?)", err);
+}
+
+int
+oc_hall_account_move_grants(struct oc_hall_store *st, long long id, long long company_id,
+    const char *from_csv, const char *role_from_csv, const char *status, const char *role,
+    const char *by_serial, const char *reason, const char *const *codes, size_t n,
+    struct oc_err *err)
+{
+	int rc;
+
+	/* a savepoint, not BEGIN: it is the transaction when there is none,
+	 * and nests in a caller's (oc_hall_begin).  Its first statement is
+	 * the move's UPDATE, so the write lock is taken at once and a racing
+	 * move waits on the busy timeout instead of failing at the release. */
+	if ((rc = hs_exec(st, "SAVEPOINT move_grants", err)) != 0)
+		return rc;
+	if ((rc = oc_hall_account_move(st, id, company_id, from_csv, role_from_csv, status, role,
+	    by_serial, reason, err)) == 0)
+		rc = oc_hall_grants_set(st, id, codes, n, by_serial, err);
+	if (rc == 0 && (rc = hs_exec(st, "RELEASE move_grants", err)) == 0)
+		return 0;
+	hs_exec(st, "ROLLBACK TO move_grants", NULL);
+	hs_exec(st, "RELEASE move_grants", NULL);
+	return rc;
 }
 
 int

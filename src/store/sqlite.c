@@ -9,6 +9,7 @@
  * records the schema version.  Prepared statements are cached per handle,
  * keyed by their SQL text's address.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,23 @@ struct sq {
 		sqlite3_stmt *stmt;
 	} cache[STMT_CACHE];
 };
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+
+static void
+global_init(void)
+{
+	/* Only possible before sqlite3_initialize (the first open): later it
+	 * fails with SQLITE_MISUSE and the statistics simply stay on. */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	sqlite3_initialize();
+}
+
+void
+oc__sqlite_global_init(void)
+{
+	pthread_once(&global_once, global_init);
+}
 
 static sqlite3 *
 DB(struct oc_store *st)
@@ -950,6 +968,7 @@ oc__store_sqlite_open(const char *path, struct oc_err *err)
 	}
 	st->ops = &sqlite_ops;
 	st->impl = s;
+	oc__sqlite_global_init();
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		oc_err_set(err, OC_ESTORE, "cannot open the database %s", path);

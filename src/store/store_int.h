@@ -7,6 +7,11 @@
 
 #include "onecert/store.h"
 
+/* Process-wide SQLite settings, made once before the first connection
+ * opens (sqlite.c): no global memory statistics, whose mutex every
+ * allocation of every connection would take. */
+void oc__sqlite_global_init(void);
+
 struct oc_store_ops {
 	const char *name;
 	void (*close)(struct oc_store *st);

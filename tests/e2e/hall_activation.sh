@@ -36,8 +36,9 @@ expect_ok "TLS certificate for the hall" "$ONECERT" ca issue-tls --dir "$D" --na
 "$ONECERT" ca serve --dir "$D" --listen "127.0.0.1:$PORT" >"$T/ca.log" 2>&1 & PIDS+=($!)
 expect_ok "hall init" "$ONECERT" hall init --dir "$H" --trust "$D/ca.pem" \
 	--tls-cert "$T/hall-tls.pem" --tls-key "$T/hall-tls.key" --tls-listen "127.0.0.1:$HPORT"
-# short SMS timings so that expiry and cooldown can be tested
-printf 'sms_ttl = 3s\nsms_cooldown = 1s\n' > "$T/extra"
+# short SMS timings so that expiry and cooldown can be tested, long enough
+# that a busy machine (two builds' tests at once) stays inside the cooldown
+printf 'sms_ttl = 6s\nsms_cooldown = 3s\n' > "$T/extra"
 sed -i "/^\[hall\]/r $T/extra" "$H/hall.ini"
 expect_ok "import the mobile segment fixture" "$ONECERT" admin import-segments --dir "$H" --file "$SRC/tests/unit/data/segments_fixture.csv"
 expect_ok "grant reviewer" "$ONECERT" hall grant-role --dir "$H" --serial "$(serial_of "$T/rev.pem")" --role reviewer
@@ -242,11 +243,11 @@ R=$(api a1 POST registration "$(reg "$WRONG" "$LOCAL")")
 expect_grep "wrong code 5 → 403, a new code is needed" "重新获取.*403$" "$(flat "$R")"
 R=$(api a1 POST registration "$(reg "$CODE" "$LOCAL")")
 expect_grep "after five wrong tries even the right code is refused" "重新获取.*403$" "$(flat "$R")"
-sleep 1.2
+sleep 3.2
 R=$(api a1 POST registration/sms "{\"mobile\":\"$LOCAL\"}")
 expect_grep "a new code after the cooldown" '"sent":true' "$(flat "$R")"
 CODE=$(code "$LOCAL")
-sleep 4
+sleep 6.5
 R=$(api a1 POST registration "$(reg "$CODE" "$LOCAL")")
 expect_grep "an expired code → 403" "过期.*403$" "$(flat "$R")"
 R=$(api a1 POST registration/sms "{\"mobile\":\"$LOCAL\"}")

@@ -155,9 +155,12 @@ refused uscc_ck "a USCC with a wrong check character" "证书中的机构代码 
 refused org_in_uscc "a USCC whose embedded organization code fails its check digit" "证书中的机构代码 91310115MA1FL8XY8R 无效：.*组织机构代码校验位错误"
 refused org_ck "a 9-character organization code with a wrong check digit" "证书中的机构代码 MA1FL8XY8 无效：组织机构代码校验位错误"
 # a personal certificate has no organization code: the hall takes it for a
-# staff certificate, and without a granted role it is not let in (the
-# hall writes no audit row for this refusal, src/hall/login.c finish())
-refused staff "a personal certificate used to log in as a company" "个人证书未被授予工作人员角色" noaudit
+# staff certificate, and without a granted role it is not let in; the
+# refusal is audit-logged like the others
+refused staff "a personal certificate used to log in as a company" "个人证书未被授予工作人员角色"
+[ "$(q "SELECT object FROM audit WHERE action = 'login.refused' AND actor = '$(serial_of "$T/staff.pem")'")" = no_staff_role ] ||
+	fail "the staff refusal's audit row names its reason"
+ok "the staff refusal's audit row names its reason (no_staff_role)"
 
 # the signed-challenge path runs the same check
 CH=$(curl -s "${C[@]}" -X POST "$URL/api/v1/login/challenge" | sed -nE 's/.*"challenge":"([^"]+)".*/\1/p')

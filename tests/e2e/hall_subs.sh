@@ -196,6 +196,18 @@ R=$(curl -s -w '\n%{http_code}' "${C[@]}" -b "$T/jar.a1" -H 'Content-Type: appli
 	-d '{"role":"clerk"}' "$URL/api/v1/subs/${ID[a2]}/approve")
 expect_grep "approve without CSRF → 403" "403$" "$(flat "$R")"
 expect_grep "…and the refusals left the request pending" "^pending$" "$(sub a1 "${ID[a2]}" "s['status']")"
+# a fault between the standing and the grants: writing grants fails (a
+# trigger the test adds to the database), and the approval is all or
+# nothing — still pending, no grants — not an active certificate without
+# its matters
+sqlite3 "$H/hall.db" "CREATE TRIGGER fail_grants BEFORE INSERT ON grants BEGIN SELECT RAISE(ABORT, 'injected fault'); END;" ||
+	fail "add the fault trigger"
+R=$(api a1 POST "subs/${ID[a2]}/approve" "{\"role\":\"clerk\",\"matters\":[\"$C1\"]}")
+[ "$(tail -1 <<<"$R")" != 200 ] || { echo "$R" >&2; fail "an approval whose grants cannot be written fails"; }
+ok "an approval whose grants cannot be written fails ($(tail -1 <<<"$R"))"
+expect_grep "…and changed nothing: still pending, no grants" '^pending 0$' \
+	"$(sub a1 "${ID[a2]}" "s['status'] + ' ' + str(len(s['matters']))")"
+sqlite3 "$H/hall.db" "DROP TRIGGER fail_grants" || fail "drop the fault trigger"
 R=$(api a1 POST "subs/${ID[a2]}/approve" "{\"role\":\"clerk\",\"matters\":[\"$C1\",\"$C2\",\"$C1\"]}")
 expect_grep "the main certificate approves a2 as 办事员 with two matters (a duplicate collapses)" '"role":"clerk".*"status":"active".*200$' "$(flat "$R")"
 R=$(api a2 GET me)
@@ -339,6 +351,13 @@ R=$(api a1 POST "subs/${ID[a2]}/resume")
 expect_grep "resume → active" '"status":"active".*200$' "$(flat "$R")"
 R=$(api a1 POST "subs/${ID[a2]}/resume")
 expect_grep "resuming an active one → 409" "409$" "$(flat "$R")"
+sqlite3 "$H/hall.db" "CREATE TRIGGER fail_revoke BEFORE DELETE ON grants BEGIN SELECT RAISE(ABORT, 'injected fault'); END;" ||
+	fail "add the fault trigger"
+R=$(api a1 POST "subs/${ID[a2]}/remove")
+[ "$(tail -1 <<<"$R")" != 200 ] || { echo "$R" >&2; fail "a removal whose grants cannot be cleared fails"; }
+expect_grep "a removal whose grants cannot be cleared fails and changes nothing (active, its matter kept)" \
+	"^active $C1\$" "$(sub a1 "${ID[a2]}" "s['status'] + ' ' + ','.join(m['code'] for m in s['matters'])")"
+sqlite3 "$H/hall.db" "DROP TRIGGER fail_revoke" || fail "drop the fault trigger"
 R=$(api a1 POST "subs/${ID[a2]}/remove")
 expect_grep "remove → removed, no role" '"role":"","status":"removed".*200$' "$(flat "$R")"
 expect_grep "…the grants are gone (list)" '^\[\]$' "$(sub a1 "${ID[a2]}" "s['matters']")"

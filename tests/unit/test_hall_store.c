@@ -271,6 +271,60 @@ test_sms_codes(void **state)
 	assert_int_equal(oc_hall_sms_code_get(f->st, f->a1.id, &got, NULL), OC_ENOTFOUND);
 }
 
+/* Sessions through the statement cache, and one transaction around
+ * several writes: rolled back, nothing; committed, everything. */
+static void
+test_sessions_and_transactions(void **state)
+{
+	struct fx *f = *state;
+	struct oc_hall_session x, got;
+	struct oc_err err;
+
+	memset(&x, 0, sizeof(x));
+	snprintf(x.id_hash, sizeof(x.id_hash), "%064d", 1);
+	snprintf(x.csrf, sizeof(x.csrf), "csrf1");
+	snprintf(x.serial, sizeof(x.serial), "01");
+	x.account_id = f->a1.id;
+	x.created_at = x.last_seen = x.checked_at = 1000;
+	x.cert[0] = 0x30;
+	x.cert_len = 1;
+
+	assert_int_equal(oc_hall_begin(f->st, &err), 0);
+	assert_int_equal(oc_hall_session_put(f->st, &x, &err), 0);
+	assert_int_equal(oc_hall_audit(f->st, "01", "test", "login", "", "{}", &err), 0);
+	oc_hall_rollback(f->st);
+	assert_int_equal(oc_hall_session_get(f->st, x.id_hash, &got, &err), OC_ENOTFOUND);
+	oc_hall_rollback(f->st);                 /* outside a transaction: nothing */
+
+	assert_int_equal(oc_hall_begin(f->st, &err), 0);
+	assert_int_equal(oc_hall_session_put(f->st, &x, &err), 0);
+	/* a second session with the same id fails inside the transaction */
+	assert_int_equal(oc_hall_session_put(f->st, &x, &err), OC_EEXIST);
+	assert_int_equal(oc_hall_commit(f->st, &err), 0);
+	/* the same cached statements, many times over */
+	for (int i = 0; i < 100; i++) {
+		assert_int_equal(oc_hall_session_get(f->st, x.id_hash, &got, &err), 0);
+		assert_string_equal(got.csrf, "csrf1");
+		assert_int_equal(oc_hall_session_touch(f->st, x.id_hash, 1000 + i, i == 50, &err), 0);
+	}
+	assert_int_equal(oc_hall_session_get(f->st, x.id_hash, &got, &err), 0);
+	assert_int_equal(got.last_seen, 1099);
+	assert_int_equal(got.checked_at, 1050);
+	/* a read snapshot: a write from another handle is not seen inside it */
+	{
+		struct oc_hall_store *other = oc_hall_store_open(dbpath, &err);
+
+		assert_non_null(other);
+		assert_int_equal(oc_hall_read_begin(f->st, &err), 0);
+		assert_int_equal(oc_hall_session_get(f->st, x.id_hash, &got, &err), 0);
+		assert_int_equal(oc_hall_session_end(other, x.id_hash, &err), 0);
+		assert_int_equal(oc_hall_session_get(f->st, x.id_hash, &got, &err), 0);
+		oc_hall_read_end(f->st);
+		assert_int_equal(oc_hall_session_get(f->st, x.id_hash, &got, &err), OC_ENOTFOUND);
+		oc_hall_store_close(other);
+	}
+}
+
 int
 main(void)
 {
@@ -280,6 +334,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_reject_returns_to_none, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_racing_decisions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sms_codes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sessions_and_transactions, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -882,6 +882,83 @@ workers_and_builtins(void **state)
 	assert_int_equal(worker_frees, 1);
 }
 
+/* OC_HTTP_LOOP_FIRST: answered on the loop with the loop's own context,
+ * or, after oc_http_req_defer, from the start again on a worker */
+static void
+h_loop_first(struct oc_http_req *req, void *arg)
+{
+	int *ctx = oc_http_req_worker(req);
+	bool loop = oc_http_req_on_loop(req);
+	char b[64];
+
+	(void)arg;
+	if (loop)
+		oc_http_set_header(req, "X-Seen-On-Loop", "1");   /* dropped on defer */
+	if (oc_http_req_query(req, "defer") != NULL && oc_http_req_defer(req))
+		return;
+	/* on a worker there is nowhere to defer to (the answer goes in the
+	 * body: cmocka's asserts belong to the test's own thread) */
+	if (!loop && oc_http_req_defer(req)) {
+		oc_http_reply(req, 500, "text/plain", "deferred twice", 14);
+		return;
+	}
+	snprintf(b, sizeof(b), "{\"loop\":%s,\"ctx\":%d}", loop ? "true" : "false",
+	    ctx != NULL ? *ctx : -1);
+	oc_http_reply(req, 200, "application/json", b, strlen(b));
+}
+
+static const struct oc_http_route lf_routes[] = {
+	{ "GET", "/lf", h_loop_first, NULL, 0, OC_HTTP_BLOCKING | OC_HTTP_LOOP_FIRST },
+	{ "GET", "/block", h_block, NULL, 0, OC_HTTP_BLOCKING },
+};
+
+static void
+loop_first(void **state)
+{
+	struct oc_http_config cfg;
+	struct oc_http_server *srv;
+	struct running r;
+	struct resp a;
+	struct tconn *c;
+	struct oc_err err;
+
+	(void)state;
+	base_config(&cfg);
+	cfg.workers = 1;
+	worker_inits = worker_frees = 0;
+	memset(&r, 0, sizeof(r));
+	srv = oc_http_server_new(&cfg, lf_routes, 2, &err);
+	assert_non_null(srv);
+	r.srv = srv;
+	r.port = oc_http_server_port(srv, false);
+	assert_int_equal(pthread_create(&r.th, NULL, run_main, &r), 0);
+
+	get(r.port, "/lf", &a);
+	assert_int_equal(a.status, 200);
+	assert_string_equal(a.body, "{\"loop\":true,\"ctx\":7}");
+	assert_string_equal(hdr(&a, "X-Seen-On-Loop"), "1");
+	get(r.port, "/lf?defer=1", &a);
+	assert_int_equal(a.status, 200);
+	assert_string_equal(a.body, "{\"loop\":false,\"ctx\":7}");
+	assert_null(hdr(&a, "X-Seen-On-Loop"));    /* set before deferring */
+	/* pipelined on one connection: deferred, on the loop, deferred */
+	c = tc_open(r.port);
+	tc_sends(c, "GET /lf?defer=1 HTTP/1.1\r\nHost: t\r\n\r\n"
+	    "GET /lf HTTP/1.1\r\nHost: t\r\n\r\n"
+	    "GET /lf?defer=1 HTTP/1.1\r\nHost: t\r\n\r\n");
+	assert_int_equal(tc_read(c, &a, false), 0);
+	assert_string_equal(a.body, "{\"loop\":false,\"ctx\":7}");
+	assert_int_equal(tc_read(c, &a, false), 0);
+	assert_string_equal(a.body, "{\"loop\":true,\"ctx\":7}");
+	assert_int_equal(tc_read(c, &a, false), 0);
+	assert_string_equal(a.body, "{\"loop\":false,\"ctx\":7}");
+	tc_close(c);
+	stop(&r);
+	/* one context per worker and one per event loop (cfg.threads = 2) */
+	assert_int_equal(worker_inits, 3);
+	assert_int_equal(worker_frees, 3);
+}
+
 static void
 static_files(void **state)
 {
@@ -1398,6 +1475,7 @@ main(void)
 		cmocka_unit_test(errors_are_json),
 		cmocka_unit_test(body_limits),
 		cmocka_unit_test(workers_and_builtins),
+		cmocka_unit_test(loop_first),
 		cmocka_unit_test(static_files),
 		cmocka_unit_test(slow_loris),
 		cmocka_unit_test(graceful_stop),

@@ -176,6 +176,17 @@ chk(struct oc_rp *rp, X509 *x, time_t now, struct oc_rp_result *r)
 	return r->status;
 }
 
+/* The refusal is whole: its English half ends as written in rp.c. */
+static void
+ends_with(const char *msg, const char *tail)
+{
+	size_t n = strlen(msg), t = strlen(tail);
+
+	if (n < t || strcmp(msg + n - t, tail) != 0)
+		fail_msg("message cut or changed: \"%s\" (want it to end with \"%s\")",
+		    msg, tail);
+}
+
 static void
 expect(struct oc_rp *rp, X509 *x, enum oc_rp_status want,
     struct oc_rp_result *r)
@@ -855,6 +866,7 @@ test_revoked(void **state)
 	assert_non_null(strstr(r.message, "证书已被撤销"));
 	assert_non_null(strstr(r.message, "密钥泄露"));
 	assert_non_null(strstr(r.message, "keyCompromise"));
+	ends_with(r.message, "UTC) and cannot log in");
 	/* the revoked answer is cached too */
 	expect(rp, ec.rev1, OC_RP_REVOKED, &r);
 	assert_int_equal(r.rev_source, OC_RP_REV_OCSP_CACHE);
@@ -889,9 +901,11 @@ test_validity(void **state)
 	expect(rp, old, OC_RP_EXPIRED, &r);
 	assert_non_null(strstr(r.message, "证书已过期"));
 	assert_non_null(strstr(r.message, "has expired"));
+	ends_with(r.message, "UTC); please renew it");
 	expect(rp, early, OC_RP_NOT_YET_VALID, &r);
 	assert_non_null(strstr(r.message, "证书尚未生效"));
 	assert_non_null(strstr(r.message, "not valid yet"));
+	ends_with(r.message, "UTC) and cannot log in");
 	/* the details are read even for a refused certificate */
 	assert_string_equal(r.uscc, T_USCC);
 	assert_int_equal(r.rev_source, OC_RP_REV_NONE);
@@ -921,6 +935,9 @@ test_untrusted(void **state)
 	expect(rp, leaf, OC_RP_UNTRUSTED, &r);
 	assert_non_null(strstr(r.message, "受信任"));
 	assert_non_null(strstr(r.message, "trusted CA"));
+	/* longer than an oc_err's msg: the hall shows r.message */
+	assert_non_null(strstr(r.message, "does not verify"));
+	ends_with(r.message, ")");
 	/* the client sending the foreign CA's chain does not help */
 	sk_X509_push(chain, h.ca);
 	sk_X509_push(chain, h.root);

@@ -97,6 +97,18 @@ const hall = {
     if (msg) input.setAttribute('aria-invalid', 'true'); else input.removeAttribute('aria-invalid');
   },
 
+  // A field's message when the person leaves it (blur) — except when they
+  // leave it for a button: the message would push the button down between
+  // mousedown and mouseup and the click would be lost; the button's own
+  // check shows the message anyway.
+  checkOnBlur(input, check) {
+    input.addEventListener('blur', (ev) => {
+      const to = ev.relatedTarget;
+      if (to && (to.tagName === 'BUTTON' || to.classList.contains('button'))) return;
+      if (input.value.trim()) hall.fieldError(input, check(input.value.trim()));
+    });
+  },
+
   // --- dates (China Standard Time, whatever the browser's zone) -----------
   cst(iso) {
     if (!iso) return null;
