@@ -177,6 +177,17 @@ def bench(a, oc, tmp, procs):
         "--key-out", os.path.join(tmp, "tls.key"), env=env)
     procs.append(subprocess.Popen([oc, "ca", "serve", "--dir", D, "--listen", f"127.0.0.1:{port}"],
                                   env=env, stdout=subprocess.DEVNULL, stderr=open(os.path.join(tmp, "ca.log"), "w")))
+    # the hall checks revocation with this service at every login: wait
+    # until it answers (it pre-signs an OCSP response per certificate first)
+    for _ in range(300):
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            c.request("GET", "/healthz")
+            if c.getresponse().status == 200:
+                break
+        except OSError:
+            pass
+        time.sleep(0.1)
     run(oc, "hall", "init", "--dir", H, "--trust", os.path.join(D, "ca.pem"), "--tls-cert", os.path.join(tmp, "tls.pem"),
         "--tls-key", os.path.join(tmp, "tls.key"), "--tls-listen", f"127.0.0.1:{hport}", env=env)
     run(oc, "admin", "import-segments", "--dir", H, "--file",
