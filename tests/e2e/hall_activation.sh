@@ -247,7 +247,7 @@ sleep 3.2
 R=$(api a1 POST registration/sms "{\"mobile\":\"$LOCAL\"}")
 expect_grep "a new code after the cooldown" '"sent":true' "$(flat "$R")"
 CODE=$(code "$LOCAL")
-sleep 6.5
+sleep 7.5 # the TTL is compared in whole seconds
 R=$(api a1 POST registration "$(reg "$CODE" "$LOCAL")")
 expect_grep "an expired code → 403" "过期.*403$" "$(flat "$R")"
 R=$(api a1 POST registration/sms "{\"mobile\":\"$LOCAL\"}")
