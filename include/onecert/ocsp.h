@@ -260,6 +260,15 @@ int oc_ocsp_cache_answer(struct oc_ocsp_cache *c, const unsigned char *req,
 int oc_ocsp_cache_answer_ex(struct oc_ocsp_cache *c, const unsigned char *req,
 	size_t len, unsigned char **resp, size_t *resp_len,
 	struct oc_ocsp_answer *info);
+/* The same without signing anything, for a caller that must not block (an
+ * event loop): what oc_ocsp_cache_answer_ex would sign now (a nonce,
+ * several CertIDs, an unknown serial, no pre-signed response) is not
+ * answered: 0 with *resp NULL and *need_sign true; the caller asks
+ * oc_ocsp_cache_answer_ex where it may block.  Everything else (pre-signed,
+ * malformedRequest, unauthorized, tryLater) is answered as there. */
+int oc_ocsp_cache_answer_nosign(struct oc_ocsp_cache *c, const unsigned char *req,
+	size_t len, unsigned char **resp, size_t *resp_len,
+	struct oc_ocsp_answer *info, bool *need_sign);
 
 struct oc_ocsp_cache_stats {
 	uint64_t hits;           /* answered from a pre-signed response */

@@ -580,7 +580,7 @@ oc__ca_api_handle(struct oc_http_req *req, void *arg)
 
 	memset(&c, 0, sizeof(c));
 	c.req = req;
-	if ((c.ca = oc_http_req_worker(req)) == NULL)
+	if ((c.ca = oc__ca_req_ca(req)) == NULL)
 		return bad(&c, 503, "unavailable", "服务暂不可用 / service unavailable");
 	cert = oc_http_req_client_cert(req, NULL);
 	if (oc_ca_operator_auth(c.ca, cert, c.op_name, sizeof(c.op_name), c.op_serial, &err) != 0) {

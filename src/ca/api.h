@@ -7,13 +7,17 @@
 
 #include "onecert/http.h"
 
-/* The handler of the prefix route /api/v1/ (blocking, TLS only).  Its
- * worker context (oc_http_req_worker) must be a struct oc_ca *. */
+/* The CA handle of the worker thread running req (src/ca/service.c), or
+ * NULL on an event loop or when none is left. */
+struct oc_ca *oc__ca_req_ca(struct oc_http_req *req);
+
+/* The handler of the prefix route /api/v1/ (blocking, TLS only); it gets
+ * its CA handle with oc__ca_req_ca. */
 void oc__ca_api_handle(struct oc_http_req *req, void *arg);
 
 /* GET /api/v1/public/lineage/{serial} (src/ca/lineage.c): what a
  * certificate renews, changes or reissues — public, no client
- * certificate.  Same worker context. */
+ * certificate.  Same CA handle. */
 void oc__ca_lineage_handle(struct oc_http_req *req, void *arg);
 
 #endif

@@ -31,7 +31,7 @@
 void
 oc__ca_lineage_handle(struct oc_http_req *req, void *arg)
 {
-	struct oc_ca *ca = oc_http_req_worker(req);
+	struct oc_ca *ca = oc__ca_req_ca(req);
 	struct oc_cert_rec r, old;
 	struct oc_enrollment e;
 	struct oc_err err;

@@ -728,10 +728,12 @@ hash_index(enum oc_ocsp_hash h)
 	return h == OC_OCSP_HASH_SHA1 ? 0 : h == OC_OCSP_HASH_SHA256 ? 1 : -1;
 }
 
-int
-oc_ocsp_cache_answer_ex(struct oc_ocsp_cache *c, const unsigned char *req,
-    size_t len, unsigned char **resp, size_t *resp_len,
-    struct oc_ocsp_answer *info)
+/* may_sign false: stop, with *resp NULL and *need_sign set, where a
+ * response would have to be signed now. */
+static int
+answer(struct oc_ocsp_cache *c, const unsigned char *req, size_t len,
+    unsigned char **resp, size_t *resp_len, struct oc_ocsp_answer *info,
+    bool may_sign, bool *need_sign)
 {
 	struct oc_ocsp_request *r = NULL;
 	struct oc_ocsp_single *s = NULL;
@@ -835,6 +837,11 @@ oc_ocsp_cache_answer_ex(struct oc_ocsp_cache *c, const unsigned char *req,
 			    info);
 			goto out;
 		}
+	if (!may_sign) {
+		*need_sign = true;
+		rc = 0;
+		goto out;
+	}
 	if (atomic_fetch_add(&c->live_inflight, 1) >= c->o.live_max) {
 		atomic_fetch_sub(&c->live_inflight, 1);
 		rc = reply_const(c, OC_OCSP_TRY_LATER, resp, resp_len, info);
@@ -877,6 +884,29 @@ out:
 	free(s);
 	oc_ocsp_request_free(r);
 	return rc;
+}
+
+int
+oc_ocsp_cache_answer_ex(struct oc_ocsp_cache *c, const unsigned char *req,
+    size_t len, unsigned char **resp, size_t *resp_len,
+    struct oc_ocsp_answer *info)
+{
+	bool need_sign = false;
+
+	return answer(c, req, len, resp, resp_len, info, true, &need_sign);
+}
+
+int
+oc_ocsp_cache_answer_nosign(struct oc_ocsp_cache *c, const unsigned char *req,
+    size_t len, unsigned char **resp, size_t *resp_len,
+    struct oc_ocsp_answer *info, bool *need_sign)
+{
+	bool dummy;
+
+	if (need_sign == NULL)
+		need_sign = &dummy;
+	*need_sign = false;
+	return answer(c, req, len, resp, resp_len, info, false, need_sign);
 }
 
 int

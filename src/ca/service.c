@@ -52,17 +52,48 @@ struct svc {
 	char algo[8];
 };
 
+/* A thread's context: worker threads and, for the OCSP routes that run on
+ * the event loop first (OC_HTTP_LOOP_FIRST), the loops too.  Only worker
+ * threads run handlers that need a CA handle (RA API, lineage); each
+ * claims one of the handles opened before any thread existed when it
+ * first needs it, so the loops never take one from a worker. */
+struct wctx {
+	struct svc *s;
+	struct oc_ca *ca;
+};
+
 static void *
 worker_init(void *arg)
 {
-	struct svc *s = arg;
-	struct oc_ca *ca = NULL;
+	struct wctx *w = calloc(1, sizeof(*w));
 
-	pthread_mutex_lock(&s->mu);
-	if (s->next_worker < s->ncas)
-		ca = s->cas[s->next_worker++];
-	pthread_mutex_unlock(&s->mu);
-	return ca;
+	if (w != NULL)
+		w->s = arg;
+	return w;
+}
+
+static void
+worker_free(void *ctx)
+{
+	free(ctx);
+}
+
+struct oc_ca *
+oc__ca_req_ca(struct oc_http_req *req)
+{
+	struct wctx *w = oc_http_req_worker(req);
+	struct svc *s;
+
+	if (w == NULL || oc_http_req_on_loop(req))
+		return NULL;
+	if (w->ca == NULL) {
+		s = w->s;
+		pthread_mutex_lock(&s->mu);
+		if (s->next_worker < s->ncas)
+			w->ca = s->cas[s->next_worker++];
+		pthread_mutex_unlock(&s->mu);
+	}
+	return w->ca;
 }
 
 /* GET /crl/NAME and /ca/NAME: the files the CDP and AIA URLs name. */
@@ -137,7 +168,22 @@ h_ocsp(struct oc_http_req *req, void *arg)
 		body = der;
 	}
 	memset(&info, 0, sizeof(info));
-	if (oc_ocsp_cache_answer_ex(s->ocsp, body, len, &resp, &rlen, &info) != 0 || resp == NULL) {
+	if (oc_http_req_on_loop(req)) {
+		/* on the event loop: what is pre-signed (or a fixed error) is
+		 * answered here; what must be signed goes to a worker */
+		bool need_sign = false;
+
+		if (oc_ocsp_cache_answer_nosign(s->ocsp, body, len, &resp, &rlen, &info,
+		    &need_sign) == 0 && resp == NULL && need_sign) {
+			free(der);
+			if (oc_http_req_defer(req))
+				return;
+			return ocsp_error(req, OC_OCSP_INTERNAL_ERROR);
+		}
+	} else {
+		oc_ocsp_cache_answer_ex(s->ocsp, body, len, &resp, &rlen, &info);
+	}
+	if (resp == NULL) {
 		free(der);
 		return ocsp_error(req, OC_OCSP_INTERNAL_ERROR);
 	}
@@ -343,9 +389,12 @@ oc_ca_serve(const struct oc_ca_serve_opts *o, struct oc_err *err)
 
 	/* 4. listeners */
 	const struct oc_http_route routes[] = {
-		{ "GET", "/ocsp/", h_ocsp, &s, 0, OC_HTTP_BLOCKING | OC_HTTP_PREFIX },
-		{ "POST", "/ocsp", h_ocsp, &s, 64 * 1024, OC_HTTP_BLOCKING },
-		{ "POST", "/ocsp/", h_ocsp, &s, 64 * 1024, OC_HTTP_BLOCKING | OC_HTTP_PREFIX },
+		/* answered on the event loop from the pre-signed cache; handed
+		 * to a worker only to sign (nonce, unknown serial, …) */
+		{ "GET", "/ocsp/", h_ocsp, &s, 0, OC_HTTP_BLOCKING | OC_HTTP_LOOP_FIRST | OC_HTTP_PREFIX },
+		{ "POST", "/ocsp", h_ocsp, &s, 64 * 1024, OC_HTTP_BLOCKING | OC_HTTP_LOOP_FIRST },
+		{ "POST", "/ocsp/", h_ocsp, &s, 64 * 1024,
+		    OC_HTTP_BLOCKING | OC_HTTP_LOOP_FIRST | OC_HTTP_PREFIX },
 		{ "GET", "/crl/", h_crl, &s, 0, OC_HTTP_BLOCKING | OC_HTTP_PREFIX },
 		{ "GET", "/ca/", h_cacert, &s, 0, OC_HTTP_BLOCKING | OC_HTTP_PREFIX },
 		{ NULL, "/api/v1/", oc__ca_api_handle, &s, 64 * 1024,
@@ -365,6 +414,7 @@ oc_ca_serve(const struct oc_ca_serve_opts *o, struct oc_err *err)
 	hc.threads = (int)threads;
 	hc.workers = (int)workers;
 	hc.worker_init = worker_init;
+	hc.worker_free = worker_free;
 	hc.worker_arg = &s;
 	hc.metrics = metrics;
 	hc.metrics_arg = &s;
