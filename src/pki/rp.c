@@ -712,6 +712,19 @@ usage_ok(struct oc_rp *rp, X509 *cert, char *zh, size_t zcap, char *en,
 	return true;
 }
 
+/* Is x (by its DER's hash) an anchor or already in sk? */
+static bool
+held(struct oc_rp *rp, STACK_OF(X509) *sk, X509 *x)
+{
+	for (int i = 0; i < sk_X509_num(rp->anchors); i++)
+		if (X509_cmp(sk_X509_value(rp->anchors, i), x) == 0)
+			return true;
+	for (int i = 0; i < sk_X509_num(sk); i++)
+		if (X509_cmp(sk_X509_value(sk, i), x) == 0)
+			return true;
+	return false;
+}
+
 /* The certificate that issued cert among the anchors and the untrusted
  * certificates (borrowed), or NULL.  Called once the chain has verified
  * over these same candidates, so one of them signed cert and OpenSSL took
@@ -980,10 +993,17 @@ check(struct oc_rp *rp, X509 *cert, STACK_OF(X509) *chain, time_t now,
 	for (int i = 0; i < sk_X509_num(rp->intermediates); i++)
 		if (!sk_X509_push(untrusted, sk_X509_value(rp->intermediates, i)))
 			goto nomem;
-	for (int i = 0; chain != NULL && i < sk_X509_num(chain); i++)
-		if (X509_cmp(sk_X509_value(chain, i), cert) != 0 &&
-		    !sk_X509_push(untrusted, sk_X509_value(chain, i)))
+	/* The client's chain without the leaf and without what we hold
+	 * already (clients send the CA's certificate too): a certificate
+	 * there twice would make find_issuer check a signature again. */
+	for (int i = 0; chain != NULL && i < sk_X509_num(chain); i++) {
+		X509 *x = sk_X509_value(chain, i);
+
+		if (X509_cmp(x, cert) == 0 || held(rp, untrusted, x))
+			continue;
+		if (!sk_X509_push(untrusted, x))
 			goto nomem;
+	}
 	/* OpenSSL takes a certificate as expired at its notAfter second */
 	at = now;
 	if (at >= out->not_after)

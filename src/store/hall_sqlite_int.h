@@ -28,6 +28,9 @@ struct oc_hall_store {
 		bool busy;               /* handed out, not yet hs_done */
 	} cache[HS_CACHE];
 	int ncache;
+	/* The commits of every handle on this database file, for group
+	 * commit (hall_sqlite.c, oc_hall_commit); NULL: not in WAL mode. */
+	struct hs_group *group;
 };
 
 /* Fill err from the connection's last error: OC_EEXIST for a unique or

@@ -3,7 +3,8 @@
  * application per company (enforced by the database), the transitions and
  * the company state that moves with them, impossible transitions refused
  * with nothing changed, two racing decisions of which exactly one wins, a
- * replaced scan, SMS codes and registration only by the main account.
+ * replaced scan, SMS codes and registration only by the main account;
+ * sessions and transactions, and group commit from several threads.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -325,6 +326,86 @@ test_sessions_and_transactions(void **state)
 	}
 }
 
+/* Group commit: threads with their own handles commit at once; every
+ * commit returns only when it is in the synced WAL, and every row is
+ * there afterwards. */
+struct committer {
+	long long account;
+	int id;
+	int failed;
+};
+
+static void *
+commit_many(void *arg)
+{
+	struct committer *c = arg;
+	struct oc_hall_store *st = oc_hall_store_open(dbpath, NULL);
+	struct oc_hall_session x;
+
+	if (st == NULL) {
+		c->failed = 1000;
+		return NULL;
+	}
+	for (int i = 0; i < 50; i++) {
+		memset(&x, 0, sizeof(x));
+		snprintf(x.id_hash, sizeof(x.id_hash), "%032d%032d", c->id, i);
+		snprintf(x.csrf, sizeof(x.csrf), "c");
+		snprintf(x.serial, sizeof(x.serial), "%02d", c->id);
+		x.account_id = c->account;
+		x.cert[0] = 0x30;
+		x.cert_len = 1;
+		if (oc_hall_begin(st, NULL) != 0 || oc_hall_session_put(st, &x, NULL) != 0 ||
+		    oc_hall_audit(st, x.serial, "test", "login", "", "{}", NULL) != 0 ||
+		    oc_hall_commit(st, NULL) != 0) {
+			oc_hall_rollback(st);
+			c->failed++;
+		}
+		/* a rolled-back transaction in between, and an autocommit write */
+		if (i % 10 == 0) {
+			if (oc_hall_begin(st, NULL) != 0)
+				c->failed++;
+			oc_hall_rollback(st);
+			if (oc_hall_audit(st, x.serial, "test", "autocommit", "", "{}", NULL) != 0)
+				c->failed++;
+		}
+	}
+	oc_hall_store_close(st);
+	return NULL;
+}
+
+static void
+test_group_commit(void **state)
+{
+	struct fx *f = *state;
+	struct committer c[4];
+	pthread_t t[4];
+	struct oc_hall_store *st;
+	struct oc_hall_session got;
+	char id[65];
+
+	for (int i = 0; i < 4; i++) {
+		c[i].account = f->a1.id;
+		c[i].id = i;
+		c[i].failed = 0;
+		assert_int_equal(pthread_create(&t[i], NULL, commit_many, &c[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(c[i].failed, 0);
+	}
+	assert_non_null(st = oc_hall_store_open(dbpath, NULL));
+	for (int i = 0; i < 4; i++)
+		for (int j = 0; j < 50; j++) {
+			snprintf(id, sizeof(id), "%032d%032d", i, j);
+			assert_int_equal(oc_hall_session_get(st, id, &got, NULL), 0);
+		}
+	oc_hall_store_close(st);
+	/* the fixture's handle still commits after the others closed */
+	assert_int_equal(oc_hall_begin(f->st, NULL), 0);
+	assert_int_equal(oc_hall_audit(f->st, "01", "test", "login", "", "{}", NULL), 0);
+	assert_int_equal(oc_hall_commit(f->st, NULL), 0);
+}
+
 int
 main(void)
 {
@@ -335,6 +416,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_racing_decisions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sms_codes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sessions_and_transactions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
