@@ -25,8 +25,11 @@
  * the limit.  Built in: GET /healthz, GET /metrics (Prometheus text),
  * static files (config.static_dir) for GET/HEAD of paths no route claims,
  * errors as {"error": {"code": "…", "message": "…"}}, one access-log line
- * per request, graceful shutdown on SIGTERM/SIGINT (stop accepting, finish
- * in-flight requests, then return from oc_http_server_run).
+ * per request (each event loop gathers its lines and writes them in
+ * batches of whole lines, at most 50 ms after the reply and all of them
+ * before oc_http_server_run returns), graceful shutdown on SIGTERM/SIGINT
+ * (stop accepting, finish in-flight requests, then return from
+ * oc_http_server_run).
  */
 #ifndef ONECERT_HTTP_H
 #define ONECERT_HTTP_H
@@ -135,6 +138,10 @@ bool oc_http_req_on_loop(struct oc_http_req *req);
 void oc_http_set_header(struct oc_http_req *req, const char *name, const char *value);
 void oc_http_reply(struct oc_http_req *req, int status, const char *content_type,
 	const void *body, size_t len);
+/* The same, taking body (malloc'd; freed by the server, also when the
+ * reply is refused): no copy. */
+void oc_http_reply_take(struct oc_http_req *req, int status,
+	const char *content_type, void *body, size_t len);
 /* Takes ownership of body. */
 void oc_http_reply_json(struct oc_http_req *req, int status, json_t *body);
 /* {"error": {"code": code, "message": message}} */

@@ -39,6 +39,16 @@
  * client belongs to the HTTP layer).  Signer calls are serialised by
  * sign_mu, as the remote signer is one socket anyway.
  *
+ * Answering.  A request for one known certificate without a nonce is
+ * answered by copying its pre-signed DER out under the read lock.  What
+ * such a request maps to (serial, CertID hash) depends only on its bytes
+ * and on the issuer, so each thread remembers the last few request
+ * encodings it has seen (a small direct-mapped table per thread, requests
+ * up to MEMO_REQ_MAX bytes): the same bytes again skip the DER parse,
+ * the largest part of serving a pre-signed answer.  The status and the
+ * response are still read from the table every time; the memo only saves
+ * the parse.
+ *
  * thisUpdate of a pre-signed response is the time of the listing that
  * produced it; of a live one, the time of the last successful listing
  * (the status is known to be correct as of then).  Live answers are
@@ -63,6 +73,8 @@
 #include "onecert/store.h"
 
 #define NHASH 2   /* [0] SHA-1 CertIDs, [1] SHA-256 CertIDs */
+#define MEMO_N       16     /* request encodings remembered per thread */
+#define MEMO_REQ_MAX 256    /* … each at most this long */
 
 struct entry {
 	struct entry *next;            /* bucket chain */
@@ -105,11 +117,35 @@ struct oc_ocsp_cache {
 	pthread_t bg;
 	bool bg_running, bg_stop, bg_kick;
 
+	uint64_t id;                   /* unique per cache, for the memo */
 	atomic_int live_inflight;
 	atomic_uint_fast64_t n_hits, n_live, n_presign, n_malformed,
 	    n_unauthorized, n_try_later, n_internal, n_unknown, n_refreshes,
 	    n_refresh_errors;
 };
+
+static atomic_uint_fast64_t cache_ids;
+
+/* One remembered request encoding (see "Answering" at the top). */
+struct memo {
+	uint64_t cache;                /* c->id; 0: empty */
+	size_t len;
+	unsigned char req[MEMO_REQ_MAX];
+	char serial[43];
+	int hi;                        /* hash_index of the CertID */
+};
+
+static _Thread_local struct memo memos[MEMO_N];
+
+static struct memo *
+memo_slot(const unsigned char *req, size_t len)
+{
+	uint32_t h = 2166136261u;      /* FNV-1a */
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ req[i]) * 16777619u;
+	return &memos[h % MEMO_N];
+}
 
 static time_t
 now_of(const struct oc_ocsp_cache *c)
@@ -244,6 +280,7 @@ oc_ocsp_cache_new(const char *store_uri, X509 *issuer, X509 *responder,
 		return NULL;
 	}
 	c->o = o;
+	c->id = atomic_fetch_add(&cache_ids, 1) + 1;
 	if (oc_ocsp_issuer_hashes(issuer, &c->ih, err) != 0 ||
 	    oc_serial_hex(X509_get0_serialNumber(responder),
 	    c->responder_serial) != 0) {
@@ -728,6 +765,40 @@ hash_index(enum oc_ocsp_hash h)
 	return h == OC_OCSP_HASH_SHA1 ? 0 : h == OC_OCSP_HASH_SHA256 ? 1 : -1;
 }
 
+/* The pre-signed answer for serial (CertIDs hashed with hash index hi):
+ * 1 with *resp set (caller owns), 0 if there is none that may be served
+ * (not ready, unknown serial, none signed, past its nextUpdate), -1 out of
+ * memory. */
+static int
+presigned(struct oc_ocsp_cache *c, const char *serial, int hi, time_t now,
+    unsigned char **resp, size_t *resp_len, struct oc_ocsp_answer *info)
+{
+	struct entry *e;
+	int rc = 0;
+
+	pthread_rwlock_rdlock(&c->lock);
+	if (c->ready && (e = find(c, serial)) != NULL && e->der[hi] != NULL &&
+	    e->next_update > now) {
+		rc = -1;
+		if ((*resp = malloc(e->der_len[hi])) != NULL) {
+			memcpy(*resp, e->der[hi], e->der_len[hi]);
+			*resp_len = e->der_len[hi];
+			if (info != NULL) {
+				info->status = OC_OCSP_SUCCESSFUL;
+				info->presigned = true;
+				info->next_update = e->next_update;
+				info->this_update = e->next_update - c->o.validity;
+				info->produced_at = e->produced;
+			}
+			rc = 1;
+		}
+	}
+	pthread_rwlock_unlock(&c->lock);
+	if (rc == 1)
+		atomic_fetch_add(&c->n_hits, 1);
+	return rc;
+}
+
 /* may_sign false: stop, with *resp NULL and *need_sign set, where a
  * response would have to be signed now. */
 static int
@@ -742,6 +813,7 @@ answer(struct oc_ocsp_cache *c, const unsigned char *req, size_t len,
 	size_t derlen = 0, nunknown = 0;
 	time_t now, listed;
 	bool counted = false;
+	struct memo *m = NULL;
 	int rc;
 
 	if (resp == NULL || resp_len == NULL)
@@ -752,6 +824,22 @@ answer(struct oc_ocsp_cache *c, const unsigned char *req, size_t len,
 		memset(info, 0, sizeof(*info));
 	if (c == NULL)
 		return OC_EINVAL;
+	if (req != NULL && len > 0 && len <= MEMO_REQ_MAX) {
+		m = memo_slot(req, len);
+		if (m->cache == c->id && m->len == len &&
+		    memcmp(m->req, req, len) == 0) {
+			switch (presigned(c, m->serial, m->hi, now_of(c), resp,
+			    resp_len, info)) {
+			case 1:
+				return 0;
+			case -1:
+				return reply_const(c, OC_OCSP_INTERNAL_ERROR, resp,
+				    resp_len, info);
+			default:
+				break;              /* the long way */
+			}
+		}
+	}
 	oc_err_clear(&err);
 	if ((r = oc_ocsp_request_parse(req, len, &err)) == NULL) {
 		rc = reply_const(c, err.code == OC_ENOMEM ?
@@ -771,40 +859,34 @@ answer(struct oc_ocsp_cache *c, const unsigned char *req, size_t len,
 	}
 	now = now_of(c);
 
+	if (r->n == 1 && !r->has_nonce && hash_index(r->ids[0].hash) >= 0) {
+		int hi = hash_index(r->ids[0].hash);
+
+		switch (presigned(c, r->ids[0].serial, hi, now, resp, resp_len,
+		    info)) {
+		case 1:
+			if (m != NULL) {        /* remember what these bytes mean */
+				m->cache = c->id;
+				m->len = len;
+				memcpy(m->req, req, len);
+				memcpy(m->serial, r->ids[0].serial, sizeof(m->serial));
+				m->hi = hi;
+			}
+			rc = 0;
+			goto out;
+		case -1:
+			rc = reply_const(c, OC_OCSP_INTERNAL_ERROR, resp, resp_len,
+			    info);
+			goto out;
+		default:
+			break;
+		}
+	}
 	pthread_rwlock_rdlock(&c->lock);
 	if (!c->ready) {
 		pthread_rwlock_unlock(&c->lock);
 		rc = reply_const(c, OC_OCSP_TRY_LATER, resp, resp_len, info);
 		goto out;
-	}
-	if (r->n == 1 && !r->has_nonce) {
-		struct entry *e = find(c, r->ids[0].serial);
-		int hi = hash_index(r->ids[0].hash);
-
-		if (e != NULL && hi >= 0 && e->der[hi] != NULL &&
-		    e->next_update > now) {
-			if ((*resp = malloc(e->der_len[hi])) != NULL) {
-				memcpy(*resp, e->der[hi], e->der_len[hi]);
-				*resp_len = e->der_len[hi];
-				if (info != NULL) {
-					info->status = OC_OCSP_SUCCESSFUL;
-					info->presigned = true;
-					info->next_update = e->next_update;
-					info->this_update = e->next_update -
-					    c->o.validity;
-					info->produced_at = e->produced;
-				}
-			}
-			pthread_rwlock_unlock(&c->lock);
-			if (*resp == NULL) {
-				rc = reply_const(c, OC_OCSP_INTERNAL_ERROR, resp,
-				    resp_len, info);
-				goto out;
-			}
-			atomic_fetch_add(&c->n_hits, 1);
-			rc = 0;
-			goto out;
-		}
 	}
 	listed = c->last_list;
 	for (size_t i = 0; i < r->n; i++) {

@@ -195,8 +195,7 @@ h_ocsp(struct oc_http_req *req, void *arg)
 	} else {
 		oc_http_set_header(req, "Cache-Control", "no-store");
 	}
-	oc_http_reply(req, 200, OC_OCSP_MIME_RESPONSE, resp, rlen);
-	free(resp);
+	oc_http_reply_take(req, 200, OC_OCSP_MIME_RESPONSE, resp, rlen);
 	free(der);
 }
 

@@ -37,10 +37,26 @@
  * may still be sending a body (a refusal, evhttp's own 413 for a chunked
  * body), closing a socket with unread input makes the kernel send RST,
  * and a client that is still uploading may then lose the error reply
- * before reading it.  So in evhttp's close callback the socket is dup'ed:
- * evhttp's shutdown(SHUT_WR) still ends the reply with a FIN, and the dup
- * reads and drops what the client sends for up to OC__LINGER_MS (or
- * OC__LINGER_MAX bytes) before it is closed.
+ * before reading it.  So in evhttp's close callback the socket is taken
+ * away from the bufferevent (bufferevent_setfd -1: its destructor then
+ * closes nothing, and evhttp, which sees BEV_OPT_CLOSE_ON_FREE, only
+ * calls shutdown(SHUT_WR) on it, which ends the reply with a FIN); the
+ * loop then reads and drops what the client sends for up to
+ * OC__LINGER_MS (or OC__LINGER_MAX bytes) before it closes the socket.
+ * Not a dup(): the loops use epoll's change list (server.c), which would
+ * leave a closed descriptor's registration behind while its duplicate
+ * keeps the socket open.
+ *
+ * epoll.  evhttp stops reading when a request is complete and starts again
+ * when it sends the reply: with the change list (server.c) that still
+ * leaves one EPOLL_CTL_MOD per request, for the same interest as before.
+ * Each connection therefore has a second, idle EV_READ event on its
+ * socket (c->keep): libevent counts the readers of a descriptor and only
+ * tells epoll when the count goes to or from zero.  Its callback does
+ * nothing, except when the socket stays readable with nobody reading it
+ * (a request waiting for a worker while the client sends more): then it
+ * removes itself, or the level-triggered socket would keep the loop
+ * spinning, and it comes back when the reply has been written.
  *
  * Life.  evhttp's bevcb (oc__conn_bevcb) makes the bufferevent but gets no
  * connection object to hang state on; evhttp creates that right after.
@@ -54,7 +70,6 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +80,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/bufferevent_struct.h>
 #include <event2/http.h>
 #include <event2/listener.h>
 
@@ -165,22 +181,20 @@ linger_cb(evutil_socket_t fd, short what, void *arg)
 	event_add(l->ev, &left);
 }
 
+/* Takes fd (closes it in every case). */
 static void
 linger_start(struct oc__loop *loop, int fd)
 {
 	struct oc__linger *l;
-	int d = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 
-	if (d < 0)
-		return;
 	if ((l = calloc(1, sizeof(*l))) == NULL ||
-	    (l->ev = event_new(loop->base, d, EV_READ, linger_cb, l)) == NULL) {
+	    (l->ev = event_new(loop->base, fd, EV_READ, linger_cb, l)) == NULL) {
 		free(l);
-		close(d);
+		close(fd);
 		return;
 	}
 	l->loop = loop;
-	l->fd = d;
+	l->fd = fd;
 	clock_gettime(CLOCK_MONOTONIC, &l->until);
 	l->until.tv_sec += OC__LINGER_MS / 1000;
 	l->until.tv_nsec += (OC__LINGER_MS % 1000) * 1000000L;
@@ -192,7 +206,7 @@ linger_start(struct oc__loop *loop, int fd)
 	if (l->next != NULL)
 		l->next->prev = l;
 	loop->lingering = l;
-	linger_cb(d, 0, l);                /* arms the event */
+	linger_cb(fd, 0, l);               /* arms the event */
 }
 
 void
@@ -220,6 +234,8 @@ conn_destroy(struct oc__conn *c)
 		loop->writing--;
 	if (c->deadline != NULL)
 		event_free(c->deadline);
+	if (c->keep != NULL)
+		event_free(c->keep);
 	if (c->hold != NULL)
 		evbuffer_free(c->hold);
 	atomic_fetch_sub(&loop->nconns, 1);
@@ -234,12 +250,25 @@ conn_closed(struct evhttp_connection *evcon, void *arg)
 	struct oc__conn *c = arg;
 
 	(void)evcon;
+	if (c->keep != NULL) {
+		event_free(c->keep);
+		c->keep = NULL;
+	}
 	if (c->incb != NULL)
 		evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->incb);
-	/* closed by us while the client may still be sending a body */
+	/* closed by us while the client may still be sending a body: the
+	 * socket is ours from here on (see "Lingering close" at the top) */
 	if (c->fd >= 0 && !c->loop->draining &&
-	    (c->linger || c->state == OC__CS_BODY))
-		linger_start(c->loop, c->fd);
+	    (c->linger || c->state == OC__CS_BODY) &&
+	    bufferevent_getfd(c->bev) == c->fd) {
+		/* The OpenSSL bufferevent's set-fd does not remove its events
+		 * before it reassigns them (libevent 2.1): remove them here,
+		 * for both kinds. */
+		event_del(&c->bev->ev_read);
+		event_del(&c->bev->ev_write);
+		if (bufferevent_setfd(c->bev, -1) == 0)
+			linger_start(c->loop, c->fd);
+	}
 	conn_destroy(c);
 }
 
@@ -485,7 +514,10 @@ head_parse(struct oc_http_server *srv, const char *p, size_t n, struct head *h)
 	}
 	if ((q = strpbrk(path, "?#")) != NULL)
 		*q = '\0';
-	{
+	if (strchr(path, '%') == NULL) {
+		/* nothing to decode (the common case) */
+		limit = oc__route_body_limit(srv, h->method, path, &too_large);
+	} else {
 		char *dec = evhttp_uridecode(path, 0, &plen);
 
 		if (dec == NULL)
@@ -677,6 +709,9 @@ oc__conn_request_done(struct evhttp_request *evreq, void *arg)
 	}
 	c->reject = 0;
 	c->state = OC__CS_HEAD;
+	c->keep_miss = 0;
+	if (c->keep != NULL && !event_pending(c->keep, EV_READ, NULL))
+		event_add(c->keep, NULL);
 	arm_deadline(c);
 	in = bufferevent_get_input(c->bev);
 	if (evbuffer_get_length(in) > 0)
@@ -745,6 +780,20 @@ fail:
 	return NULL;
 }
 
+/* See "epoll" at the top. */
+static void
+keep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct oc__conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (event_pending(&c->bev->ev_read, EV_READ, NULL))
+		c->keep_miss = 0;
+	else if (++c->keep_miss >= 2)
+		event_del(c->keep);       /* back in oc__conn_request_done */
+}
+
 /* See "Life" at the top. */
 void
 oc__conn_adopt_cb(evutil_socket_t fd, short what, void *arg)
@@ -772,6 +821,9 @@ oc__conn_adopt_cb(evutil_socket_t fd, short what, void *arg)
 		c->fd = (int)bufferevent_getfd(c->bev);
 		if (c->fd >= 0 && (size_t)c->fd < srv->n_conns_slots)
 			atomic_store(&srv->conns[c->fd], c);
+		if (c->fd >= 0 && (c->keep = event_new(loop->base, c->fd,
+		    EV_READ | EV_PERSIST, keep_cb, c)) != NULL)
+			event_add(c->keep, NULL);
 		arm_deadline(c);
 		if (c->incb == NULL) {
 			/* cannot watch heads: do not serve it */

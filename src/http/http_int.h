@@ -40,6 +40,10 @@
 #define OC__HTTP_MAX_SET_HDRS 32           /* oc_http_set_header per reply */
 #define OC__HTTP_DRAIN_S      30           /* graceful stop: most we wait */
 #define OC__HTTP_COALESCE     (16 * 1024)  /* a TLS reply up to this: one record */
+#define OC__LOG_BUF           (32 * 1024)  /* access-log lines gathered per loop */
+#define OC__LOG_CHUNK         4096         /* … written at most this much at a
+                                              time (PIPE_BUF: atomic on a pipe) */
+#define OC__LOG_DELAY_MS      50           /* … and at most this late */
 
 /* Route slots for metrics: the configured routes come first (0..n-1),
  * then these built-in ones. */
@@ -80,6 +84,9 @@ struct oc__conn {
 	size_t scanned;              /* bytes of hold searched for its end */
 	struct evbuffer_cb_entry *incb;
 	struct event *deadline;      /* the head must be complete by then */
+	struct event *keep;          /* a second EV_READ on the socket (conn.c,
+	                                "epoll") */
+	int keep_miss;               /* keep fired with nobody reading */
 	struct oc__conn *next_pending;
 	int fd;
 	enum { OC__CS_HEAD, OC__CS_BODY, OC__CS_WAIT, OC__CS_DISCARD } state;
@@ -126,6 +133,21 @@ struct oc__loop {
 	int writing;                            /* replies being written */
 	void *ctx;                              /* worker_init's, for
 	                                           LOOP_FIRST routes */
+	struct oc__route_stats *stats;          /* this loop's counters (in
+	                                           srv->stats) */
+	/* requests of this loop not yet freed, for cleanup after a forced
+	 * stop (a request may be freed on a worker: hence the lock) */
+	pthread_mutex_t live_mu;
+	struct oc_http_req *live;
+	/* the access log: lines gathered here and written in batches of at
+	 * most OC__LOG_CHUNK bytes, at most OC__LOG_DELAY_MS late (request.c) */
+	char *logbuf;
+	size_t loglen;
+	struct event *log_ev;
+	time_t log_sec;                         /* of log_ts */
+	char log_ts[64];                        /* "ts=…T12:34:56" */
+	time_t date_sec;                        /* of date */
+	char date[64];                          /* the Date header's value */
 };
 
 struct oc__pool {
@@ -163,12 +185,11 @@ struct oc_http_server {
 	bool stopping;               /* loop 0 only */
 	bool ran;
 	bool loop_ctx;               /* some route is OC_HTTP_LOOP_FIRST */
-	struct oc__route_stats *stats;  /* n_routes + OC__SLOT_N */
+	/* counters: n_routes + OC__SLOT_N per loop, each loop's own (only
+	 * its thread writes them, /metrics adds them up) */
+	struct oc__route_stats *stats;
 	_Atomic unsigned long long conns_total;
 	_Atomic unsigned long long rejected_busy;
-	/* requests not yet freed, for cleanup after a forced stop */
-	pthread_mutex_t live_mu;
-	struct oc_http_req *live;
 };
 
 /* A request.  Two references: the handler's (dropped when it returns)
@@ -226,6 +247,9 @@ void oc__req_release(struct oc_http_req *req);
  * connection until the reply is written. */
 void oc__req_pause_input(struct oc_http_req *req);
 void oc__req_free_leftovers(struct oc_http_server *srv);
+/* Write what the loop's access log holds (its thread, or after it ended). */
+void oc__log_flush(struct oc__loop *loop);
+void oc__log_timer_cb(evutil_socket_t fd, short what, void *arg);
 /* Takes ownership of body (malloc'd). */
 void oc__reply_owned(struct oc_http_req *req, int status,
 	const char *content_type, unsigned char *body, size_t len);
@@ -258,7 +282,8 @@ bool oc__peer_is_proxy(const struct oc_http_server *srv, const char *peer);
 int oc__req_load_client_cert(struct oc_http_req *req);
 
 /* metrics.c */
-void oc__metrics_count(struct oc_http_server *srv, int slot, int status,
+/* On the loop thread. */
+void oc__metrics_count(struct oc__loop *loop, int slot, int status,
 	unsigned long long dur_us);
 void oc__metrics_handler(struct oc_http_req *req, void *arg);
 void oc__healthz_handler(struct oc_http_req *req, void *arg);

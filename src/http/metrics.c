@@ -2,13 +2,15 @@
  * metrics.c — counters and the built-in GET /metrics and GET /healthz.
  *
  * Counters are relaxed atomics, bumped once per reply on the loop thread
- * that sends it: per route slot (configured routes, then healthz, metrics,
- * static, none, rejected) a counter per status (the usual ones, plus one
- * "other" bucket per class so the label set stays bounded) and the sum and
+ * that sends it, each loop its own set (summed here): per route slot
+ * (configured routes, then healthz, metrics, static, none, rejected) a
+ * counter per status (the usual ones, plus one "other" bucket per class
+ * so the label set stays bounded) and the sum and
  * count of durations.  /metrics prints them in Prometheus text format with
  * the gauges (requests in flight, open connections, worker queue) and then
  * whatever config.metrics appends.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -34,19 +36,43 @@ status_index(int status)
 	return N_KNOWN + status / 100 - 1;       /* 1xx..5xx "other" */
 }
 
+/* Only the loop's own thread writes its counters: a plain load and store
+ * (relaxed atomics, so /metrics on another thread reads whole values),
+ * no locked read-modify-write and no cache line shared between loops. */
+static void
+bump(_Atomic unsigned long long *v, unsigned long long by)
+{
+	atomic_store_explicit(v, atomic_load_explicit(v, memory_order_relaxed) +
+	    by, memory_order_relaxed);
+}
+
 void
-oc__metrics_count(struct oc_http_server *srv, int slot, int status,
+oc__metrics_count(struct oc__loop *loop, int slot, int status,
     unsigned long long dur_us)
 {
+	struct oc_http_server *srv = loop->srv;
 	struct oc__route_stats *st;
 
 	if (slot < 0 || (size_t)slot >= srv->n_routes + OC__SLOT_N)
 		slot = (int)srv->n_routes + OC__SLOT_NONE;
-	st = &srv->stats[slot];
-	atomic_fetch_add_explicit(&st->by_status[status_index(status)], 1,
-	    memory_order_relaxed);
-	atomic_fetch_add_explicit(&st->dur_us, dur_us, memory_order_relaxed);
-	atomic_fetch_add_explicit(&st->n, 1, memory_order_relaxed);
+	st = &loop->stats[slot];
+	bump(&st->by_status[status_index(status)], 1);
+	bump(&st->dur_us, dur_us);
+	bump(&st->n, 1);
+}
+
+/* A counter summed over the loops. */
+static unsigned long long
+total(const struct oc_http_server *srv, size_t slot, size_t off)
+{
+	unsigned long long v = 0;
+	size_t nslots = srv->n_routes + OC__SLOT_N;
+
+	for (int i = 0; i < srv->nloops; i++)
+		v += atomic_load_explicit((_Atomic unsigned long long *)
+		    ((char *)&srv->stats[(size_t)i * nslots + slot] + off),
+		    memory_order_relaxed);
+	return v;
 }
 
 /* A Prometheus label value: \ " and newline escaped. */
@@ -102,8 +128,9 @@ oc__metrics_handler(struct oc_http_req *req, void *arg)
 	    "# TYPE onecert_http_requests_total counter\n");
 	for (size_t s = 0; s < nslots; s++)
 		for (int i = 0; i < OC__N_STATUS; i++) {
-			unsigned long long v = atomic_load_explicit(
-			    &srv->stats[s].by_status[i], memory_order_relaxed);
+			unsigned long long v = total(srv, s,
+			    offsetof(struct oc__route_stats, by_status) +
+			    (size_t)i * sizeof(srv->stats[0].by_status[0]));
 
 			if (v == 0)
 				continue;
@@ -119,10 +146,10 @@ oc__metrics_handler(struct oc_http_req *req, void *arg)
 	    "from a whole request to its reply.\n"
 	    "# TYPE onecert_http_request_duration_seconds summary\n");
 	for (size_t s = 0; s < nslots; s++) {
-		unsigned long long n = atomic_load_explicit(&srv->stats[s].n,
-		    memory_order_relaxed);
-		unsigned long long us = atomic_load_explicit(&srv->stats[s].dur_us,
-		    memory_order_relaxed);
+		unsigned long long n = total(srv, s,
+		    offsetof(struct oc__route_stats, n));
+		unsigned long long us = total(srv, s,
+		    offsetof(struct oc__route_stats, dur_us));
 
 		if (n == 0)
 			continue;

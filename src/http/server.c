@@ -240,12 +240,16 @@ bind_listeners(struct oc_http_server *srv, int which, const char *addr,
 /* ---- TLS -------------------------------------------------------------- */
 
 /* TLS only asks for a client certificate; whether it is any good is for
- * the application to decide (chain, usage, revocation: SPEC 4.1). */
+ * the application to decide (chain, usage, revocation: SPEC 4.1), once:
+ * the handshake builds and checks no chain of its own (its answer was
+ * thrown away, and it cost a signature verification per connection).
+ * OpenSSL still checks the client's CertificateVerify, so the peer holds
+ * the certificate's key. */
 static int
-accept_any_client_cert(int ok, X509_STORE_CTX *ctx)
+accept_any_client_cert(X509_STORE_CTX *ctx, void *arg)
 {
-	(void)ok;
 	(void)ctx;
+	(void)arg;
 	return 1;
 }
 
@@ -292,8 +296,8 @@ tls_ctx_new(const struct oc_http_config *cfg, struct oc_err *err)
 		SSL_CTX_set_client_CA_list(ctx, names);
 	}
 	/* Request, never require: no SSL_VERIFY_FAIL_IF_NO_PEER_CERT. */
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE,
-	    accept_any_client_cert);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE, NULL);
+	SSL_CTX_set_cert_verify_callback(ctx, accept_any_client_cert, NULL);
 	/* Needed for session resumption once peer verification is on. */
 	if (SSL_CTX_set_session_id_context(ctx, sid, sizeof(sid) - 1) != 1)
 		goto ossl;
@@ -473,10 +477,22 @@ loop_init(struct oc_http_server *srv, struct oc__loop *loop, int idx,
     struct oc_err *err)
 {
 	const char *addr[2] = { srv->cfg.listen, srv->cfg.tls_listen };
+	struct event_config *ec;
 
 	loop->srv = srv;
 	loop->idx = idx;
-	if ((loop->base = event_base_new()) == NULL)
+	/* epoll's change list: evhttp disables and re-enables reading and
+	 * writing around every request (four epoll_ctl calls when each is
+	 * applied at once); with the list only the net change is made, when
+	 * the loop next polls.  The list cannot tell a descriptor from its
+	 * duplicate, so nothing in src/http dup()s a socket (the lingering
+	 * close takes the socket over instead, conn.c). */
+	if ((ec = event_config_new()) == NULL)
+		return oc_err_set(err, OC_ENOMEM, "cannot create an event loop");
+	event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	loop->base = event_base_new_with_config(ec);
+	event_config_free(ec);
+	if (loop->base == NULL)
 		return oc_err_set(err, OC_ENOMEM, "cannot create an event loop");
 	for (int i = 0; i < 2; i++) {
 		struct evhttp *h;
@@ -501,8 +517,11 @@ loop_init(struct oc_http_server *srv, struct oc__loop *loop, int idx,
 	loop->stop_ev = event_new(loop->base, -1, 0, stop_cb, loop);
 	loop->drain_ev = event_new(loop->base, -1, EV_PERSIST, drain_cb, loop);
 	loop->adopt_ev = event_new(loop->base, -1, 0, oc__conn_adopt_cb, loop);
+	loop->log_ev = evtimer_new(loop->base, oc__log_timer_cb, loop);
+	loop->logbuf = malloc(OC__LOG_BUF);
 	if (loop->stop_ev == NULL || loop->drain_ev == NULL ||
-	    loop->adopt_ev == NULL)
+	    loop->adopt_ev == NULL || loop->log_ev == NULL ||
+	    loop->logbuf == NULL)
 		return oc_err_set(err, OC_ENOMEM, "out of memory");
 	if (idx == 0) {
 		loop->wake_ev = event_new(loop->base, srv->wake_fd[0],
@@ -539,7 +558,6 @@ oc_http_server_new(const struct oc_http_config *cfg,
 		return NULL;
 	}
 	srv->wake_fd[0] = srv->wake_fd[1] = -1;
-	pthread_mutex_init(&srv->live_mu, NULL);
 	srv->cfg = *cfg;
 	srv->name = strdup(cfg->name != NULL ? cfg->name : "onecert");
 	if (srv->name == NULL) {
@@ -574,7 +592,8 @@ oc_http_server_new(const struct oc_http_config *cfg,
 		}
 	}
 	srv->cfg.static_dir = srv->static_root;
-	srv->stats = calloc(srv->n_routes + OC__SLOT_N, sizeof(*srv->stats));
+	srv->stats = calloc((size_t)srv->nloops * (srv->n_routes + OC__SLOT_N),
+	    sizeof(*srv->stats));
 	srv->n_conns_slots = 1024;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
 	    rl.rlim_cur > 1024)
@@ -588,6 +607,11 @@ oc_http_server_new(const struct oc_http_config *cfg,
 	if (srv->stats == NULL || srv->conns == NULL || srv->loops == NULL) {
 		oc_err_set(err, OC_ENOMEM, "out of memory");
 		goto fail;
+	}
+	for (int i = 0; i < srv->nloops; i++) {
+		pthread_mutex_init(&srv->loops[i].live_mu, NULL);
+		srv->loops[i].stats = srv->stats +
+		    (size_t)i * (srv->n_routes + OC__SLOT_N);
 	}
 	if (pipe(srv->wake_fd) != 0) {
 		srv->wake_fd[0] = srv->wake_fd[1] = -1;
@@ -645,6 +669,7 @@ loop_main(void *arg)
 	atomic_store(&loop->running, true);
 	event_base_dispatch(loop->base);
 	atomic_store(&loop->running, false);
+	oc__log_flush(loop);
 	if (loop->ctx != NULL && srv->cfg.worker_free != NULL)
 		srv->cfg.worker_free(loop->ctx);
 	loop->ctx = NULL;
@@ -740,12 +765,17 @@ oc_http_server_free(struct oc_http_server *srv)
 			event_free(loop->adopt_ev);
 		if (loop->wake_ev != NULL)
 			event_free(loop->wake_ev);
+		oc__log_flush(loop);
+		if (loop->log_ev != NULL)
+			event_free(loop->log_ev);
+		free(loop->logbuf);
 		for (int j = 0; j < 2; j++)
 			if (loop->sig_ev[j] != NULL)
 				event_free(loop->sig_ev[j]);
 		/* runs the connections' finalizers (conn_free) */
 		if (loop->base != NULL)
 			event_base_free(loop->base);
+		pthread_mutex_destroy(&loop->live_mu);
 	}
 	free(srv->loops);
 	SSL_CTX_free(srv->ssl_ctx);
@@ -762,6 +792,5 @@ oc_http_server_free(struct oc_http_server *srv)
 	free(srv->conns);
 	free(srv->stats);
 	free(srv->name);
-	pthread_mutex_destroy(&srv->live_mu);
 	free(srv);
 }

@@ -628,6 +628,105 @@ keepalive_and_pipelining(void **state)
 	stop(&r);
 }
 
+/* The whole file, NUL-terminated (caller frees), or NULL. */
+static char *
+read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *p = NULL;
+	long n;
+
+	if (f == NULL)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
+	    fseek(f, 0, SEEK_SET) == 0 && (p = malloc((size_t)n + 1)) != NULL) {
+		*len = fread(p, 1, (size_t)n, f);
+		p[*len] = '\0';
+	}
+	fclose(f);
+	return p;
+}
+
+/* HTTP/1.0 with and without keep-alive (a connection closed after its
+ * reply leaves corked, reply and FIN together), a request that arrives
+ * while the one before it waits for a worker, and the access log: one
+ * line per request, gathered per loop and all written by the time the
+ * server has stopped */
+static void
+http10_and_access_log(void **state)
+{
+	struct oc_http_config cfg;
+	struct running r;
+	struct tconn *c;
+	struct resp a;
+	enum oc_log_level lvl = oc_log_get_level();
+	char *log, *p;
+	int saved, fd, lines = 0;
+	size_t n;
+
+	(void)state;
+	fd = open(tpath("access.log"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	saved = dup(STDERR_FILENO);
+	assert_true(saved >= 0);
+	assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	close(fd);
+	oc_log_set_level(OC_LOG_INFO);
+	base_config(&cfg);
+	start(&r, &cfg);
+
+	/* HTTP/1.0, no keep-alive: the reply, then the connection closes */
+	c = tc_open(r.port);
+	tc_sends(c, "GET /hello HTTP/1.0\r\n\r\n");
+	assert_int_equal(tc_read(c, &a, false), 0);
+	assert_int_equal(a.status, 200);
+	assert_string_equal(a.body, "hello");
+	assert_string_equal(hdr(&a, "Content-Length"), "5");
+	assert_non_null(hdr(&a, "Date"));
+	assert_security_headers(&a);
+	assert_true(tc_closed_within(c, 2000));
+	tc_close(c);
+
+	/* HTTP/1.0 with keep-alive: stays open for the next request */
+	c = tc_open(r.port);
+	tc_sends(c, "GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+	assert_int_equal(tc_read(c, &a, false), 0);
+	assert_string_equal(a.body, "hello");
+	tc_sends(c, "GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+	assert_int_equal(tc_read(c, &a, false), 0);
+	assert_string_equal(a.body, "hello");
+
+	/* the next request sent while this one waits for a worker */
+	gate_set(false);
+	tc_sends(c, "GET /block HTTP/1.1\r\nHost: t\r\n\r\n");
+	gate_wait_started(1);
+	tc_sends(c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+	sleep_ms(100);
+	gate_set(true);
+	assert_int_equal(tc_read(c, &a, false), 0);
+	assert_int_equal(a.status, 200);
+	assert_non_null(strstr(a.body, "worker"));
+	assert_int_equal(tc_read(c, &a, false), 0);
+	assert_string_equal(a.body, "hello");
+	tc_close(c);
+	stop(&r);
+
+	oc_log_set_level(lvl);
+	fflush(stderr);
+	assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+	close(saved);
+	log = read_file(tpath("access.log"), &n);
+	assert_non_null(log);
+	for (p = log; (p = strstr(p, "event=http.request ")) != NULL; p++)
+		lines++;
+	assert_int_equal(lines, 5);
+	assert_non_null(strstr(log, " level=info event=http.request service=t "
+	    "method=GET path=/hello status=200 bytes=5 ms="));
+	assert_non_null(strstr(log, " peer=127.0.0.1 tls=0 cert=-\n"));
+	assert_non_null(strstr(log, "path=/block status=200"));
+	free(log);
+}
+
 static void
 errors_are_json(void **state)
 {
@@ -1337,6 +1436,31 @@ tls_client_certs(void **state)
 	assert_non_null(strstr(out, "hello"));          /* TLS-only route */
 	free(out);
 
+	/* a body over the route's limit, over TLS: 413, and the socket
+	 * taken from the OpenSSL bufferevent for the lingering close; the
+	 * loop goes on serving */
+	{
+		size_t big = 2u * 1024 * 1024;
+		char *body = calloc(1, big);
+
+		assert_non_null(body);
+		write_file(tpath("2mb.bin"), body, big);
+		free(body);
+	}
+	snprintf(cmd, sizeof(cmd), "curl -s -o /dev/null -w '%%{http_code}' "
+	    "--max-time 20 --cacert %s --data-binary @%s "
+	    "https://127.0.0.1:%d/small", tpath("ca.pem"), tpath("2mb.bin"),
+	    r.tls_port);
+	out = run_cmd(cmd);
+	assert_string_equal(out, "413");
+	free(out);
+	snprintf(cmd, sizeof(cmd), "curl -sS --max-time 10 --cacert %s "
+	    "https://127.0.0.1:%d/hello https://127.0.0.1:%d/hello",
+	    tpath("ca.pem"), r.tls_port, r.tls_port);
+	out = run_cmd(cmd);
+	assert_string_equal(out, "hellohello");
+	free(out);
+
 	/* without one: the handshake still succeeds (requested, not
 	 * required) and the handler sees none */
 	snprintf(cmd, sizeof(cmd), "curl -sS --max-time 10 --cacert %s "
@@ -1472,6 +1596,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(keepalive_and_pipelining),
+		cmocka_unit_test(http10_and_access_log),
 		cmocka_unit_test(errors_are_json),
 		cmocka_unit_test(body_limits),
 		cmocka_unit_test(workers_and_builtins),
