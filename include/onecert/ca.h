@@ -93,7 +93,10 @@ int oc_ca_decide(struct oc_ca *ca, const struct oc_actor *who, long long id,
 
 /* Issue for an approved enrollment from a verified CSR (only its public
  * key is used).  approved → issued; the certificate is stored durably
- * before it is returned.  medium may be NULL.  Caller owns the result. */
+ * before it is returned.  medium may be NULL.  Caller owns the result.
+ * Outside a transaction, the threads of a process issuing on handles of
+ * the same database at the same moment share one transaction and fsync
+ * (group commit, src/ca/group.c); each still gets its own result. */
 X509 *oc_ca_issue(struct oc_ca *ca, const struct oc_actor *who, long long id,
 	X509_REQ *csr, const char *medium, struct oc_err *err);
 
@@ -178,7 +181,10 @@ int oc_ca_operator_revoke(struct oc_ca *ca, const struct oc_actor *who,
 /* The certificate presented by a client: issued by this CA, personal,
  * valid in our records, not expired, chain verifies, and holding the
  * operator role.  name[cap] gets the operator's name, serial[43] its
- * serial.  OC_EPERM otherwise, with a message that says why. */
+ * serial.  OC_EPERM otherwise, with a message that says why.  A chain that
+ * verified is taken as verified on the same handle for up to a minute
+ * (never past a certificate's notAfter); the records and the role are
+ * read on every call. */
 int oc_ca_operator_auth(struct oc_ca *ca, X509 *cert, char *name, size_t cap,
 	char serial[43], struct oc_err *err);
 

@@ -127,6 +127,14 @@ int oc_store_schema_version(struct oc_store *st);
 int oc_store_begin(struct oc_store *st, struct oc_err *err);
 int oc_store_commit(struct oc_store *st, struct oc_err *err);
 void oc_store_rollback(struct oc_store *st);
+/* Inside an open transaction: a savepoint, then either released (its
+ * writes stay in the transaction) or rolled back to (its writes undone,
+ * and a nested rollback since the savepoint forgotten, so the transaction
+ * can still commit the rest).  One level: no savepoint inside another.
+ * OC_ECONFLICT when the transaction is already doomed by a rollback. */
+int oc_store_savepoint(struct oc_store *st, struct oc_err *err);
+int oc_store_savepoint_release(struct oc_store *st, struct oc_err *err);
+int oc_store_savepoint_rollback(struct oc_store *st, struct oc_err *err);
 
 /* Companies: insert, or update the one with the same organization code. */
 int oc_store_company_put(struct oc_store *st, struct oc_company *c, struct oc_err *err);

@@ -517,6 +517,7 @@ oc_ca_open(const char *dir, struct oc_err *err)
 	    oc_config_get(ca->cfg, "ca", "database", "ca.db")) != 0 ||
 	    (ca->st = oc_store_open(path, err)) == NULL)
 		goto fail;
+	ca->grp = oc__group_get(path);
 	if ((ca->sp = oc__sproc_start(dir, ca->cfg, err)) == NULL)
 		goto fail;
 	for (int i = 0; i < OC_KEY_COUNT; i++)
@@ -540,6 +541,8 @@ oc_ca_close(struct oc_ca *ca)
 		X509_free(ca->certs[i]);
 	}
 	oc__sproc_stop(ca->sp);
+	oc__group_put(ca->grp);
+	OPENSSL_free(ca->op_der);
 	oc_store_close(ca->st);
 	oc_config_free(ca->cfg);
 	free(ca);
@@ -736,6 +739,48 @@ oc_ca_operator_revoke(struct oc_ca *ca, const struct oc_actor *who,
 	return oc_store_commit(ca->st, err);
 }
 
+/* How long a verified operator chain is taken as verified on a handle
+ * (below the certificates' own expiry). */
+#define OP_CHAIN_TTL 60
+
+/* Did cert's chain verify on this handle a moment ago?  The verification
+ * depends only on the certificate, the CA's two certificates (fixed for
+ * the handle's life), the purpose and the time, so its result stands
+ * while the time stays between when it was made and the earliest
+ * notAfter of the three (at most OP_CHAIN_TTL seconds).  What can change
+ * meanwhile — revocation, the operator role — is read from the store on
+ * every request. */
+static bool
+op_chain_known(struct oc_ca *ca, const unsigned char *der, size_t len)
+{
+	time_t now = time(NULL);
+
+	return ca->op_der != NULL && ca->op_der_len == len && now >= ca->op_from &&
+	    now < ca->op_until && memcmp(ca->op_der, der, len) == 0;
+}
+
+static void
+op_chain_keep(struct oc_ca *ca, X509 *cert, const unsigned char *der, size_t len)
+{
+	X509 *chain[3] = { cert, ca->certs[OC_KEY_ISSUING], ca->certs[OC_KEY_ROOT] };
+	time_t now = time(NULL), until = now + OP_CHAIN_TTL;
+	struct tm tm;
+
+	for (int i = 0; i < 3; i++) {
+		if (!ASN1_TIME_to_tm(X509_get0_notAfter(chain[i]), &tm))
+			return;
+		if (timegm(&tm) < until)
+			until = timegm(&tm);
+	}
+	OPENSSL_free(ca->op_der);
+	ca->op_der = NULL;
+	if ((ca->op_der = OPENSSL_memdup(der, len)) == NULL)
+		return;
+	ca->op_der_len = len;
+	ca->op_from = now;
+	ca->op_until = until;
+}
+
 int
 oc_ca_operator_auth(struct oc_ca *ca, X509 *cert, char *name, size_t cap,
     char serial[43], struct oc_err *err)
@@ -750,26 +795,30 @@ oc_ca_operator_auth(struct oc_ca *ca, X509 *cert, char *name, size_t cap,
 		    "需要操作员证书 / an operator certificate is required (TLS client certificate)");
 	if (oc_serial_hex(X509_get0_serialNumber(cert), serial) != 0)
 		return oc_err_set(err, OC_EPERM, "unreadable certificate serial");
-	anchors = sk_X509_new_null();
-	mid = sk_X509_new_null();
-	if (anchors == NULL || mid == NULL) {
-		rc = oc_err_set(err, OC_ENOMEM, "out of memory");
-		goto out;
-	}
-	sk_X509_push(anchors, ca->certs[OC_KEY_ROOT]);
-	sk_X509_push(mid, ca->certs[OC_KEY_ISSUING]);
-	if (oc_chain_verify(cert, mid, anchors, NULL, 0, X509_PURPOSE_SSL_CLIENT, err) != 0) {
-		rc = oc_err_set(err, OC_EPERM, "操作员证书无效 / operator certificate does not verify: %s",
-		    err ? err->msg : "");
-		goto out;
+	if ((n = i2d_X509(cert, &der)) <= 0)
+		return oc_err_set(err, OC_EPERM, "unreadable certificate");
+	if (!op_chain_known(ca, der, (size_t)n)) {
+		anchors = sk_X509_new_null();
+		mid = sk_X509_new_null();
+		if (anchors == NULL || mid == NULL) {
+			rc = oc_err_set(err, OC_ENOMEM, "out of memory");
+			goto out;
+		}
+		sk_X509_push(anchors, ca->certs[OC_KEY_ROOT]);
+		sk_X509_push(mid, ca->certs[OC_KEY_ISSUING]);
+		if (oc_chain_verify(cert, mid, anchors, NULL, 0, X509_PURPOSE_SSL_CLIENT, err) != 0) {
+			rc = oc_err_set(err, OC_EPERM, "操作员证书无效 / operator certificate does not verify: %s",
+			    err ? err->msg : "");
+			goto out;
+		}
+		op_chain_keep(ca, cert, der, (size_t)n);
 	}
 	/* Our own records are authoritative for our own certificates. */
 	if (oc_store_cert_get(ca->st, serial, &rec, NULL) != 0) {
 		rc = oc_err_set(err, OC_EPERM, "certificate %s is not one of this CA's", serial);
 		goto out;
 	}
-	n = i2d_X509(cert, &der);
-	if (n <= 0 || (size_t)n != rec.der_len || memcmp(der, rec.der, rec.der_len) != 0) {
+	if ((size_t)n != rec.der_len || memcmp(der, rec.der, rec.der_len) != 0) {
 		free(rec.der);
 		rc = oc_err_set(err, OC_EPERM, "certificate %s does not match our records", serial);
 		goto out;

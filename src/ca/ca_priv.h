@@ -22,6 +22,13 @@ struct oc_ca {
 	struct oc__sproc *sp;
 	struct oc_store *st;
 	struct oc__urls urls;        /* what the issuing CA writes into EE certs */
+	struct oc__group *grp;       /* shared by the handles on this database
+	                                (group.c); NULL: none */
+	/* The operator certificate whose chain last verified on this handle
+	 * (oc_ca_operator_auth), and until when that result stands. */
+	unsigned char *op_der;
+	size_t op_der_len;
+	time_t op_from, op_until;
 };
 
 void oc__issuer_urls(const struct oc_config *cfg, const char *algo,
@@ -73,6 +80,20 @@ int oc__ca_cert_record(struct oc_ca *ca, const struct oc_actor *who,
 X509 *oc__ca_issue_locked(struct oc_ca *ca, const struct oc_actor *who,
 	struct oc_enrollment *e, X509_REQ *csr, const char *medium,
 	const struct oc_cert_rec *old, struct oc_err *err);
+/* The group of handles on the database file db_path in this process,
+ * with a reference for the caller (NULL if the file cannot be named);
+ * oc__group_put drops it (group.c). */
+struct oc__group *oc__group_get(const char *db_path);
+void oc__group_put(struct oc__group *g);
+/* Record m for the approved enrollment e in a transaction shared with the
+ * other threads recording on ca's group at the same moment, committed
+ * before this returns (group commit).  Call outside any transaction.  0:
+ * m is durably stored.  Otherwise oc__ca_cert_record's codes (OC_EEXIST:
+ * make a new certificate and try again) or the store's, with nothing of
+ * m written. */
+int oc__group_record(struct oc_ca *ca, const struct oc_actor *who,
+	const struct oc_enrollment *e, const struct oc__made *m,
+	const char *medium, struct oc_err *err);
 /* A USB key's serial (介质号) as this CA records it: 1..16 characters of
  * [A-Za-z0-9._:-] (lifecycle.c).  OC_EINVAL otherwise. */
 int oc__check_medium(const char *medium, struct oc_err *err);

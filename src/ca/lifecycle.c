@@ -439,7 +439,9 @@ oc__ca_issue_locked(struct oc_ca *ca, const struct oc_actor *who,
  * oc_ca_issue_batch (batch.c) with one item: the certificate is made
  * (built, signed by the signer process, linted) holding no database lock,
  * and only recording it — certificate row, approved → issued, audit row,
- * COMMIT — takes the write lock.  Making it inside BEGIN IMMEDIATE would
+ * COMMIT — takes the write lock, in a transaction shared with the other
+ * threads issuing at the same moment (group.c), so that concurrent RA API
+ * requests share one fsync.  Making it inside BEGIN IMMEDIATE would
  * serialise every signature of every RA API worker behind one lock, the
  * others waiting in SQLite's busy handler (which sleeps 1…100 ms a try).
  * The approved → issued transition is conditional, so an enrollment issued
@@ -472,19 +474,8 @@ oc_ca_issue(struct oc_ca *ca, const struct oc_actor *who, long long id,
 		for (int attempt = 0; attempt < 4 && rc == OC_EEXIST; attempt++) {
 			if (oc__ca_cert_make(ca, &e, csr, &m, err) != 0)
 				return NULL;
-			if ((rc = oc_store_begin(ca->st, err)) != 0) {
+			if ((rc = oc__group_record(ca, who, &e, &m, medium, err)) != 0)
 				oc__made_cleanup(&m);
-				return NULL;
-			}
-			if ((rc = oc__ca_cert_record(ca, who, &e, &m, medium, NULL, err)) != 0) {
-				oc_store_rollback(ca->st);
-				oc__made_cleanup(&m);
-				continue;
-			}
-			if ((rc = oc_store_commit(ca->st, err)) != 0) {
-				oc__made_cleanup(&m);
-				return NULL;
-			}
 		}
 		if (rc != 0)
 			return NULL;

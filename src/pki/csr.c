@@ -11,19 +11,139 @@
  * The CA uses nothing of a CSR but its public key; the subject and any
  * requested extensions are ignored at issuing time.
  *
+ * P-256 keys take a shorter road.  OpenSSL 3.0's d2i_X509_REQ decodes the
+ * public key with a freshly set-up OSSL_DECODER chain, which costs more
+ * than verifying the signature.  For a SubjectPublicKeyInfo of
+ * id-ecPublicKey on prime256v1 the request is parsed in a library context
+ * that has only the null provider (so the key is left undecoded), the
+ * key is made from the curve and point with the legacy-method d2i's
+ * (d2i_KeyParams, d2i_PublicKey: no decoder), the self-signature verified
+ * with it, and the key then put into the request.  Such a key also
+ * encodes itself without the encoder, so the certificate issued for it
+ * need not be parsed back either (issue.c).  The checks are the same.
+ *
  * Building: CertificationRequestInfo has no AlgorithmIdentifier of its own,
  * so it is i2d_re_X509_REQ_tbs → oc_signer_sign → assemble with the
  * signer's algorithm, then parsed back through oc_csr_parse, which checks
  * our own signature like anybody else's.
  */
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/objects.h>
+#include <openssl/provider.h>
 #include <openssl/x509.h>
 
 #include "onecert/pki.h"
 #include "internal.h"
+
+/* oc__libctx_nokeys (internal.h). */
+static OSSL_LIB_CTX *nokeys;
+
+static void
+nokeys_init(void)
+{
+	OSSL_LIB_CTX *ctx = OSSL_LIB_CTX_new();
+
+	if (ctx != NULL && OSSL_PROVIDER_load(ctx, "null") == NULL) {
+		OSSL_LIB_CTX_free(ctx);
+		ctx = NULL;
+	}
+	nokeys = ctx;
+}
+
+OSSL_LIB_CTX *
+oc__libctx_nokeys(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, nokeys_init);
+	return nokeys;
+}
+
+/* The P-256 key of spki as a legacy-method EVP_PKEY, or NULL when spki is
+ * not id-ecPublicKey on prime256v1 (*other set: take the general road) or
+ * its point does not decode (*other clear).  Caller owns the result. */
+static EVP_PKEY *
+p256_key(X509_PUBKEY *spki, bool *other)
+{
+	ASN1_OBJECT *kalg;
+	const ASN1_OBJECT *curve;
+	const unsigned char *pk, *p;
+	const void *pval;
+	unsigned char params[16], *q = params;
+	X509_ALGOR *pa;
+	EVP_PKEY *key = NULL;
+	int pklen, ptype, n;
+
+	*other = true;
+	if (!X509_PUBKEY_get0_param(&kalg, &pk, &pklen, &pa, spki) || pa == NULL ||
+	    OBJ_obj2nid(kalg) != NID_X9_62_id_ecPublicKey)
+		return NULL;
+	X509_ALGOR_get0(&curve, &ptype, &pval, pa);
+	if (ptype != V_ASN1_OBJECT || OBJ_obj2nid(pval) != NID_X9_62_prime256v1 ||
+	    i2d_ASN1_OBJECT(pval, NULL) > (int)sizeof(params) ||
+	    (n = i2d_ASN1_OBJECT(pval, &q)) <= 0)
+		return NULL;
+	*other = false;
+	p = params;
+	if ((key = d2i_KeyParams(EVP_PKEY_EC, NULL, &p, n)) == NULL)
+		return NULL;
+	p = pk;
+	if (d2i_PublicKey(EVP_PKEY_EC, &key, &p, pklen) == NULL || p != pk + pklen) {
+		EVP_PKEY_free(key);
+		return NULL;
+	}
+	return key;
+}
+
+/* The short road (above): a verified request holding its P-256 key, or
+ * NULL with *other set when this is not a P-256 request (parse it the
+ * general way), or NULL with err set. */
+static X509_REQ *
+parse_p256(const unsigned char *der, size_t derlen, bool *other,
+    struct oc_err *err)
+{
+	const unsigned char *p = der;
+	OSSL_LIB_CTX *ctx = oc__libctx_nokeys();
+	X509_REQ *req = NULL, *res = NULL;
+	EVP_PKEY *key = NULL;
+
+	*other = true;
+	if (ctx == NULL)
+		return NULL;
+	if ((req = (X509_REQ *)ASN1_item_d2i_ex(NULL, &p, (long)derlen,
+	    ASN1_ITEM_rptr(X509_REQ), ctx, NULL)) == NULL ||
+	    p != der + derlen)
+		goto out;       /* the general road says what is wrong */
+	if (X509_REQ_get_version(req) != X509_REQ_VERSION_1)
+		goto out;       /* refused on the general road */
+	if ((key = p256_key(X509_REQ_get_X509_PUBKEY(req), other)) == NULL) {
+		if (!*other)
+			oc_err_openssl(err, OC_EINVAL, "CSR 公钥无法解析 / the CSR's "
+			    "public key cannot be decoded");
+		goto out;
+	}
+	/* The signature covers the request as received: verify it before
+	 * the key is put in (which re-encodes the request). */
+	if (X509_REQ_verify_ex(req, key, NULL, NULL) != 1) {
+		oc_err_openssl(err, OC_EINVAL, "CSR 签名无效 / CSR signature does "
+		    "not verify");
+		goto out;
+	}
+	if (!X509_REQ_set_pubkey(req, key)) {
+		oc_err_openssl(err, OC_ENOMEM, "内存不足 / out of memory");
+		goto out;
+	}
+	res = req;
+	req = NULL;
+out:
+	EVP_PKEY_free(key);
+	X509_REQ_free(req);
+	return res;
+}
 
 X509_REQ *
 oc_csr_parse(const unsigned char *data, size_t len, struct oc_err *err)
@@ -34,6 +154,7 @@ oc_csr_parse(const unsigned char *data, size_t len, struct oc_err *err)
 	X509_REQ *req = NULL, *res = NULL;
 	ASN1_OCTET_STRING *id;
 	EVP_PKEY *pub;
+	bool other;
 
 	if (len > OC__CSR_MAX) {
 		oc_err_set(err, OC_ETOOBIG, "CSR 太大（最大 64 KiB） / CSR too big "
@@ -42,6 +163,8 @@ oc_csr_parse(const unsigned char *data, size_t len, struct oc_err *err)
 	}
 	if (oc__pem_or_der(data, len, "CERTIFICATE REQUEST",
 	    "NEW CERTIFICATE REQUEST", "CSR", &der, &derlen, err) != 0)
+		goto out;
+	if ((res = parse_p256(der, derlen, &other, err)) != NULL || !other)
 		goto out;
 	p = der;
 	if ((req = d2i_X509_REQ(NULL, &p, (long)derlen)) == NULL ||

@@ -33,6 +33,15 @@
 #define OC__UB_PLACE  128   /* ST, L */
 #define OC__UB_IDENT  64    /* GM/T 0015 values and the unique ID */
 
+/* ---- csr.c ---- */
+
+/* A library context with only the null provider: an object d2i'd in it
+ * (ASN1_item_d2i_ex) keeps its SubjectPublicKeyInfo undecoded, which in
+ * OpenSSL 3.0 saves a decoder set-up that costs more than a P-256
+ * verification.  Made on first use, kept for the process's life; NULL if
+ * it cannot be made.  Borrowed. */
+OSSL_LIB_CTX *oc__libctx_nokeys(void);
+
 /* ---- der.c ---- */
 
 /* The parts of a signed object (Certificate, CertificateList,

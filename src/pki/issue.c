@@ -6,8 +6,13 @@
  * the X509 with OpenSSL's setters and our extension builders (ext.c), put
  * the signature AlgorithmIdentifier into the TBSCertificate, take the TBS
  * DER with i2d_re_X509_tbs, have the signer sign it, assemble
- * SEQUENCE { tbs, alg, BIT STRING } (der.c), parse the result back with
- * d2i_X509 and lint it (lint.c).  X509_sign is never called: the CA key
+ * SEQUENCE { tbs, alg, BIT STRING } (der.c), and lint the result
+ * (lint.c).  The result is the object just built with the signature put
+ * into it, once its encoding has been checked to be the signed bytes
+ * exactly, when that object holds a decoded public key (the subject key
+ * is a legacy-method key, as oc_csr_parse makes for P-256); otherwise the
+ * signed bytes are parsed back with d2i_X509, whose key decoding costs
+ * more in OpenSSL 3.0 than the signature.  X509_sign is never called: the CA key
  * may be in a PKCS#11 token or in the separate signer process, and the
  * signer interface is the one place that knows how to reach it.
  *
@@ -450,7 +455,8 @@ set_serial(X509 *x, const struct oc_cert_template *t)
  * when the template carries the SPKI it was received in (the CSR's), its
  * algorithm and key bits are copied as they are instead.  Only the
  * parameter shapes our keys have are copied: a curve OID (EC, SM2), NULL
- * or absent (RSA).
+ * or absent (RSA).  x then holds no decoded key: the signed certificate
+ * is parsed back (oc_cert_issue).
  */
 static int
 set_pubkey(X509 *x, const struct oc_cert_template *t)
@@ -464,7 +470,9 @@ set_pubkey(X509 *x, const struct oc_cert_template *t)
 	X509_ALGOR *pa;
 	int pklen, ptype;
 
-	if (t->spki == NULL)
+	/* A key with a legacy method (oc_csr_parse's P-256 keys) encodes
+	 * itself without the encoder, and x then holds the key decoded. */
+	if (t->spki == NULL || EVP_PKEY_get0_asn1(t->pubkey) != NULL)
 		return X509_set_pubkey(x, t->pubkey) ? 0 : OC_ECRYPTO;
 	if (!X509_PUBKEY_get0_param(&pkalg, &pk, &pklen, &pa, t->spki) ||
 	    pa == NULL || pklen <= 0)
@@ -503,6 +511,54 @@ set_validity(X509 *x, time_t nb, time_t na)
 	ASN1_TIME_free(a);
 	ASN1_TIME_free(b);
 	return rc;
+}
+
+/*
+ * The built certificate x made into the signed one, without parsing the
+ * signed bytes back: when x holds its subject key decoded, the signature
+ * and its AlgorithmIdentifier are written into x (through the pointers
+ * X509_get0_signature returns, as the TBS algorithm is written in
+ * oc_cert_issue: 3.0 has no setter), and x is taken only if it now
+ * encodes to exactly the signed DER.  x (returned) or NULL (x untouched
+ * in substance: parse der instead).
+ */
+static X509 *
+adopt_signed(X509 *x, const unsigned char *der, size_t derlen)
+{
+	struct oc__signed_parts sp;
+	const ASN1_BIT_STRING *psig;
+	const X509_ALGOR *palg;
+	X509_ALGOR *alg = NULL;
+	const unsigned char *p;
+	unsigned char *enc = NULL;
+	EVP_PKEY *pub;
+	int n;
+	bool same = false;
+
+	ERR_set_mark();
+	pub = X509_get0_pubkey(x);
+	ERR_pop_to_mark();
+	if (pub == NULL || oc__der_split_signed(der, derlen, &sp, NULL) != 0)
+		return NULL;
+	p = sp.alg;
+	if ((alg = d2i_X509_ALGOR(NULL, &p, (long)sp.alglen)) == NULL)
+		return NULL;
+	X509_get0_signature(&psig, &palg, x);
+	if (X509_ALGOR_copy((X509_ALGOR *)palg, alg) &&
+	    ASN1_BIT_STRING_set((ASN1_BIT_STRING *)psig, (unsigned char *)sp.sig,
+	    (int)sp.siglen)) {
+		/* 0 unused bits, said explicitly: without the flag, i2d
+		 * would drop trailing zero bits of the signature. */
+		ASN1_BIT_STRING *bs = (ASN1_BIT_STRING *)psig;
+
+		bs->flags = (bs->flags & ~0x07L) | ASN1_STRING_FLAG_BITS_LEFT;
+		n = i2d_X509(x, &enc);
+		same = n > 0 && (size_t)n == derlen && memcmp(enc, der, derlen) == 0;
+	}
+	OPENSSL_free(enc);
+	X509_ALGOR_free(alg);
+	ERR_clear_error();
+	return same ? x : NULL;
 }
 
 X509 *
@@ -576,6 +632,10 @@ oc_cert_issue(const struct oc_cert_template *t,
 	if (oc__sign_assemble(iss->signer, tbs, (size_t)tbslen, &der, &derlen,
 	    err) != 0)
 		goto out;
+	if ((res = adopt_signed(x, der, derlen)) != NULL) {
+		x = NULL;
+		goto lint;
+	}
 	p = der;
 	if ((res = d2i_X509(NULL, &p, (long)derlen)) == NULL ||
 	    p != der + derlen) {
@@ -585,6 +645,7 @@ oc_cert_issue(const struct oc_cert_template *t,
 		res = NULL;
 		goto out;
 	}
+lint:
 	/* check_template has run oc_key_check on this very key. */
 	if (oc__cert_lint(res, t->profile, iss->cert, true, err) != 0) {
 		X509_free(res);

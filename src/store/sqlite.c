@@ -447,8 +447,22 @@ sq_cert_list(struct oc_store *st, const struct oc_cert_filter *f, oc_cert_cb cb,
 	    f->revoked_only ? " AND status = 'revoked'" : "",
 	    f->ca ? " AND ca = ?6" : "");
 	(void)idx;
-	if (sqlite3_prepare_v2(DB(st), sql, -1, &s, NULL) != SQLITE_OK)
+	/* One certificate by serial (oc_store_cert_get, which every RA API
+	 * request makes for its operator): a cached statement, as parsing
+	 * and planning the SQL costs more than running it. */
+	if (f->serial && f->with_der && !f->uid && !f->org_code && !f->company_id &&
+	    !f->medium && !f->revoked_only && !f->ca) {
+		static const char by_serial[] =
+		    "SELECT serial, COALESCE(uid, ''), ca, profile, status, company_id,"
+		    " enrollment_id, medium, subject_cn, org_code, not_before, not_after,"
+		    " issued_at, revoked_at, reason, revoked_by, replaces, replaced_by, der"
+		    " FROM certificates WHERE serial = ?1 ORDER BY issued_at, serial";
+
+		if ((s = prep(st, by_serial, err)) == NULL)
+			return OC_ESTORE;
+	} else if (sqlite3_prepare_v2(DB(st), sql, -1, &s, NULL) != SQLITE_OK) {
 		return sqerr(st, err, "listing certificates");
+	}
 	if (f->serial) bt(s, 1, f->serial);
 	if (f->uid) bt(s, 2, f->uid);
 	if (f->org_code) bt(s, 3, f->org_code);
@@ -484,16 +498,16 @@ sq_cert_list(struct oc_store *st, const struct oc_cert_filter *f, oc_cert_cb cb,
 		}
 		n++;
 		if ((rc = cb(&r, arg)) != 0) {
-			sqlite3_finalize(s);
+			done(st, s);
 			return rc;
 		}
 	}
 	if (rc != SQLITE_DONE) {
 		rc = sqerr(st, err, "listing certificates");
-		sqlite3_finalize(s);
+		done(st, s);
 		return rc;
 	}
-	sqlite3_finalize(s);
+	done(st, s);
 	return 0;
 }
 

@@ -89,6 +89,41 @@ oc_store_rollback(struct oc_store *st)
 }
 
 int
+oc_store_savepoint(struct oc_store *st, struct oc_err *err)
+{
+	if (st->depth <= 0)
+		return oc_err_set(err, OC_EINTERNAL, "savepoint outside a transaction");
+	if (st->failed)
+		return oc_err_set(err, OC_ECONFLICT, "transaction was rolled back");
+	return st->ops->exec(st, "SAVEPOINT oc_item", err);
+}
+
+int
+oc_store_savepoint_release(struct oc_store *st, struct oc_err *err)
+{
+	if (st->depth <= 0)
+		return oc_err_set(err, OC_EINTERNAL, "release outside a transaction");
+	return st->ops->exec(st, "RELEASE oc_item", err);
+}
+
+int
+oc_store_savepoint_rollback(struct oc_store *st, struct oc_err *err)
+{
+	int rc;
+
+	if (st->depth <= 0)
+		return oc_err_set(err, OC_EINTERNAL, "rollback outside a transaction");
+	/* ROLLBACK TO keeps the savepoint open: release it too. */
+	if ((rc = st->ops->exec(st, "ROLLBACK TO oc_item", err)) != 0 ||
+	    (rc = st->ops->exec(st, "RELEASE oc_item", err)) != 0)
+		return rc;
+	/* A nested oc_store_rollback inside the savepoint doomed only what
+	 * was just undone. */
+	st->failed = 0;
+	return 0;
+}
+
+int
 oc__store_copy(char *dst, size_t cap, const char *src, const char *what,
     struct oc_err *err)
 {

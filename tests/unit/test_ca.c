@@ -313,6 +313,163 @@ test_race(void **state)
 	rmdir_all();
 }
 
+/* Group commit (src/ca/group.c): handles on one database issuing at the
+ * same time share transactions.  Two threads issue each enrollment at the
+ * same moment, so groups hold items that lose their race at record time:
+ * such an item must fail alone (OC_ECONFLICT) while every other item of
+ * its group is stored, and every certificate handed out must be in the
+ * store, with distinct serials and an audit chain that verifies. */
+#define GROUP_THREADS 4
+#define GROUP_N 24
+
+struct grouper {
+	struct oc_ca *ca;
+	X509_REQ *csr;
+	long long *ids;
+	pthread_barrier_t *bar;
+	X509 *certs[GROUP_N];
+	int rcs[GROUP_N];
+};
+
+static void *
+grouper(void *arg)
+{
+	struct grouper *g = arg;
+	struct oc_err err;
+
+	for (int i = 0; i < GROUP_N; i++) {
+		pthread_barrier_wait(g->bar);
+		g->certs[i] = oc_ca_issue(g->ca, &op, g->ids[i], g->csr, NULL, &err);
+		g->rcs[i] = g->certs[i] != NULL ? 0 : err.code;
+		if (g->certs[i] == NULL && err.code != OC_ECONFLICT)
+			fprintf(stderr, "grouper: %s (%s)\n", err.msg, err.detail);
+	}
+	return NULL;
+}
+
+static void
+test_issue_group(void **state)
+{
+	struct oc_ca *ca = make_ca("group", OC_ALGO_EC, true);
+	X509_REQ *r = csr(OC_ALGO_EC);
+	long long ids[GROUP_THREADS / 2][GROUP_N], rows = 0;
+	struct grouper gg[GROUP_THREADS];
+	pthread_t t[GROUP_THREADS];
+	pthread_barrier_t bar;
+	char serials[GROUP_THREADS / 2 * GROUP_N][43];
+	struct oc_cert_rec rec;
+	struct oc_enrollment e;
+	struct oc_err err;
+	int nserial = 0;
+	(void)state;
+
+	for (int p = 0; p < GROUP_THREADS / 2; p++)
+		for (int i = 0; i < GROUP_N; i++)
+			ids[p][i] = enroll(ca, true);
+	oc_ca_close(ca);
+	pthread_barrier_init(&bar, NULL, GROUP_THREADS);
+	for (int i = 0; i < GROUP_THREADS; i++) {
+		memset(&gg[i], 0, sizeof(gg[i]));
+		gg[i].ca = oc_ca_open(dir, NULL);
+		assert_non_null(gg[i].ca);
+		gg[i].csr = r;
+		gg[i].ids = ids[i / 2];
+		gg[i].bar = &bar;
+	}
+	for (int i = 0; i < GROUP_THREADS; i++)
+		pthread_create(&t[i], NULL, grouper, &gg[i]);
+	for (int i = 0; i < GROUP_THREADS; i++)
+		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&bar);
+
+	/* each enrollment: exactly one of its two threads won, the other
+	 * was refused as a conflict */
+	for (int p = 0; p < GROUP_THREADS / 2; p++)
+		for (int i = 0; i < GROUP_N; i++) {
+			struct grouper *a = &gg[2 * p], *b = &gg[2 * p + 1];
+			X509 *c = a->certs[i] != NULL ? a->certs[i] : b->certs[i];
+
+			assert_true((a->rcs[i] == 0) != (b->rcs[i] == 0));
+			assert_int_equal(a->rcs[i] + b->rcs[i], OC_ECONFLICT);
+			serial_of(c, serials[nserial]);
+			for (int k = 0; k < nserial; k++)
+				assert_string_not_equal(serials[k], serials[nserial]);
+			/* stored, valid, and its enrollment issued with it */
+			assert_int_equal(oc_store_cert_get(oc_ca_store(gg[0].ca),
+			    serials[nserial], &rec, &err), 0);
+			assert_int_equal(rec.status, OC_CERT_VALID);
+			assert_int_equal(rec.enrollment_id, ids[p][i]);
+			free(rec.der);
+			assert_int_equal(oc_store_enroll_get(oc_ca_store(gg[0].ca), ids[p][i],
+			    &e, &err), 0);
+			assert_int_equal(e.status, OC_ENR_ISSUED);
+			assert_string_equal(e.serial, serials[nserial]);
+			nserial++;
+		}
+	assert_int_equal(oc_store_audit_verify(oc_ca_store(gg[0].ca), &rows, &err), 0);
+	assert_true(rows > 0);
+	for (int i = 0; i < GROUP_THREADS; i++) {
+		for (int k = 0; k < GROUP_N; k++)
+			X509_free(gg[i].certs[k]);
+		oc_ca_close(gg[i].ca);
+	}
+	X509_REQ_free(r);
+	rmdir_all();
+}
+
+/* oc_ca_operator_auth keeps a verified chain for a while on its handle;
+ * what can change meanwhile — the certificate's status, the role — must
+ * still be read every time. */
+static X509 *
+personal(struct oc_ca *ca, X509_REQ *r)
+{
+	struct oc_enroll_req e = { .profile = OC_PROFILE_PERSONAL, .name = "柜员甲",
+	    .identity_code = "110101199003074514" };
+	long long id = 0;
+	X509 *c;
+
+	assert_int_equal(oc_ca_enroll(ca, &op, &e, &id, NULL), 0);
+	assert_int_equal(oc_ca_decide(ca, &op, id, true, NULL, NULL), 0);
+	c = oc_ca_issue(ca, &op, id, r, NULL, NULL);
+	assert_non_null(c);
+	return c;
+}
+
+static void
+test_operator_auth(void **state)
+{
+	struct oc_ca *ca = make_ca("opauth", OC_ALGO_EC, true);
+	X509_REQ *r = csr(OC_ALGO_EC);
+	X509 *a = personal(ca, r), *b = personal(ca, r);
+	char sa[43], sb[43], got[43], name[128];
+	struct oc_err err;
+	(void)state;
+
+	serial_of(a, sa);
+	serial_of(b, sb);
+	/* not granted yet: refused, though its chain verifies */
+	assert_int_equal(oc_ca_operator_auth(ca, a, name, sizeof(name), got, &err), OC_EPERM);
+	assert_int_equal(oc_ca_operator_grant(ca, &op, sa, &err), 0);
+	assert_int_equal(oc_ca_operator_grant(ca, &op, sb, &err), 0);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(oc_ca_operator_auth(ca, a, name, sizeof(name), got, &err), 0);
+		assert_string_equal(got, sa);
+	}
+	/* revoked right after a success on the same handle: refused */
+	assert_int_equal(oc_ca_revoke(ca, &op, sa, CRL_REASON_AFFILIATION_CHANGED, &err), 0);
+	assert_int_equal(oc_ca_operator_auth(ca, a, name, sizeof(name), got, &err), OC_EPERM);
+	assert_non_null(strstr(err.msg, "revoked"));
+	/* the role taken away: refused */
+	assert_int_equal(oc_ca_operator_auth(ca, b, name, sizeof(name), got, &err), 0);
+	assert_int_equal(oc_ca_operator_revoke(ca, &op, sb, &err), 0);
+	assert_int_equal(oc_ca_operator_auth(ca, b, name, sizeof(name), got, &err), OC_EPERM);
+	X509_free(a);
+	X509_free(b);
+	X509_REQ_free(r);
+	oc_ca_close(ca);
+	rmdir_all();
+}
+
 static void
 test_pkcs11_and_sm2(void **state)
 {
@@ -849,6 +1006,8 @@ main(void)
 		cmocka_unit_test(test_enroll_refusals),
 		cmocka_unit_test(test_transitions),
 		cmocka_unit_test(test_race),
+		cmocka_unit_test(test_issue_group),
+		cmocka_unit_test(test_operator_auth),
 		cmocka_unit_test(test_pkcs11_and_sm2),
 		cmocka_unit_test(test_signer_policy),
 		cmocka_unit_test(test_new_key_required),

@@ -253,6 +253,23 @@ test_csr_bad_input(void **state)
 	/* DER cut short. */
 	expect_csr_refused(der, (size_t)n - 1, OC_EINVAL,
 	    "neither valid PEM nor DER");
+	/* A P-256 point that is not on the curve (one byte of X changed):
+	 * refused as a key, before its signature is looked at. */
+	{
+		int i;
+
+		for (i = 0; i + 4 < n; i++)
+			if (memcmp(der + i, "\x03\x42\x00\x04", 4) == 0)
+				break;
+		assert_true(i + 4 + 64 <= n);
+		der[i + 10] ^= 0x01;
+		expect_csr_refused(der, (size_t)n, OC_EINVAL,
+		    "public key cannot be decoded");
+		der[i + 10] ^= 0x01;
+		back = oc_csr_parse(der, (size_t)n, &err);
+		assert_non_null(back);
+		X509_REQ_free(back);
+	}
 	/* PEM with text after it; with whitespace after it is fine. */
 	memcpy(buf, pem, plen);
 	memcpy(buf + plen, "garbage\n", 8);
