@@ -82,6 +82,17 @@ void oc_hall_rollback(struct oc_hall_store *st);
  * Only for reads: a write inside would have to upgrade the snapshot. */
 int oc_hall_read_begin(struct oc_hall_store *st, struct oc_err *err);
 void oc_hall_read_end(struct oc_hall_store *st);
+/* What the handle sees of the database: two equal versions from one
+ * handle mean no connection (another handle, thread or process, or this
+ * one) has committed a change in between.  Read it inside a read
+ * transaction to pair it with what that transaction reads. */
+struct oc_hall_version {
+	unsigned long long handle;   /* which handle */
+	long long data;              /* PRAGMA data_version */
+	long long changes;           /* sqlite3_total_changes64 */
+};
+int oc_hall_data_version(struct oc_hall_store *st, struct oc_hall_version *out,
+	struct oc_err *err);
 
 /* The company with this organization code, created (state none) if new;
  * name/uscc updated from the latest certificate. */

@@ -82,6 +82,13 @@ void hall_session_start(struct hall_call *c, const struct hall_identity *id,
  * caller returns at once either way. */
 bool hall_session_require(struct hall_call *c, bool state_change);
 void hall_reply_me(struct hall_call *c, int status);
+/* GET /api/v1/me on an event loop, inside one read transaction:
+ * hall_me_cached answers from the loop's cache when nothing was committed
+ * since the answer was kept and the session's clock rules need nothing
+ * done (true: replied); else hall_me, with the version hall_me_cached
+ * read (kept with the answer; a zero version keeps nothing). */
+bool hall_me_cached(struct hall_call *c, struct oc_hall_version *v);
+void hall_me(struct hall_call *c, const struct oc_hall_version *v);
 void hall_logout(struct hall_call *c);
 /* SHA-256 of a NUL-terminated string, as 64 hex digits. */
 void hall_sha256_hex(const char *s, char out[65]);

@@ -89,17 +89,18 @@ static void
 h_me(struct oc_http_req *req, void *arg)
 {
 	struct hall_call c;
-	bool snap;
+	struct oc_hall_version v;
 
 	if (!hall_call_init(&c, req, arg))
 		return;
+	if (!oc_http_req_on_loop(req) || oc_hall_read_begin(c.st, NULL) != 0)
+		return hall_me(&c, NULL);
 	/* on the event loop only reads happen (anything else is deferred to
-	 * a worker): one read transaction for all of them */
-	snap = oc_http_req_on_loop(req) && oc_hall_read_begin(c.st, NULL) == 0;
-	if (hall_session_require(&c, false))
-		hall_reply_me(&c, 200);
-	if (snap)
-		oc_hall_read_end(c.st);
+	 * a worker): one read transaction for all of them, and the loop's
+	 * cache of answers (session.c) */
+	if (!hall_me_cached(&c, &v))
+		hall_me(&c, &v);
+	oc_hall_read_end(c.st);
 }
 
 static void

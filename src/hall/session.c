@@ -18,8 +18,10 @@
  * touch_grain (session_idle / 20, at most 60 s), not on every request: a
  * session therefore ends after between session_idle − touch_grain and
  * session_idle seconds without a request — never later than configured.
- * A login writes its rows (company, account, session, audit) in one
- * transaction: one fsync instead of four.
+ * An answer to /me made on a loop is kept there and given again until any
+ * connection commits (see "the loop's /me cache"), the clock rules above
+ * still decided on every request.  A login writes its rows (company,
+ * account, session, audit) in one transaction: one fsync instead of four.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -194,10 +196,11 @@ reply_me_jansson(struct hall_call *c, int status)
 /* ---- GET /api/v1/me ------------------------------------------------------
  * The reply is written straight into a buffer, in the order and with the
  * escaping of jansson's compact dump (what it was before; building the
- * object tree and dumping it was a seventh of a /me request).  Each
- * request still reads and prints its own rows.  Strings are checked to be
- * UTF-8 first: for one that is not, jansson's own path decides (it
- * refuses the value or leaves the key out). */
+ * object tree and dumping it was a seventh of a /me request).  On an
+ * event loop the answer is also kept, for the session's next requests
+ * while nothing is committed (the loop's /me cache, below).  Strings are
+ * checked to be UTF-8 first: for one that is not, jansson's own path
+ * decides (it refuses the value or leaves the key out). */
 
 /* Is s valid UTF-8 as jansson checks it (no overlong forms, surrogates or
  * code points past U+10FFFF)? */
@@ -330,8 +333,15 @@ me_code_w(const char *code, void *arg)
 	return 0;
 }
 
-void
-hall_reply_me(struct hall_call *c, int status)
+static void me_keep(struct hall_call *c, const struct oc_hall_version *v,
+	const unsigned char *body, size_t len);
+
+/* The reply to /me; v (or NULL): the version its rows were read at, to
+ * keep the reply in the loop's cache (see below); known (or NULL): the
+ * caller's company row, just read or written (a login), not read again. */
+static void
+me_reply(struct hall_call *c, int status, const struct oc_hall_version *v,
+    const struct oc_hall_company *known)
 {
 	static const char room[1024];
 	struct oc_hall_company co;
@@ -342,7 +352,10 @@ hall_reply_me(struct hall_call *c, int status)
 	size_t len = 0;
 
 	memset(&co, 0, sizeof(co));
-	if (c->a.company_id != 0 && oc_hall_company_get(c->st, c->a.company_id, &co, NULL) != 0)
+	if (known != NULL && known->id == c->a.company_id)
+		co = *known;
+	else if (c->a.company_id != 0 && oc_hall_company_get(c->st, c->a.company_id,
+	    &co, NULL) != 0)
 		memset(&co, 0, sizeof(co));
 	if (strcmp(c->a.kind, "staff") == 0)
 		oc_hall_role_get(c->st, c->a.serial, role, sizeof(role), NULL);
@@ -405,8 +418,16 @@ hall_reply_me(struct hall_call *c, int status)
 		oc_buf_cleanup(&w.b);
 		return reply_me_jansson(c, status);
 	}
+	if (v != NULL)
+		me_keep(c, v, body, len);
 	oc_http_reply_take(c->req, status, "application/json; charset=utf-8", body,
 	    len);
+}
+
+void
+hall_reply_me(struct hall_call *c, int status)
+{
+	me_reply(c, status, NULL, NULL);
 }
 
 void
@@ -480,7 +501,7 @@ hall_session_start(struct hall_call *c, const struct hall_identity *id, X509 *ce
 	oc_http_set_header(c->req, "Set-Cookie", cookie);
 	OPENSSL_cleanse(cookie, sizeof(cookie));
 	c->have_session = true;
-	hall_reply_me(c, 200);
+	me_reply(c, 200, NULL, &co);
 	return;
 fail:
 	oc_hall_rollback(c->st);
@@ -594,6 +615,148 @@ hall_session_require(struct hall_call *c, bool state_change)
 	}
 	c->have_session = true;
 	return true;
+}
+
+/* ---- the loop's /me cache --------------------------------------------------
+ * A page asks for /me on every load, and nothing in the answer changes
+ * unless a row does: each event loop keeps the answers it gave, keyed by
+ * the session's hash, with the version of the database they were read at
+ * (oc_hall_data_version: SQLite's data_version of the loop's handle, which
+ * moves whenever any connection — a worker, another loop, another process
+ * such as `onecert hall grant-role` — commits).  A request whose version is
+ * the one kept gets the kept answer: every row it would read is as it was.
+ * What depends on the clock is still decided on every request, from the
+ * session's last_seen and checked_at as they were read: when the session
+ * has timed out, is due for its revocation re-check, or for its last_seen
+ * to be recorded, the cache is not used and hall_session_require does what
+ * it always did (end the session, defer to a worker).  A retired account,
+ * an ended session, a refused login never got an answer to keep, and any
+ * commit (logout, retirement, re-check, approval…) changes the version.
+ * Only answers made on an event loop are kept (a worker's handle is
+ * another connection, with versions of its own).  A slot per hash prefix,
+ * ME_SLOTS per loop thread; the table and its copies are the thread's,
+ * freed when it exits. */
+#define ME_SLOTS 64
+
+struct me_slot {
+	char hash[65];
+	struct oc_hall_version v;
+	time_t last_seen, checked_at;
+	unsigned char *body;         /* malloc'd; NULL: empty */
+	size_t len;
+};
+
+static pthread_once_t me_once = PTHREAD_ONCE_INIT;
+static pthread_key_t me_key;
+static bool me_key_ok;
+
+static void
+me_table_free(void *p)
+{
+	struct me_slot *t = p;
+
+	for (int i = 0; i < ME_SLOTS; i++) {
+		OPENSSL_clear_free(t[i].body, t[i].len);
+		OPENSSL_cleanse(t[i].hash, sizeof(t[i].hash));
+	}
+	free(t);
+}
+
+static void
+me_init(void)
+{
+	me_key_ok = pthread_key_create(&me_key, me_table_free) == 0;
+}
+
+/* This thread's slot for hash (the table made on first use if create),
+ * or NULL. */
+static struct me_slot *
+me_slot(const char *hash, bool create)
+{
+	struct me_slot *t;
+	unsigned i = 0;
+
+	pthread_once(&me_once, me_init);
+	if (!me_key_ok)
+		return NULL;
+	if ((t = pthread_getspecific(me_key)) == NULL) {
+		if (!create || (t = calloc(ME_SLOTS, sizeof(*t))) == NULL)
+			return NULL;
+		if (pthread_setspecific(me_key, t) != 0) {
+			free(t);
+			return NULL;
+		}
+	}
+	for (int k = 0; k < 4 && hash[k]; k++)
+		i = i << 4 | (unsigned)(hash[k] <= '9' ? hash[k] - '0' : hash[k] - 'a' + 10);
+	return &t[i % ME_SLOTS];
+}
+
+static bool
+me_same(const struct oc_hall_version *a, const struct oc_hall_version *b)
+{
+	return a->handle != 0 && a->handle == b->handle && a->data == b->data &&
+	    a->changes == b->changes;
+}
+
+/* Keep a copy of the answer just made for c's session. */
+static void
+me_keep(struct hall_call *c, const struct oc_hall_version *v,
+    const unsigned char *body, size_t len)
+{
+	struct me_slot *e;
+	unsigned char *copy;
+
+	if (v->handle == 0 || (e = me_slot(c->s.id_hash, true)) == NULL ||
+	    (copy = malloc(len)) == NULL)
+		return;
+	memcpy(copy, body, len);
+	OPENSSL_clear_free(e->body, e->len);
+	snprintf(e->hash, sizeof(e->hash), "%s", c->s.id_hash);
+	e->v = *v;
+	e->last_seen = c->s.last_seen;
+	e->checked_at = c->s.checked_at;
+	e->body = copy;
+	e->len = len;
+}
+
+bool
+hall_me_cached(struct hall_call *c, struct oc_hall_version *v)
+{
+	char token[128], hash[65];
+	struct me_slot *e;
+	unsigned char *body;
+	time_t now = time(NULL);
+
+	if (oc_hall_data_version(c->st, v, NULL) != 0) {
+		memset(v, 0, sizeof(*v));        /* nothing kept, nothing used */
+		return false;
+	}
+	if (cookie_value(c->req, "oc_session", token, sizeof(token)) == NULL)
+		return false;
+	hall_sha256_hex(token, hash);
+	OPENSSL_cleanse(token, sizeof(token));
+	if ((e = me_slot(hash, false)) == NULL || e->body == NULL ||
+	    CRYPTO_memcmp(e->hash, hash, sizeof(hash)) != 0 || !me_same(&e->v, v))
+		return false;
+	/* hall_session_require's clock rules, on the rows as they were read */
+	if (now - e->last_seen > c->h->session_idle ||
+	    now - e->checked_at >= c->h->session_recheck ||
+	    now - e->last_seen > touch_grain(c->h))
+		return false;
+	if ((body = malloc(e->len)) == NULL)
+		return false;
+	memcpy(body, e->body, e->len);
+	oc_http_reply_take(c->req, 200, "application/json; charset=utf-8", body,
+	    e->len);
+	return true;
+}
+
+void
+hall_me(struct hall_call *c, const struct oc_hall_version *v)
+{
+	if (hall_session_require(c, false))
+		me_reply(c, 200, v, NULL);
 }
 
 void

@@ -28,6 +28,7 @@
  * oc_hall_begin (autocommit) stay at FULL.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -374,6 +375,9 @@ version(struct oc_hall_store *st)
 	return v;
 }
 
+/* handles opened so far (oc_hall_data_version) */
+static atomic_ullong handle_serial;
+
 struct oc_hall_store *
 oc_hall_store_open(const char *path, struct oc_err *err)
 {
@@ -386,6 +390,7 @@ oc_hall_store_open(const char *path, struct oc_err *err)
 		return NULL;
 	}
 	oc__sqlite_global_init();
+	st->serial = atomic_fetch_add(&handle_serial, 1) + 1;
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		oc_err_set(err, OC_ESTORE, "cannot open the hall database %s", path);
@@ -488,6 +493,34 @@ oc_hall_read_end(struct oc_hall_store *st)
 {
 	if (!sqlite3_get_autocommit(st->db))
 		hs_run(st, "COMMIT", NULL);
+}
+
+/* The handle's number (hall_sqlite.c numbers each handle it opens, so a
+ * handle opened where a closed one was is not taken for it), SQLite's
+ * data_version (moves when another connection, of this process or of
+ * another, has committed) and the rows this handle has changed itself
+ * (data_version does not move for those). */
+int
+oc_hall_data_version(struct oc_hall_store *st, struct oc_hall_version *out,
+    struct oc_err *err)
+{
+	sqlite3_stmt *s = hs_stmt(st, "PRAGMA data_version", err);
+	int rc = OC_ESTORE;
+
+	memset(out, 0, sizeof(*out));
+	if (s == NULL)
+		return OC_ESTORE;
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		hs_dberr(st, err, "reading the data version");
+		goto out;
+	}
+	out->handle = st->serial;
+	out->data = sqlite3_column_int64(s, 0);
+	out->changes = sqlite3_total_changes64(st->db);
+	rc = 0;
+out:
+	hs_done(st, s);
+	return rc;
 }
 
 static void

@@ -40,6 +40,22 @@ expect_ok "revoke one certificate" "$ONECERT" ca revoke --dir "$D" --serial "$(s
 sleep 2
 
 C=(--cacert "$D/ca.pem")
+# /me twice on each of six keep-alive connections, so that every event loop
+# has kept its answer (the loops' /me cache, src/hall/session.c): one line
+# with the body and one with the status per answer.  Used before and after
+# a change by another connection or process: no answer may predate it.
+me_all() {
+	for _ in 1 2 3 4 5 6; do
+		curl -s -w '\n%{http_code}\n' "${C[@]}" -b "$T/jar.$1" "$URL/api/v1/me" "$URL/api/v1/me"
+	done
+}
+me_count() { # jar pattern n description
+	local R
+	R=$(me_all "$1")
+	[ "$(echo "$R" | grep -cE -- "$2")" = "$3" ] || { echo "$R" >&2; fail "$4"; }
+	ok "$4"
+}
+q() { sqlite3 -cmd '.timeout 5000' "$H/hall.db" "$1"; }
 login() { curl -s -w '\n%{http_code}' "${C[@]}" -c "$T/jar.$1" -b "$T/jar.$1" --cert "$T/$1.pem" --key "$T/$1.key" -X POST "$URL/api/v1/login/tls"; }
 R=$(curl -s -w '\n%{http_code}' "${C[@]}" -X POST "$URL/api/v1/login/tls")
 expect_grep "login without a certificate → 401 with a Chinese message" "未收到数字证书.*401$" "$(echo "$R" | tr -d '\n')"
@@ -55,6 +71,11 @@ expect_grep "me: 证书序列号" "\"serial\":\"$(serial_of "$T/company.pem")\""
 expect_grep "me: 证书唯一标识码" "\"unique_id\":\"OC[0-9]{8}[0-9A-Z]{10}\"" "$ME"
 expect_grep "me: a company without a main certificate" "\"company_state\":\"none\"" "$ME"
 CSRF=$(echo "$ME" | sed -nE 's/.*"csrf":"([^"]+)".*/\1/p')
+me_count company "\"company_name\":\"$NAME\"" 12 "me, asked again on keep-alive connections: the same answer"
+q "UPDATE companies SET name = name || '（改）'"
+me_count company "\"company_name\":\"$NAME（改）\"" 12 "me after another process changed the company row: the new name on every loop"
+q "UPDATE companies SET name = '$NAME'"
+me_count company "\"company_name\":\"$NAME\"" 12 "me after it was changed back"
 R=$(curl -s -w '\n%{http_code}' "${C[@]}" -b "$T/jar.company" -X POST "$URL/api/v1/logout")
 expect_grep "a state change without the CSRF token → 403" "^403$" "$R"
 R=$(curl -s -w '\n%{http_code}' "${C[@]}" -b "$T/jar.company" -H "X-CSRF-Token: wrong" -X POST "$URL/api/v1/logout")
@@ -64,6 +85,7 @@ R=$(curl -s -w '\n%{http_code}' "${C[@]}" -b "$T/jar.company" -H "X-CSRF-Token: 
 expect_grep "logout with the CSRF token → 200" "^200$" "$R"
 R=$(curl -s -w '\n%{http_code}' "${C[@]}" -b "$T/jar.old" "$URL/api/v1/me")
 expect_grep "the cookie of a logged-out session → 401" "^401$" "$R"
+me_count old "^401$" 12 "the logged-out session's cookie → 401 on every loop (nothing kept is served)"
 
 R=$(login revoked)
 expect_grep "a revoked certificate is refused (OCSP) with a Chinese message" "(吊销|撤销).*403$" "$(echo "$R" | tr -d '\n')"
@@ -75,6 +97,13 @@ expect_ok "hall grant-role reviewer" "$ONECERT" hall grant-role --dir "$H" --ser
 R=$(login staff)
 expect_grep "the reviewer logs in" "^200$" "$R"
 expect_grep "as staff with the reviewer role" '"kind":"staff","role":"reviewer"' "$R"
+me_count staff '"role":"reviewer"' 12 "me: the reviewer role"
+expect_ok "hall grant-role admin (another process)" "$ONECERT" hall grant-role --dir "$H" --serial "$(serial_of "$T/staff.pem")" --role admin
+me_count staff '"role":"admin"' 12 "me after the grant: admin on every loop"
+expect_ok "hall revoke-role admin" "$ONECERT" hall revoke-role --dir "$H" --serial "$(serial_of "$T/staff.pem")" --role admin
+me_count staff '"role":"reviewer"' 12 "me after the revocation: reviewer again on every loop"
+q "UPDATE accounts SET status = 'retired' WHERE kind = 'staff'"
+me_count staff "^401$" 12 "me after the account was retired by another process → 401 on every loop"
 
 # RFC 9440 header from an address that is not a configured proxy: ignored
 B64=$(openssl x509 -in "$T/company.pem" -outform DER | base64 -w0)

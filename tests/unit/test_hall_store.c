@@ -326,6 +326,52 @@ test_sessions_and_transactions(void **state)
 	}
 }
 
+/* The version the loop's /me cache keys on (oc_hall_data_version): equal
+ * while nothing is committed; moves for a commit by another handle (also
+ * one that only ends a session) and for this handle's own writes; never
+ * equal across handles. */
+static void
+test_data_version(void **state)
+{
+	struct fx *f = *state;
+	struct oc_hall_store *other = oc_hall_store_open(dbpath, NULL);
+	struct oc_hall_version v1, v2, w;
+	struct oc_hall_session x;
+	struct oc_err err;
+
+	assert_non_null(other);
+	memset(&x, 0, sizeof(x));
+	snprintf(x.id_hash, sizeof(x.id_hash), "%064d", 7);
+	snprintf(x.csrf, sizeof(x.csrf), "c");
+	x.account_id = f->a1.id;
+	x.cert_len = 1;
+	assert_int_equal(oc_hall_data_version(f->st, &v1, &err), 0);
+	assert_int_equal(oc_hall_data_version(f->st, &v2, &err), 0);
+	assert_true(v1.handle != 0 && v1.handle == v2.handle);
+	assert_true(v1.data == v2.data && v1.changes == v2.changes);
+	assert_int_equal(oc_hall_data_version(other, &w, &err), 0);
+	assert_true(w.handle != v1.handle);
+	/* another handle commits */
+	assert_int_equal(oc_hall_session_put(other, &x, &err), 0);
+	assert_int_equal(oc_hall_data_version(f->st, &v2, &err), 0);
+	assert_true(v2.data != v1.data);
+	/* inside a read transaction: the snapshot's version, stable */
+	assert_int_equal(oc_hall_read_begin(f->st, &err), 0);
+	assert_int_equal(oc_hall_data_version(f->st, &v1, &err), 0);
+	assert_int_equal(oc_hall_session_end(other, x.id_hash, &err), 0);
+	assert_int_equal(oc_hall_data_version(f->st, &v2, &err), 0);
+	assert_true(v1.data == v2.data && v1.changes == v2.changes);
+	oc_hall_read_end(f->st);
+	assert_int_equal(oc_hall_data_version(f->st, &v2, &err), 0);
+	assert_true(v2.data != v1.data);
+	/* this handle's own write */
+	assert_int_equal(oc_hall_data_version(f->st, &v1, &err), 0);
+	assert_int_equal(oc_hall_session_put(f->st, &x, &err), 0);
+	assert_int_equal(oc_hall_data_version(f->st, &v2, &err), 0);
+	assert_true(v2.data != v1.data || v2.changes != v1.changes);
+	oc_hall_store_close(other);
+}
+
 /* Group commit: threads with their own handles commit at once; every
  * commit returns only when it is in the synced WAL, and every row is
  * there afterwards. */
@@ -417,6 +463,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_sms_codes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sessions_and_transactions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_data_version, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
