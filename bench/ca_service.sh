@@ -522,8 +522,8 @@ line "cfssl serve, plain HTTP, SQLite certdb (stored)" issue_cfssl_db "$r_db"
 cat <<EOT
 ratio = onecert / that row (per-round ratios vs HTTPS cfssl: $(range issue_onecert issue_cfssl_tls));
   target (issue 3) ≥ 2.00 × cfssl: $(verdict "$r_tls" 2) ($r_tls vs cfssl over HTTPS, $r_http vs plain HTTP)
-onecert stored $stored_ok of $stored_want certificates (SQLite WAL, synchronous=FULL, a commit
-  per certificate), audit chain verified; it pre-signs two OCSP responses per new certificate
+onecert stored $stored_ok of $stored_want certificates (SQLite WAL, synchronous=FULL, group
+  commit), audit chain verified; it pre-signs two OCSP responses per new certificate
   (SHA-1 and SHA-256 CertIDs) in the background, $presigned of $((2 * stored_want)) of them inside the
   windows (serve.revocation_interval = 1 s here; 60 s by default); cfssl's certdb holds $cfdb_rows rows
 cfssl $cver (Debian golang-cfssl), in-process P-256 key; onecert's CA key on SoftHSM2 via its

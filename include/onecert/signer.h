@@ -73,6 +73,17 @@ enum oc_algo oc_signer_algo(const struct oc_signer *s);
  * onecert never calls CRYPTO_set_mem_functions). */
 void oc_signer_free(struct oc_signer *s);
 
+/* pkcs11 backend, for a process that keeps a CA key to itself (the CA's
+ * signer process): oc_token_signer (token.h), but signing with a
+ * session-object copy of the key (CKA_TOKEN false, still sensitive and not
+ * extractable) where the token makes one, so that SoftHSM2 does not re-read
+ * the key's file at every signature; the token key itself otherwise.  The
+ * copy shows in this process's own object listings (oc_token_objects) until
+ * the signer is freed. */
+struct oc_p11;
+struct oc_signer *oc_token_signer_copy(struct oc_p11 *p11, const char *token,
+	const char *pin, const char *id_hex, struct oc_err *err);
+
 /* file backend.  oc_signer_from_pkey takes a reference on pkey (which holds
  * the private key; it is used for signing in this process only). */
 struct oc_signer *oc_signer_from_pkey(EVP_PKEY *pkey, struct oc_err *err);

@@ -374,8 +374,10 @@ oc__keys_open(const char *dir, const struct oc_config *cfg, struct oc__keys *k,
 				goto fail;
 			continue;
 		}
+		/* This process alone holds the keys: sign with session
+		 * copies (signer.h). */
 		snprintf(key, sizeof(key), "%s_id", oc__key_names[i]);
-		if ((k->s[i] = oc_token_signer(k->p11, k->token, k->pin,
+		if ((k->s[i] = oc_token_signer_copy(k->p11, k->token, k->pin,
 		    oc_config_get(cfg, "keys", key, NULL), err)) == NULL)
 			goto fail;
 	}

@@ -2,8 +2,9 @@
  * signer_pkcs11.c — the oc_signer backend for a key that never leaves a
  * token (signer.h).
  *
- * The signer keeps one logged-in session and the private key's handle; the
- * PIN is not kept.  A PKCS#11 session runs one operation at a time, so
+ * The signer keeps one logged-in session and the private key's handle (a
+ * session-object copy of it where the token allows: session_copy); the PIN
+ * is not kept.  A PKCS#11 session runs one operation at a time, so
  * sign() holds a mutex from C_SignInit to the last C_Sign.
  *
  * EC P-256: SHA-256 in software, then CKM_ECDSA, whose raw r || s is
@@ -185,10 +186,42 @@ signer_destroy(struct oc_signer *s)
 
 	if (ps == NULL)
 		return;
+	/* Closing the session destroys a session copy of the key too. */
 	ps->p11->f->C_CloseSession(ps->h);
 	pthread_mutex_destroy(&ps->mu);
 	free(ps);
 	s->impl = NULL;
+}
+
+/*
+ * The key to sign with: a session-object copy of token key o when the
+ * token makes one that is still sensitive and not extractable, else o.
+ * SoftHSM2 re-reads a token object's file at every C_SignInit (about a
+ * tenth of the signer's time per certificate); a session object lives in
+ * the module's memory.  The copy is visible only to this process's
+ * sessions and goes away with the session (signer_destroy); the template
+ * changes CKA_TOKEN alone, and a token may refuse the copy (CKA_COPYABLE
+ * false, or no C_CopyObject), which is fine.
+ */
+static CK_OBJECT_HANDLE
+session_copy(struct oc_p11 *p11, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE o)
+{
+	CK_BBOOL no = CK_FALSE;
+	CK_ATTRIBUTE t[] = { { CKA_TOKEN, &no, sizeof(no) } };
+	CK_OBJECT_HANDLE c = CK_INVALID_HANDLE;
+
+	if (p11->f->C_CopyObject == NULL ||
+	    p11->f->C_CopyObject(h, o, t, 1, &c) != CKR_OK ||
+	    c == CK_INVALID_HANDLE)
+		return o;
+	if (oc__p11_attr_bool(p11, h, c, CKA_TOKEN, true) ||
+	    !oc__p11_attr_bool(p11, h, c, CKA_SENSITIVE, false) ||
+	    oc__p11_attr_bool(p11, h, c, CKA_EXTRACTABLE, true) ||
+	    !oc__p11_attr_bool(p11, h, c, CKA_SIGN, false)) {
+		p11->f->C_DestroyObject(h, c);
+		return o;
+	}
+	return c;
 }
 
 static const struct oc_signer_ops pkcs11_ops = {
@@ -197,21 +230,25 @@ static const struct oc_signer_ops pkcs11_ops = {
 	.destroy = signer_destroy,
 };
 
-struct oc_signer *
-oc_token_signer(struct oc_p11 *p11, const char *token, const char *pin,
-    const char *id_hex, struct oc_err *err)
+/* oc_token_signer and oc_token_signer_copy (signer.h): copy asks for a
+ * session copy of the key. */
+static struct oc_signer *
+token_signer(struct oc_p11 *p11, const char *token, const char *pin,
+    const char *id_hex, bool copy, struct oc_err *err)
 {
 	struct oc__sess sess;
 	struct oc_signer *s = NULL;
 	struct p11_signer *ps = NULL;
 	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+	CK_BBOOL yes = CK_TRUE;
 	unsigned char id[64];
 	size_t idlen = sizeof(id), n = 0;
-	CK_ATTRIBUTE t[2] = {
+	CK_ATTRIBUTE t[3] = {
 		{ CKA_CLASS, &cls, sizeof(cls) },
+		{ CKA_TOKEN, &yes, sizeof(yes) },       /* not a session copy */
 		{ CKA_ID, id, 0 },
 	};
-	CK_OBJECT_HANDLE *v = NULL;
+	CK_OBJECT_HANDLE *v = NULL, key;
 	EVP_PKEY *pub = NULL;
 	enum oc_algo a;
 	bool ok = false;
@@ -221,11 +258,11 @@ oc_token_signer(struct oc_p11 *p11, const char *token, const char *pin,
 			oc_err_set(err, OC_EINVAL, "bad key id (hex expected)");
 			return NULL;
 		}
-		t[1].ulValueLen = idlen;
+		t[2].ulValueLen = idlen;
 	}
 	if (oc__p11_open(p11, token, false, pin, &sess, err) != 0)
 		return NULL;
-	if (oc__p11_find(p11, sess.h, t, id_hex ? 2 : 1, &v, &n, err) != 0)
+	if (oc__p11_find(p11, sess.h, t, id_hex ? 3 : 2, &v, &n, err) != 0)
 		goto out;
 	if (n == 0) {
 		if (id_hex != NULL)
@@ -261,6 +298,7 @@ oc_token_signer(struct oc_p11 *p11, const char *token, const char *pin,
 		    "the public key does not match the private key's type");
 		goto out;
 	}
+	key = copy ? session_copy(p11, sess.h, v[0]) : v[0];
 	if ((s = OPENSSL_zalloc(sizeof(*s))) == NULL ||
 	    (ps = calloc(1, sizeof(*ps))) == NULL) {
 		oc_err_set(err, OC_ENOMEM, "out of memory");
@@ -272,7 +310,7 @@ oc_token_signer(struct oc_p11 *p11, const char *token, const char *pin,
 	}
 	ps->p11 = p11;
 	ps->h = sess.h;
-	ps->key = v[0];
+	ps->key = key;
 	memcpy(ps->serial, sess.info.serial, sizeof(ps->serial));
 	s->ops = &pkcs11_ops;
 	s->algo = a;
@@ -292,4 +330,18 @@ out:
 		s = NULL;
 	}
 	return s;
+}
+
+struct oc_signer *
+oc_token_signer(struct oc_p11 *p11, const char *token, const char *pin,
+    const char *id_hex, struct oc_err *err)
+{
+	return token_signer(p11, token, pin, id_hex, false, err);
+}
+
+struct oc_signer *
+oc_token_signer_copy(struct oc_p11 *p11, const char *token, const char *pin,
+    const char *id_hex, struct oc_err *err)
+{
+	return token_signer(p11, token, pin, id_hex, true, err);
 }

@@ -402,6 +402,54 @@ test_keygen_ec_and_sign(void **state)
 	assert_int_equal(err.code, OC_ENOTFOUND);
 	assert_null(oc_token_signer(p11, serial, pin, "xyz", &err));
 	assert_int_equal(err.code, OC_EINVAL);
+
+	/* A signer on a session copy of the key (the CA signer process's
+	 * way): it signs; while it lives one more private key shows in this
+	 * process, sensitive and not extractable like the token key; another
+	 * signer by id still finds the token key alone. */
+	{
+		struct oc_token_object *objs = NULL;
+		struct oc_signer *s2;
+		size_t n = 0, priv0 = 0, priv = 0;
+
+		must(oc_token_objects(p11, serial, pin, &objs, &n, &err), &err,
+		    "objects");
+		for (size_t i = 0; i < n; i++)
+			priv0 += strcmp(objs[i].cls, "private") == 0;
+		oc_token_objects_free(objs, n);
+		s = oc_token_signer_copy(p11, serial, pin, ec_id, &err);
+		if (s == NULL)
+			fail_msg("copy signer: %s (%s)", err.msg, err.detail);
+		must(oc_signer_sign(s, (const unsigned char *)msg, strlen(msg),
+		    &sig, &siglen, &err), &err, "sign with the copy");
+		assert_int_equal(oc_verify_tbs(ec_pub, (const unsigned char *)
+		    msg, strlen(msg), sig, siglen, &err), 0);
+		OPENSSL_free(sig);
+		sig = NULL;
+		must(oc_token_objects(p11, serial, pin, &objs, &n, &err), &err,
+		    "objects with the copy");
+		for (size_t i = 0; i < n; i++) {
+			if (strcmp(objs[i].cls, "private") != 0)
+				continue;
+			priv++;
+			assert_true(objs[i].sensitive);
+			assert_false(objs[i].extractable);
+		}
+		oc_token_objects_free(objs, n);
+		assert_int_equal(priv, priv0 + 1);
+		s2 = oc_token_signer(p11, serial, pin, ec_id, &err);
+		if (s2 == NULL)
+			fail_msg("second signer: %s (%s)", err.msg, err.detail);
+		oc_signer_free(s2);
+		oc_signer_free(s);
+		must(oc_token_objects(p11, serial, pin, &objs, &n, &err), &err,
+		    "objects after");
+		priv = 0;
+		for (size_t i = 0; i < n; i++)
+			priv += strcmp(objs[i].cls, "private") == 0;
+		oc_token_objects_free(objs, n);
+		assert_int_equal(priv, priv0);
+	}
 }
 
 static void
