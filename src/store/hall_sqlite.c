@@ -25,7 +25,9 @@
  * leaves what FULL would: NORMAL differs from FULL only by the commit's
  * sync (the WAL header and checkpoints are synced alike), which is done
  * here before the caller is told the data is stored.  Statements outside
- * oc_hall_begin (autocommit) stay at FULL.
+ * oc_hall_begin (autocommit) stay at FULL.  Unlike FULL, other connections
+ * may read a transaction between its commit and the shared sync; a power
+ * cut in that window loses it together with its writer's (unsent) answer.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -36,6 +38,7 @@
 
 #include <sqlite3.h>
 
+#include "onecert/log.h"
 #include "store/hall_sqlite_int.h"
 #include "store/store_int.h"
 
@@ -245,6 +248,7 @@ struct hs_group {
 	unsigned long long committed;/* transactions committed at NORMAL */
 	unsigned long long synced;   /* of those, the first n are durable */
 	bool syncing;                /* a committer is syncing the WAL */
+	bool broken;                 /* a WAL sync failed: no more writes */
 	struct hs_group *next;
 };
 
@@ -324,17 +328,29 @@ group_leave(struct oc_hall_store *st)
 }
 
 /* After a commit at NORMAL: return once a WAL sync begun after it has
- * ended (made by this thread or by another committer). */
+ * ended (made by this thread or by another committer).
+ *
+ * A failed sync breaks the group for good, as PostgreSQL does since
+ * "fsyncgate": Linux may mark the pages of a failed write-back clean, so
+ * a later sync that succeeds proves nothing about the frames before it.
+ * Every committer still waiting, and every later one, is told its data is
+ * not known to be on disk, and oc_hall_begin refuses new transactions on
+ * this database until the process restarts (and SQLite recovers the WAL
+ * from what really is on disk). */
 static int
 group_sync(struct oc_hall_store *st, struct oc_err *err)
 {
 	struct hs_group *g = st->group;
 	unsigned long long mine, upto;
-	int rc = 0, src;
+	int rc = 0, src = SQLITE_OK;
 
 	pthread_mutex_lock(&g->mu);
 	mine = ++g->committed;
 	while (g->synced < mine) {
+		if (g->broken) {
+			rc = OC_ESTORE;
+			break;
+		}
 		if (g->syncing) {
 			pthread_cond_wait(&g->cv, &g->mu);
 			continue;
@@ -347,18 +363,30 @@ group_sync(struct oc_hall_store *st, struct oc_err *err)
 		g->syncing = false;
 		if (src == SQLITE_OK && upto > g->synced)
 			g->synced = upto;
+		else if (src != SQLITE_OK)
+			g->broken = true;
 		pthread_cond_broadcast(&g->cv);
-		if (src != SQLITE_OK) {
-			/* committed but not known to be on disk: say so (the
-			 * waiters try the sync again themselves) */
-			oc_err_set(err, OC_ESTORE, "database error while committing");
-			oc_err_detail(err, "sqlite: the WAL sync failed (%d)", src);
-			rc = OC_ESTORE;
-			break;
-		}
 	}
 	pthread_mutex_unlock(&g->mu);
+	if (rc != 0) {
+		if (src != SQLITE_OK)
+			oc_log(OC_LOG_ERROR, "store.wal_sync_failed", "rc=%d writes=refused_until_restart",
+			    src);
+		oc_err_set(err, OC_ESTORE, "database error while committing");
+		oc_err_detail(err, "sqlite: a WAL sync failed; the hall must be restarted");
+	}
 	return rc;
+}
+
+static bool
+group_broken(struct hs_group *g)
+{
+	bool b;
+
+	pthread_mutex_lock(&g->mu);
+	b = g->broken;
+	pthread_mutex_unlock(&g->mu);
+	return b;
 }
 
 static int
@@ -438,12 +466,16 @@ oc_hall_store_close(struct oc_hall_store *st)
 }
 
 /* The synchronous level may change only outside a transaction: NORMAL
- * from oc_hall_begin to the end of the transaction, FULL otherwise. */
+ * from oc_hall_begin to the end of the transaction, FULL otherwise —
+ * also when SQLite ended the transaction itself (SQLITE_FULL, IOERR,
+ * NOMEM roll it back), so that writes outside a transaction never stay
+ * at NORMAL. */
 static void
 sync_full(struct oc_hall_store *st)
 {
-	if (st->group != NULL)
-		hs_run(st, "PRAGMA synchronous = FULL", NULL);
+	if (st->at_normal && sqlite3_get_autocommit(st->db) &&
+	    hs_run(st, "PRAGMA synchronous = FULL", NULL) == 0)
+		st->at_normal = false;
 }
 
 int
@@ -451,11 +483,17 @@ oc_hall_begin(struct oc_hall_store *st, struct oc_err *err)
 {
 	int rc;
 
-	if (st->group != NULL && sqlite3_get_autocommit(st->db) &&
-	    (rc = hs_run(st, "PRAGMA synchronous = NORMAL", err)) != 0)
-		return rc;
-	if ((rc = hs_run(st, "BEGIN IMMEDIATE", err)) != 0 &&
-	    sqlite3_get_autocommit(st->db))
+	if (st->group != NULL && sqlite3_get_autocommit(st->db)) {
+		if (group_broken(st->group))
+			return oc_err_set(err, OC_ESTORE, "database error: a WAL sync "
+			    "failed; the hall must be restarted");
+		if (!st->at_normal) {
+			if ((rc = hs_run(st, "PRAGMA synchronous = NORMAL", err)) != 0)
+				return rc;
+			st->at_normal = true;
+		}
+	}
+	if ((rc = hs_run(st, "BEGIN IMMEDIATE", err)) != 0)
 		sync_full(st);
 	return rc;
 }
@@ -476,10 +514,9 @@ oc_hall_commit(struct oc_hall_store *st, struct oc_err *err)
 void
 oc_hall_rollback(struct oc_hall_store *st)
 {
-	if (!sqlite3_get_autocommit(st->db)) {
+	if (!sqlite3_get_autocommit(st->db))
 		hs_run(st, "ROLLBACK", NULL);
-		sync_full(st);
-	}
+	sync_full(st);
 }
 
 int

@@ -31,6 +31,7 @@ struct oc_hall_store {
 	/* The commits of every handle on this database file, for group
 	 * commit (hall_sqlite.c, oc_hall_commit); NULL: not in WAL mode. */
 	struct hs_group *group;
+	bool at_normal;              /* PRAGMA synchronous = NORMAL is in force */
 	unsigned long long serial;   /* this handle's number in the process */
 };
 

@@ -19,7 +19,10 @@
 
 #include <cmocka.h>
 
+#include <sqlite3.h>
+
 #include "onecert/hall_store.h"
+#include "store/hall_sqlite_int.h"
 
 static char dbpath[512];
 
@@ -452,6 +455,58 @@ test_group_commit(void **state)
 	assert_int_equal(oc_hall_commit(f->st, NULL), 0);
 }
 
+static int
+sync_level(sqlite3 *db)
+{
+	sqlite3_stmt *s;
+	int v = -1;
+
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA synchronous", -1, &s, NULL), SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+/* A transaction runs at synchronous=NORMAL (group commit); whatever ends
+ * it — a commit, a rollback, or SQLite rolling it back itself after
+ * SQLITE_FULL — the handle is back at FULL for writes outside a
+ * transaction. */
+static void
+test_failed_txn_restores_full(void **state)
+{
+	struct fx *f = *state;
+	sqlite3_stmt *s;
+	char q[64];
+	int pages;
+
+	assert_int_equal(sync_level(f->st->db), 2);
+	assert_int_equal(oc_hall_begin(f->st, NULL), 0);
+	assert_int_equal(sync_level(f->st->db), 1);
+	assert_int_equal(oc_hall_commit(f->st, NULL), 0);
+	assert_int_equal(sync_level(f->st->db), 2);
+	assert_int_equal(oc_hall_begin(f->st, NULL), 0);
+	oc_hall_rollback(f->st);
+	assert_int_equal(sync_level(f->st->db), 2);
+
+	/* the database may grow by 3 pages only: a 100 KB row fails with
+	 * SQLITE_FULL and SQLite rolls the transaction back by itself */
+	assert_int_equal(sqlite3_exec(f->st->db, "CREATE TABLE big (x BLOB)", NULL, NULL, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(f->st->db, "PRAGMA page_count", -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	pages = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	snprintf(q, sizeof(q), "PRAGMA max_page_count = %d", pages + 3);
+	assert_int_equal(sqlite3_exec(f->st->db, q, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(oc_hall_begin(f->st, NULL), 0);
+	assert_int_equal(sqlite3_exec(f->st->db, "INSERT INTO big VALUES (zeroblob(100000))",
+	    NULL, NULL, NULL), SQLITE_FULL);
+	assert_true(sqlite3_get_autocommit(f->st->db));
+	oc_hall_rollback(f->st);
+	assert_int_equal(sync_level(f->st->db), 2);
+}
+
 int
 main(void)
 {
@@ -464,6 +519,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_sessions_and_transactions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_data_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_txn_restores_full, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
