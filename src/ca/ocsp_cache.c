@@ -64,6 +64,7 @@
 #include <time.h>
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -71,6 +72,7 @@
 #include "onecert/ocsp.h"
 #include "onecert/pki.h"
 #include "onecert/store.h"
+#include "pki/internal.h"
 
 #define NHASH 2   /* [0] SHA-1 CertIDs, [1] SHA-256 CertIDs */
 #define MEMO_N       16     /* request encodings remembered per thread */
@@ -351,16 +353,18 @@ oc_ocsp_cache_free(struct oc_ocsp_cache *c)
 
 /* ---- signing ---- */
 
+/* v: the refresh's verify context for the self-check, or NULL. */
 static int
-sign_singles(struct oc_ocsp_cache *c, const struct oc_ocsp_single *s,
-    size_t n, const unsigned char *nonce_ext, size_t nonce_ext_len,
-    time_t produced, unsigned char **out, size_t *outlen, struct oc_err *err)
+sign_singles(struct oc_ocsp_cache *c, struct oc__ocsp_verifier *v,
+    const struct oc_ocsp_single *s, size_t n, const unsigned char *nonce_ext,
+    size_t nonce_ext_len, time_t produced, unsigned char **out,
+    size_t *outlen, struct oc_err *err)
 {
 	int rc;
 
 	pthread_mutex_lock(&c->sign_mu);
-	rc = oc_ocsp_response_build(&c->resp, s, n, nonce_ext, nonce_ext_len,
-	    produced, out, outlen, err);
+	rc = oc__ocsp_response_build_v(&c->resp, v, s, n, nonce_ext,
+	    nonce_ext_len, produced, out, outlen, err);
 	pthread_mutex_unlock(&c->sign_mu);
 	return rc;
 }
@@ -424,11 +428,12 @@ same_status(const struct entry *e, const struct rec *r)
 	    (e->revoked_at == r->revoked_at && e->reason == r->reason);
 }
 
-/* Sign both responses for r as of `at`. */
+/* Sign both responses for r as of `at`, their self-checks with v (NULL:
+ * without a verify context of the refresh's own). */
 static int
-presign(struct oc_ocsp_cache *c, const struct rec *r, time_t at,
-    unsigned char *der[NHASH], size_t len[NHASH], time_t *produced,
-    struct oc_err *err)
+presign(struct oc_ocsp_cache *c, struct oc__ocsp_verifier *v,
+    const struct rec *r, time_t at, unsigned char *der[NHASH],
+    size_t len[NHASH], time_t *produced, struct oc_err *err)
 {
 	static const enum oc_ocsp_hash hashes[NHASH] = { OC_OCSP_HASH_SHA1,
 	    OC_OCSP_HASH_SHA256 };
@@ -450,7 +455,7 @@ presign(struct oc_ocsp_cache *c, const struct rec *r, time_t at,
 		s.reason = r->reason;
 		s.this_update = at;
 		s.next_update = at + c->o.validity;
-		if ((rc = sign_singles(c, &s, 1, NULL, 0, *produced, &der[i],
+		if ((rc = sign_singles(c, v, &s, 1, NULL, 0, *produced, &der[i],
 		    &len[i], err)) != 0)
 			return rc;
 		atomic_fetch_add(&c->n_presign, 1);
@@ -507,9 +512,11 @@ oc_ocsp_cache_refresh(struct oc_ocsp_cache *c, struct oc_err *err)
 	struct recs rs = { NULL, 0, 0, NULL, 0 };
 	struct oc_cert_filter f;
 	struct oc_err e2;
+	struct oc__ocsp_verifier *v = NULL;
 	time_t now;
 	size_t signed_n = 0, dropped = 0;
 	int rc = 0, sign_rc = 0;
+	bool v_tried = false;
 
 	if (c == NULL)
 		return oc_err_set(err, OC_EINVAL, "缺少 OCSP 缓存 / no OCSP cache");
@@ -558,8 +565,16 @@ oc_ocsp_cache_refresh(struct oc_ocsp_cache *c, struct oc_err *err)
 			continue;
 		}
 		if (sign_rc == 0) {
+			/* One verify context for the refresh's self-checks;
+			 * if it cannot be made, each check makes its own,
+			 * as for a live response. */
+			if (!v_tried) {
+				v_tried = true;
+				v = oc__ocsp_verifier_new(c->resp.cert, NULL);
+				ERR_clear_error();
+			}
 			oc_err_clear(&e2);
-			sign_rc = presign(c, r, now, der, len, &produced,
+			sign_rc = presign(c, v, r, now, der, len, &produced,
 			    &e2);
 			if (sign_rc != 0) {
 				for (int k = 0; k < NHASH; k++) {
@@ -625,6 +640,7 @@ out:
 	if (rc != 0)
 		atomic_fetch_add(&c->n_refresh_errors, 1);
 	pthread_mutex_unlock(&c->refresh_mu);
+	oc__ocsp_verifier_free(v);
 	free(rs.v);
 	return rc;
 }
@@ -930,7 +946,7 @@ answer(struct oc_ocsp_cache *c, const unsigned char *req, size_t len,
 		goto out;
 	}
 	counted = true;
-	if (sign_singles(c, s, r->n, r->has_nonce ? r->nonce_ext : NULL,
+	if (sign_singles(c, NULL, s, r->n, r->has_nonce ? r->nonce_ext : NULL,
 	    r->has_nonce ? r->nonce_ext_len : 0, now, &der, &derlen,
 	    &err) != 0) {
 		char q[OC_LOG_QBUF];

@@ -10,12 +10,16 @@
  *    neither remote signers nor, for CRLs, SM2's distinguishing ID);
  *  - extension builders and readers (ext.c);
  *  - small checks on strings that go into certificates.
+ * One exception to "nobody else": the OCSP response builder with a
+ * verify context made once (ocsp.c), for the OCSP cache's refresh
+ * (src/ca/ocsp_cache.c).
  */
 #ifndef ONECERT_PKI_INTERNAL_H
 #define ONECERT_PKI_INTERNAL_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -154,5 +158,28 @@ int oc__cert_lint(X509 *cert, enum oc_profile profile, X509 *issuer,
 	bool key_checked, struct oc_err *err);
 
 /* Key usage bits as in the X509v3 KU_* masks of x509v3.h. */
+
+/* ---- ocsp.c ---- */
+
+struct oc_ocsp_responder;
+struct oc_ocsp_single;
+
+/* The signature check of oc_ocsp_response_build's self-check, set up
+ * once for a responder certificate's key (what oc_verify_tbs does for
+ * every call: key, digest and provider fetch, SM2 distinguishing ID) and
+ * copied for each response, for a caller that signs many responses in a
+ * row (the OCSP cache's refresh).  Holds a reference on the key; not for
+ * two threads at once. */
+struct oc__ocsp_verifier;
+struct oc__ocsp_verifier *oc__ocsp_verifier_new(X509 *responder,
+	struct oc_err *err);
+void oc__ocsp_verifier_free(struct oc__ocsp_verifier *v);
+/* oc_ocsp_response_build, checking the signature with v (NULL: as
+ * oc_ocsp_response_build).  v must have been made for r->cert's key. */
+int oc__ocsp_response_build_v(const struct oc_ocsp_responder *r,
+	struct oc__ocsp_verifier *v, const struct oc_ocsp_single *singles,
+	size_t n, const unsigned char *nonce_ext, size_t nonce_ext_len,
+	time_t produced_at, unsigned char **out, size_t *outlen,
+	struct oc_err *err);
 
 #endif

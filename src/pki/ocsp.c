@@ -17,13 +17,16 @@
  * structures ourselves needs no throwaway key and no second signature.
  * The tbsResponseData bytes go to the oc_signer (signer process, token,
  * or a file key in tests), and the BasicOCSPResponse is assembled around
- * them.  Then the whole response is parsed back with d2i_OCSP_RESPONSE,
- * the ResponseData is re-encoded by OpenSSL (i2d_OCSP_RESPDATA — exactly
- * what OCSP_basic_verify hashes, since OpenSSL keeps no received encoding
- * for it) and compared with what was signed, and the signature is checked
- * over it with oc_verify_tbs against the responder certificate's key (SM3
- * and the distinguishing ID for SM2).  A response that fails any of this
- * is never returned.
+ * them.  Then the response is parsed back (d2i_OCSP_RESPONSE, and
+ * d2i_OCSP_BASICRESP of the BasicOCSPResponse's fields but certs, which
+ * must hold exactly the responder certificate's DER), the ResponseData is
+ * re-encoded by OpenSSL (i2d_OCSP_RESPDATA — exactly what
+ * OCSP_basic_verify hashes, since OpenSSL keeps no received encoding for
+ * it) and compared with what was signed, and the signature is checked
+ * over it against the responder certificate's key (oc_verify_tbs, or a
+ * verify context made once for the OCSP cache's refresh: SM3 and the
+ * distinguishing ID for SM2 either way).  A response that fails any of
+ * this is never returned.
  *
  *   OCSPResponse ::= SEQUENCE { responseStatus ENUMERATED,
  *       responseBytes [0] EXPLICIT SEQUENCE { id-pkix-ocsp-basic,
@@ -703,39 +706,212 @@ basic_bytes(const unsigned char *der, size_t len, const unsigned char **out,
 	return false;
 }
 
+/* The elements of the BasicOCSPResponse in b (basic_bytes): the whole
+ * tbsResponseData, signatureAlgorithm and signature TLVs, one after the
+ * other, and the contents of certs [0] EXPLICIT; false unless b is exactly
+ * one SEQUENCE of those four definite-length elements. */
+static bool
+basic_split(const unsigned char *b, size_t blen, const unsigned char **head,
+    size_t *headlen, const unsigned char **tbs, size_t *tbslen,
+    const unsigned char **certs, size_t *certslen)
+{
+	const unsigned char *p = b, *end = b + blen, *start;
+	long n;
+	int tag, xclass, i, ret;
+
+	ret = ASN1_get_object(&p, &n, &tag, &xclass, (long)blen);
+	if ((ret & 0x80) != 0 || ret != V_ASN1_CONSTRUCTED ||
+	    tag != V_ASN1_SEQUENCE || xclass != V_ASN1_UNIVERSAL ||
+	    n != end - p)
+		return false;
+	*head = p;
+	for (i = 0; i < 4; i++) {
+		start = p;
+		ret = ASN1_get_object(&p, &n, &tag, &xclass, end - p);
+		if ((ret & 0x80) != 0 || n < 0 || n > end - p)
+			return false;
+		if (i == 0) {
+			*tbs = start;
+			*tbslen = (size_t)(p - start + n);
+		}
+		if (i == 3) {
+			if (ret != V_ASN1_CONSTRUCTED || tag != 0 ||
+			    xclass != V_ASN1_CONTEXT_SPECIFIC || p + n != end)
+				return false;
+			*headlen = (size_t)(start - *head);
+			*certs = p;
+			*certslen = (size_t)n;
+			return true;
+		}
+		p += n;
+	}
+	return false;
+}
+
+/* oc__ocsp_verifier (internal.h): an EVP_MD_CTX after EVP_DigestVerifyInit
+ * and before any data, set up as oc_verify_tbs sets up its own, that each
+ * check copies. */
+struct oc__ocsp_verifier {
+	EVP_PKEY *pub;                 /* the responder certificate's key */
+	EVP_PKEY *key;                 /* pub, or its SM2 copy */
+	EVP_PKEY_CTX *pctx;            /* owned: EVP_MD_CTX_set_pkey_ctx */
+	EVP_MD_CTX *base;
+	EVP_MD_CTX *work;
+};
+
+void
+oc__ocsp_verifier_free(struct oc__ocsp_verifier *v)
+{
+	if (v == NULL)
+		return;
+	EVP_MD_CTX_free(v->work);
+	EVP_MD_CTX_free(v->base);
+	EVP_PKEY_CTX_free(v->pctx);
+	EVP_PKEY_free(v->key);
+	EVP_PKEY_free(v->pub);
+	free(v);
+}
+
+struct oc__ocsp_verifier *
+oc__ocsp_verifier_new(X509 *responder, struct oc_err *err)
+{
+	struct oc__ocsp_verifier *v = NULL;
+	EVP_PKEY *pub;
+	enum oc_algo a;
+
+	if (responder == NULL || (pub = X509_get0_pubkey(responder)) ==
+	    NULL || (a = oc_algo_of_pkey(pub)) == OC_ALGO_NONE) {
+		oc_err_set(err, OC_EINVAL, "不支持的公钥类型 / unsupported "
+		    "public key type for verification");
+		goto bad;
+	}
+	if ((v = calloc(1, sizeof(*v))) == NULL) {
+		oc_err_set(err, OC_ENOMEM, "内存不足 / out of memory");
+		goto bad;
+	}
+	if (!EVP_PKEY_up_ref(pub)) {
+		oc_err_openssl(err, OC_ECRYPTO, "无法引用公钥 / cannot reference "
+		    "the public key");
+		goto bad;
+	}
+	v->pub = pub;
+	if (a == OC_ALGO_SM2 && !EVP_PKEY_is_a(pub, "SM2")) {
+		if ((v->key = oc__pkey_public_dup(pub)) == NULL ||
+		    !EVP_PKEY_is_a(v->key, "SM2")) {
+			oc_err_openssl(err, OC_ECRYPTO, "SM2 公钥无法使用 / "
+			    "cannot use SM2 public key");
+			goto bad;
+		}
+	} else {
+		if (!EVP_PKEY_up_ref(pub)) {
+			oc_err_openssl(err, OC_ECRYPTO, "无法引用公钥 / cannot "
+			    "reference the public key");
+			goto bad;
+		}
+		v->key = pub;
+	}
+	if ((v->base = EVP_MD_CTX_new()) == NULL ||
+	    (v->work = EVP_MD_CTX_new()) == NULL ||
+	    (v->pctx = EVP_PKEY_CTX_new_from_pkey(NULL, v->key, NULL)) ==
+	    NULL) {
+		oc_err_openssl(err, OC_ENOMEM, "内存不足 / out of memory");
+		goto bad;
+	}
+	if (a == OC_ALGO_SM2 && EVP_PKEY_CTX_set1_id(v->pctx, OC_SM2_DISTID,
+	    OC_SM2_DISTID_LEN) <= 0) {
+		oc_err_openssl(err, OC_ECRYPTO, "无法设置 SM2 标识 / cannot "
+		    "set the SM2 distinguishing ID");
+		goto bad;
+	}
+	EVP_MD_CTX_set_pkey_ctx(v->base, v->pctx);
+	if (EVP_DigestVerifyInit(v->base, NULL, a == OC_ALGO_SM2 ? EVP_sm3() :
+	    EVP_sha256(), NULL, v->key) != 1) {
+		oc_err_openssl(err, OC_ECRYPTO, "验签初始化失败 / cannot "
+		    "initialise verification");
+		goto bad;
+	}
+	return v;
+bad:
+	oc__ocsp_verifier_free(v);
+	return NULL;
+}
+
+/* oc_verify_tbs(pub, ...) with v, or without it if v is NULL. */
+static int
+verify_sig(struct oc__ocsp_verifier *v, EVP_PKEY *pub,
+    const unsigned char *tbs, size_t tbslen, const unsigned char *sig,
+    size_t siglen, struct oc_err *err)
+{
+	if (v == NULL)
+		return oc_verify_tbs(pub, tbs, tbslen, sig, siglen, err);
+	if (v->pub != pub)
+		return oc_err_set(err, OC_EINVAL, "验签上下文与 OCSP 响应者证书不符 / "
+		    "the verify context is not for the OCSP responder "
+		    "certificate's key");
+	if (EVP_MD_CTX_copy_ex(v->work, v->base) != 1)
+		return oc_err_openssl(err, OC_ECRYPTO, "验签初始化失败 / cannot "
+		    "initialise verification");
+	if (EVP_DigestVerify(v->work, sig, siglen, tbs, tbslen) != 1)
+		return oc_err_openssl(err, OC_ECRYPTO, "签名无效 / signature does "
+		    "not verify");
+	return 0;
+}
+
 /* Parse the finished response back, and check that OpenSSL's own
  * encoding of its ResponseData is the very bytes that were signed and that
  * the signature verifies under the responder certificate's key.
  *
- * The BasicOCSPResponse is decoded in the library context without key
- * decoders (oc__libctx_nokeys): OCSP_response_get1_basic would decode the
- * embedded responder certificate's public key with OpenSSL 3.0's decoder
- * set-up, about a tenth of the CPU of issuing a certificate, and the key
- * is not needed -- the signature is checked with the responder key passed
+ * The OCSPResponse is decoded in full, but of the BasicOCSPResponse only
+ * its first three fields (tbsResponseData, signatureAlgorithm, signature:
+ * copied into a SEQUENCE of their own, certs being OPTIONAL): the certs
+ * field must be SEQUENCE { the responder certificate's DER, certder } byte
+ * for byte, so decoding it again (an X509, and with OpenSSL 3.0 a decoder
+ * set-up for its key, more CPU than the rest of this check) would prove
+ * nothing more.  The signature is checked with the responder key passed
  * in. */
 static int
 check_response(const unsigned char *der, size_t len, const unsigned char *tbs,
-    size_t tbslen, enum oc_algo algo, X509 *responder, size_t nsingles,
+    size_t tbslen, enum oc_algo algo, X509 *responder,
+    struct oc__ocsp_verifier *v,
+    const unsigned char *certder, size_t certlen, size_t nsingles,
     struct oc_err *err)
 {
 	OCSP_RESPONSE *resp = NULL;
 	OCSP_BASICRESP *bs = NULL;
-	OSSL_LIB_CTX *ctx = oc__libctx_nokeys();
 	const ASN1_OCTET_STRING *sig;
-	unsigned char *enc = NULL;
-	const unsigned char *p = der, *b = NULL, *q;
-	size_t blen = 0;
-	int enclen, rc = OC_ECRYPTO;
+	unsigned char *enc = NULL, *copy = NULL, *c, seqhdr[8];
+	const unsigned char *p = der, *b = NULL, *q, *head = NULL, *rd = NULL,
+	    *certs = NULL;
+	size_t blen = 0, headlen = 0, rdlen = 0, certslen = 0;
+	int enclen, hl, rc = OC_ECRYPTO;
 
 	if ((resp = d2i_OCSP_RESPONSE(NULL, &p, (long)len)) == NULL ||
 	    p != der + len ||
 	    OCSP_response_status(resp) != OCSP_RESPONSE_STATUS_SUCCESSFUL ||
-	    ctx == NULL || !basic_bytes(der, len, &b, &blen) ||
-	    (q = b, bs = (OCSP_BASICRESP *)ASN1_item_d2i_ex(NULL, &q,
-	    (long)blen, ASN1_ITEM_rptr(OCSP_BASICRESP), ctx, NULL)) == NULL ||
-	    q != b + blen ||
+	    !basic_bytes(der, len, &b, &blen) ||
+	    !basic_split(b, blen, &head, &headlen, &rd, &rdlen, &certs,
+	    &certslen) || (hl = ASN1_object_size(1, (long)headlen,
+	    V_ASN1_SEQUENCE)) <= 0 || (copy = OPENSSL_malloc((size_t)hl)) ==
+	    NULL ||
+	    (c = copy, ASN1_put_object(&c, 1, (long)headlen, V_ASN1_SEQUENCE,
+	    V_ASN1_UNIVERSAL), memcpy(c, head, headlen),
+	    q = copy, bs = d2i_OCSP_BASICRESP(NULL, &q, hl)) == NULL ||
+	    q != copy + hl ||
 	    OCSP_resp_count(bs) != (int)nsingles) {
 		rc = oc_err_openssl(err, OC_EINTERNAL, "构造的 OCSP 响应无法解析 / "
+		    "the OCSP response built does not parse");
+		goto out;
+	}
+	/* certs [0] EXPLICIT SEQUENCE OF Certificate: just the responder's. */
+	c = seqhdr;
+	if (rdlen != tbslen || memcmp(rd, tbs, tbslen) != 0 ||
+	    ASN1_object_size(1, (long)certlen, V_ASN1_SEQUENCE) !=
+	    (int)certslen || (ASN1_put_object(&c, 1, (long)certlen,
+	    V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL), (size_t)(c - seqhdr) +
+	    certlen != certslen) || memcmp(certs, seqhdr, (size_t)(c -
+	    seqhdr)) != 0 || memcmp(certs + (c - seqhdr), certder,
+	    certlen) != 0) {
+		rc = oc_err_set(err, OC_EINTERNAL, "构造的 OCSP 响应无法解析 / "
 		    "the OCSP response built does not parse");
 		goto out;
 	}
@@ -753,7 +929,7 @@ check_response(const unsigned char *der, size_t len, const unsigned char *tbs,
 		    "OCSP response's signature algorithm is wrong");
 		goto out;
 	}
-	if ((rc = oc_verify_tbs(X509_get0_pubkey(responder), enc,
+	if ((rc = verify_sig(v, X509_get0_pubkey(responder), enc,
 	    (size_t)enclen, ASN1_STRING_get0_data(sig),
 	    (size_t)ASN1_STRING_length(sig), err)) != 0) {
 		oc_err_detail(err, " (OCSP response signature)");
@@ -762,6 +938,7 @@ check_response(const unsigned char *der, size_t len, const unsigned char *tbs,
 	rc = 0;
 out:
 	OPENSSL_free(enc);
+	OPENSSL_free(copy);
 	OCSP_BASICRESP_free(bs);
 	OCSP_RESPONSE_free(resp);
 	return rc;
@@ -774,6 +951,17 @@ oc_ocsp_response_build(const struct oc_ocsp_responder *r,
     const struct oc_ocsp_single *singles, size_t n,
     const unsigned char *nonce_ext, size_t nonce_ext_len, time_t produced_at,
     unsigned char **out, size_t *outlen, struct oc_err *err)
+{
+	return oc__ocsp_response_build_v(r, NULL, singles, n, nonce_ext,
+	    nonce_ext_len, produced_at, out, outlen, err);
+}
+
+int
+oc__ocsp_response_build_v(const struct oc_ocsp_responder *r,
+    struct oc__ocsp_verifier *v, const struct oc_ocsp_single *singles,
+    size_t n, const unsigned char *nonce_ext, size_t nonce_ext_len,
+    time_t produced_at, unsigned char **out, size_t *outlen,
+    struct oc_err *err)
 {
 	struct dw w = { NULL, 0, 0, 0 };
 	X509_ALGOR *alg = NULL;
@@ -895,8 +1083,8 @@ oc_ocsp_response_build(const struct oc_ocsp_responder *r,
 		    "the OCSP response");
 		goto out;
 	}
-	if ((rc = check_response(w.p, w.len, tbs, tbslen, algo, r->cert, n,
-	    err)) != 0)
+	if ((rc = check_response(w.p, w.len, tbs, tbslen, algo, r->cert, v,
+	    certder, (size_t)certlen, n, err)) != 0)
 		goto out;
 	*out = w.p;
 	*outlen = w.len;

@@ -30,6 +30,7 @@
 #include "onecert/ca.h"
 #include "onecert/ocsp.h"
 #include "onecert/store.h"
+#include "pki/internal.h"
 
 static char tmp[512];
 
@@ -824,6 +825,26 @@ build(struct world *w, const struct oc_ocsp_single *s, size_t n,
 	return out;
 }
 
+/* A signer that signs other bytes than it is given (the last one
+ * changed) with the real signer in impl: the self-check must catch it. */
+static int
+liar_sign(struct oc_signer *s, const unsigned char *tbs, size_t tbslen,
+    unsigned char **sig, size_t *siglen, struct oc_err *err)
+{
+	unsigned char *t;
+	int rc;
+
+	assert_true(tbslen > 0);
+	assert_non_null(t = malloc(tbslen));
+	memcpy(t, tbs, tbslen);
+	t[tbslen - 1] ^= 1;
+	rc = oc_signer_sign(s->impl, t, tbslen, sig, siglen, err);
+	free(t);
+	return rc;
+}
+
+static const struct oc_signer_ops liar_ops = { "liar", liar_sign, NULL };
+
 static void
 build_responses(enum oc_algo a)
 {
@@ -1025,6 +1046,59 @@ build_responses(enum oc_algo a)
 		assert_int_equal(oc_ocsp_response_build(&w.responder, &s[1], 1,
 		    NULL, 0, now, &o, &ol, &err), OC_EINVAL);
 		assert_null(o);
+	}
+
+	/* With a verify context made once (the OCSP cache's refresh): the
+	 * same responses, one context for several; refused for a context
+	 * made for another key. */
+	{
+		struct oc__ocsp_verifier *v, *other;
+		unsigned char *o = NULL;
+		size_t ol = 0;
+
+		s[1].reason = 1;
+		assert_non_null(v = oc__ocsp_verifier_new(w.resp, &err));
+		assert_non_null(other = oc__ocsp_verifier_new(w.h.ca, &err));
+		for (int i = 0; i < 3; i++) {
+			assert_int_equal(oc__ocsp_response_build_v(&w.responder,
+			    v, &s[i % 2], 1, NULL, 0, now, &o, &ol, &err), 0);
+			bs = basic_of(o, ol);
+			our_verify(w.resp, bs);
+			if (i % 2 == 0)
+				expect_status(bs, w.h.ca, w.leaf[0], EVP_sha1(),
+				    V_OCSP_CERTSTATUS_GOOD, -1, 0);
+			else
+				expect_status(bs, w.h.ca, w.leaf[1],
+				    EVP_sha256(), V_OCSP_CERTSTATUS_REVOKED, 1,
+				    rev_at);
+			OCSP_BASICRESP_free(bs);
+			OPENSSL_free(o);
+			o = NULL;
+		}
+		assert_int_equal(oc__ocsp_response_build_v(&w.responder, other,
+		    s, 1, NULL, 0, now, &o, &ol, &err), OC_EINVAL);
+		assert_null(o);
+		{
+			struct oc_signer liar = { &liar_ops, w.rs->algo,
+			    w.rs->pub, w.rs };
+			struct oc_ocsp_responder lr = { w.resp, &liar };
+
+			assert_int_equal(oc_ocsp_response_build(&lr, s, 1,
+			    NULL, 0, now, &o, &ol, &err), OC_ECRYPTO);
+			assert_null(o);
+			assert_int_equal(oc__ocsp_response_build_v(&lr, v, s,
+			    1, NULL, 0, now, &o, &ol, &err), OC_ECRYPTO);
+			assert_null(o);
+			/* and v still verifies afterwards */
+			assert_int_equal(oc__ocsp_response_build_v(
+			    &w.responder, v, s, 1, NULL, 0, now, &o, &ol,
+			    &err), 0);
+			OPENSSL_free(o);
+			o = NULL;
+		}
+		oc__ocsp_verifier_free(other);
+		oc__ocsp_verifier_free(v);
+		oc__ocsp_verifier_free(NULL);
 	}
 	world_free(&w);
 	tmp_remove();
