@@ -12,7 +12,7 @@
  * is whatever the other workers have ready at the same moment.
  *
  * Shape: every handle opened on the same database file in this process
- * shares one struct oc__group (keyed by the file's device and inode).  A
+ * shares one struct oc__group (src/store/dbshared.c: keyed by the file).  A
  * thread makes its certificate (build, sign, lint) outside any lock, as
  * before, and then queues it.  If no thread is recording, it becomes the
  * leader: it takes everything queued, records it on its own connection in
@@ -33,7 +33,6 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "ca/ca_priv.h"
 #include "onecert/log.h"
@@ -55,64 +54,21 @@ struct item {
 };
 
 struct oc__group {
-	dev_t dev;
-	ino_t ino;
-	int refs;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	struct oc__dbshared sh;      /* mu, cv (src/store/dbshared.c) */
 	bool leading;                /* a thread is recording a group */
 	struct item *head, *tail;    /* queued, not yet taken by a leader */
-	struct oc__group *next;
 };
-
-static pthread_mutex_t groups_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct oc__group *groups;
 
 struct oc__group *
 oc__group_get(const char *db_path)
 {
-	struct oc__group *g;
-	struct stat sb;
-
-	if (stat(db_path, &sb) != 0)
-		return NULL;
-	pthread_mutex_lock(&groups_mu);
-	for (g = groups; g != NULL; g = g->next)
-		if (g->dev == sb.st_dev && g->ino == sb.st_ino)
-			break;
-	if (g == NULL && (g = calloc(1, sizeof(*g))) != NULL) {
-		g->dev = sb.st_dev;
-		g->ino = sb.st_ino;
-		pthread_mutex_init(&g->mu, NULL);
-		pthread_cond_init(&g->cv, NULL);
-		g->next = groups;
-		groups = g;
-	}
-	if (g != NULL)
-		g->refs++;
-	pthread_mutex_unlock(&groups_mu);
-	return g;
+	return oc__dbshared_get(db_path, "ca.issue", sizeof(struct oc__group));
 }
 
 void
 oc__group_put(struct oc__group *g)
 {
-	struct oc__group **pp;
-
-	if (g == NULL)
-		return;
-	pthread_mutex_lock(&groups_mu);
-	if (--g->refs == 0) {
-		for (pp = &groups; *pp != NULL; pp = &(*pp)->next)
-			if (*pp == g) {
-				*pp = g->next;
-				break;
-			}
-		pthread_cond_destroy(&g->cv);
-		pthread_mutex_destroy(&g->mu);
-		free(g);
-	}
-	pthread_mutex_unlock(&groups_mu);
+	oc__dbshared_put(g);
 }
 
 static bool
@@ -203,7 +159,7 @@ oc__group_record(struct oc_ca *ca, const struct oc_actor *who,
 		record_group(ca, &me);
 		goto out;
 	}
-	pthread_mutex_lock(&g->mu);
+	pthread_mutex_lock(&g->sh.mu);
 	if (g->tail != NULL)
 		g->tail->next = &me;
 	else
@@ -211,7 +167,7 @@ oc__group_record(struct oc_ca *ca, const struct oc_actor *who,
 	g->tail = &me;
 	while (!me.done) {
 		if (g->leading) {
-			pthread_cond_wait(&g->cv, &g->mu);
+			pthread_cond_wait(&g->sh.cv, &g->sh.mu);
 			continue;
 		}
 		/* Lead: take up to GROUP_MAX queued items (ours among them
@@ -224,21 +180,21 @@ oc__group_record(struct oc_ca *ca, const struct oc_actor *who,
 			g->tail = NULL;
 		last->next = NULL;
 		g->leading = true;
-		pthread_mutex_unlock(&g->mu);
+		pthread_mutex_unlock(&g->sh.mu);
 
 		record_group(ca, list);
 		if (n > 1)
 			oc_log(OC_LOG_DEBUG, "cert.group", "items=%d", n);
 
-		pthread_mutex_lock(&g->mu);
+		pthread_mutex_lock(&g->sh.mu);
 		for (struct item *it = list, *next; it != NULL; it = next) {
 			next = it->next;
 			it->done = true;
 		}
 		g->leading = false;
-		pthread_cond_broadcast(&g->cv);
+		pthread_cond_broadcast(&g->sh.cv);
 	}
-	pthread_mutex_unlock(&g->mu);
+	pthread_mutex_unlock(&g->sh.mu);
 out:
 	if (me.rc != 0 && err != NULL)
 		*err = me.err;

@@ -141,66 +141,14 @@ iso(time_t t, char *buf, size_t cap)
 	strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static int
-me_code(const char *code, void *arg)
-{
-	json_array_append_new(arg, json_string(code));
-	return 0;
-}
-
-/* The account as JSON, built with jansson: where me_write cannot (a string
- * that is not UTF-8, which jansson refuses or leaves out). */
-static void
-reply_me_jansson(struct hall_call *c, int status)
-{
-	struct oc_hall_company co;
-	char na[32], role[16] = "";
-	json_t *j;
-
-	memset(&co, 0, sizeof(co));
-	if (c->a.company_id != 0 && oc_hall_company_get(c->st, c->a.company_id, &co, NULL) != 0)
-		memset(&co, 0, sizeof(co));
-	if (strcmp(c->a.kind, "staff") == 0)
-		oc_hall_role_get(c->st, c->a.serial, role, sizeof(role), NULL);
-	else
-		snprintf(role, sizeof(role), "%s", c->a.role);
-	iso(c->a.not_after, na, sizeof(na));
-	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}",
-	    "kind", c->a.kind, "role", role, "subject_cn", c->a.subject_cn,
-	    "company_name", co.name, "org_code", co.uscc[0] ? co.uscc : co.org_code,
-	    "unique_id", c->a.uid, "serial", c->a.serial, "not_after", na,
-	    "company_state", c->a.company_id ? co.state : "", "csrf", c->s.csrf,
-	    "is_main", c->a.company_id != 0 && co.main_account_id == c->a.id);
-	/* standing and holder (issue 6); a sub certificate's granted matters */
-	json_object_set_new(j, "status", json_string(c->a.status));
-	json_object_set_new(j, "holder_name", json_string(c->a.holder_name));
-	json_object_set_new(j, "holder_mobile", json_string(c->a.holder_mobile));
-	if (strcmp(c->a.role, "cert_admin") == 0 || strcmp(c->a.role, "clerk") == 0) {
-		json_t *codes = json_array();
-
-		oc_hall_grants_list(c->st, c->a.id, me_code, codes, NULL);
-		json_object_set_new(j, "matters", codes);
-	}
-	if (c->a.company_id != 0) {
-		json_t *app = hall_app_summary(c);
-
-		json_object_set_new(j, "application", app ? app : json_null());
-		if (strcmp(co.state, "registered") == 0) {
-			json_t *p = json_loads(co.profile, 0, NULL);
-			json_object_set_new(j, "profile", p ? p : json_object());
-		}
-	}
-	oc_http_reply_json(c->req, status, j);
-}
-
 /* ---- GET /api/v1/me ------------------------------------------------------
  * The reply is written straight into a buffer, in the order and with the
  * escaping of jansson's compact dump (what it was before; building the
  * object tree and dumping it was a seventh of a /me request).  On an
  * event loop the answer is also kept, for the session's next requests
- * while nothing is committed (the loop's /me cache, below).  Strings are
- * checked to be UTF-8 first: for one that is not, jansson's own path
- * decides (it refuses the value or leaves the key out). */
+ * while nothing is committed (the loop's /me cache, below).  A stored
+ * string that is not UTF-8 (every way in checks it, so only a hand-edited
+ * database has one) is sent as "", a matter code like it left out. */
 
 /* Is s valid UTF-8 as jansson checks it (no overlong forms, surrogates or
  * code points past U+10FFFF)? */
@@ -262,8 +210,11 @@ static void
 jw_str(struct jw *w, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	const char *run = s;
+	const char *run;
 
+	if (!utf8_ok(s))
+		s = "";
+	run = s;
 	jw_raw(w, "\"", 1);
 	for (; *s; s++) {
 		unsigned char ch = (unsigned char)*s;
@@ -363,12 +314,6 @@ me_reply(struct hall_call *c, int status, const struct oc_hall_version *v,
 		snprintf(role, sizeof(role), "%s", c->a.role);
 	iso(c->a.not_after, na, sizeof(na));
 	org = co.uscc[0] ? co.uscc : co.org_code;
-	if (!utf8_ok(c->a.kind) || !utf8_ok(role) || !utf8_ok(c->a.subject_cn) ||
-	    !utf8_ok(co.name) || !utf8_ok(org) || !utf8_ok(c->a.uid) ||
-	    !utf8_ok(c->a.serial) || !utf8_ok(co.state) || !utf8_ok(c->s.csrf) ||
-	    !utf8_ok(c->a.status) || !utf8_ok(c->a.holder_name) ||
-	    !utf8_ok(c->a.holder_mobile))
-		return reply_me_jansson(c, status);
 	memset(&w, 0, sizeof(w));
 	oc_buf_init(&w.b, 1u << 20);
 	/* one allocation for the usual reply (under 1 KB) instead of
@@ -416,7 +361,8 @@ me_reply(struct hall_call *c, int status, const struct oc_hall_version *v,
 	jw_raw(&w, "}", 1);
 	if (w.rc != 0 || (body = oc_buf_steal(&w.b, &len)) == NULL) {
 		oc_buf_cleanup(&w.b);
-		return reply_me_jansson(c, status);
+		return oc_http_reply_error(c->req, 500, "internal_error",
+		    "内存不足 / out of memory");
 	}
 	if (v != NULL)
 		me_keep(c, v, body, len);

@@ -34,7 +34,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <sqlite3.h>
 
@@ -240,20 +239,12 @@ hs_col(sqlite3_stmt *s, int i, char *dst, size_t cap)
 /* ---- group commit (see the top) ---- */
 
 struct hs_group {
-	dev_t dev;                   /* the database file */
-	ino_t ino;
-	int refs;                    /* handles on it */
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	struct oc__dbshared sh;      /* mu, cv (src/store/dbshared.c) */
 	unsigned long long committed;/* transactions committed at NORMAL */
 	unsigned long long synced;   /* of those, the first n are durable */
 	bool syncing;                /* a committer is syncing the WAL */
 	bool broken;                 /* a WAL sync failed: no more writes */
-	struct hs_group *next;
 };
-
-static pthread_mutex_t groups_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct hs_group *groups;
 
 /* Sync this handle's WAL file (every handle's WAL file is the same file:
  * SQLite deletes it only when the last connection closes). */
@@ -273,8 +264,6 @@ static void
 group_join(struct oc_hall_store *st, const char *path)
 {
 	sqlite3_stmt *s;
-	struct hs_group *g;
-	struct stat sb;
 	bool wal = false;
 
 	if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode", -1, &s, NULL) != SQLITE_OK)
@@ -286,44 +275,15 @@ group_join(struct oc_hall_store *st, const char *path)
 	 * syncs the folder if this handle created it (SQLite's unix VFS
 	 * does that on a new journal's first sync), which a commit at
 	 * NORMAL would not. */
-	if (!wal || stat(path, &sb) != 0 || wal_sync(st) != SQLITE_OK)
+	if (!wal || wal_sync(st) != SQLITE_OK)
 		return;
-	pthread_mutex_lock(&groups_mu);
-	for (g = groups; g != NULL; g = g->next)
-		if (g->dev == sb.st_dev && g->ino == sb.st_ino)
-			break;
-	if (g == NULL && (g = calloc(1, sizeof(*g))) != NULL) {
-		g->dev = sb.st_dev;
-		g->ino = sb.st_ino;
-		pthread_mutex_init(&g->mu, NULL);
-		pthread_cond_init(&g->cv, NULL);
-		g->next = groups;
-		groups = g;
-	}
-	if (g != NULL) {
-		g->refs++;
-		st->group = g;
-	}
-	pthread_mutex_unlock(&groups_mu);
+	st->group = oc__dbshared_get(path, "hall.wal_sync", sizeof(struct hs_group));
 }
 
 static void
 group_leave(struct oc_hall_store *st)
 {
-	struct hs_group **pp, *g = st->group;
-
-	if (g == NULL)
-		return;
-	pthread_mutex_lock(&groups_mu);
-	if (--g->refs == 0) {
-		for (pp = &groups; *pp != g; pp = &(*pp)->next)
-			;
-		*pp = g->next;
-		pthread_cond_destroy(&g->cv);
-		pthread_mutex_destroy(&g->mu);
-		free(g);
-	}
-	pthread_mutex_unlock(&groups_mu);
+	oc__dbshared_put(st->group);
 	st->group = NULL;
 }
 
@@ -344,7 +304,7 @@ group_sync(struct oc_hall_store *st, struct oc_err *err)
 	unsigned long long mine, upto;
 	int rc = 0, src = SQLITE_OK;
 
-	pthread_mutex_lock(&g->mu);
+	pthread_mutex_lock(&g->sh.mu);
 	mine = ++g->committed;
 	while (g->synced < mine) {
 		if (g->broken) {
@@ -352,22 +312,22 @@ group_sync(struct oc_hall_store *st, struct oc_err *err)
 			break;
 		}
 		if (g->syncing) {
-			pthread_cond_wait(&g->cv, &g->mu);
+			pthread_cond_wait(&g->sh.cv, &g->sh.mu);
 			continue;
 		}
 		g->syncing = true;
 		upto = g->committed;
-		pthread_mutex_unlock(&g->mu);
+		pthread_mutex_unlock(&g->sh.mu);
 		src = wal_sync(st);
-		pthread_mutex_lock(&g->mu);
+		pthread_mutex_lock(&g->sh.mu);
 		g->syncing = false;
 		if (src == SQLITE_OK && upto > g->synced)
 			g->synced = upto;
 		else if (src != SQLITE_OK)
 			g->broken = true;
-		pthread_cond_broadcast(&g->cv);
+		pthread_cond_broadcast(&g->sh.cv);
 	}
-	pthread_mutex_unlock(&g->mu);
+	pthread_mutex_unlock(&g->sh.mu);
 	if (rc != 0) {
 		if (src != SQLITE_OK)
 			oc_log(OC_LOG_ERROR, "store.wal_sync_failed", "rc=%d writes=refused_until_restart",
@@ -383,9 +343,9 @@ group_broken(struct hs_group *g)
 {
 	bool b;
 
-	pthread_mutex_lock(&g->mu);
+	pthread_mutex_lock(&g->sh.mu);
 	b = g->broken;
-	pthread_mutex_unlock(&g->mu);
+	pthread_mutex_unlock(&g->sh.mu);
 	return b;
 }
 

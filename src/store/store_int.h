@@ -5,12 +5,29 @@
 #ifndef ONECERT_STORE_INT_H
 #define ONECERT_STORE_INT_H
 
+#include <pthread.h>
+#include <stddef.h>
+
 #include "onecert/store.h"
 
 /* Process-wide SQLite settings, made once before the first connection
  * opens (sqlite.c): no global memory statistics, whose mutex every
  * allocation of every connection would take. */
 void oc__sqlite_global_init(void);
+
+/* State shared by every handle of this process on one database file
+ * (dbshared.c): the file is known by device and inode, kind names the
+ * user (a string that lives as long as the program).  The state is size
+ * bytes, zeroed when first made, and begins with a struct oc__dbshared
+ * whose mutex and condition variable are ready; NULL if the file cannot
+ * be found or memory is short.  oc__dbshared_put drops the reference and
+ * frees the state with the last one. */
+struct oc__dbshared {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+};
+void *oc__dbshared_get(const char *path, const char *kind, size_t size);
+void oc__dbshared_put(void *state);
 
 struct oc_store_ops {
 	const char *name;
