@@ -447,6 +447,25 @@ oc__ca_issue_locked(struct oc_ca *ca, const struct oc_actor *who,
  * The approved → issued transition is conditional, so an enrollment issued
  * by someone else meanwhile fails the record with OC_ECONFLICT and the
  * certificate made for it is dropped unissued. */
+/* Enrollment id, which must be approved; *medium defaults to the one it
+ * names. */
+static int
+approved(struct oc_ca *ca, long long id, struct oc_enrollment *e, const char **medium,
+    struct oc_err *err)
+{
+	int rc;
+
+	if ((rc = oc_store_enroll_get(ca->st, id, e, err)) != 0)
+		return rc;
+	if (e->status != OC_ENR_APPROVED)
+		return oc_err_set(err, OC_ECONFLICT,
+		    "申请 %lld 未审核通过，不能签发 / enrollment %lld is %s, not approved: nothing issued",
+		    id, id, oc_enroll_status_name(e->status));
+	if (*medium == NULL && e->medium[0])
+		*medium = e->medium;
+	return 0;
+}
+
 X509 *
 oc_ca_issue(struct oc_ca *ca, const struct oc_actor *who, long long id,
     X509_REQ *csr, const char *medium, struct oc_err *err)
@@ -459,16 +478,8 @@ oc_ca_issue(struct oc_ca *ca, const struct oc_actor *who, long long id,
 	if (medium != NULL && oc__check_medium(medium, err) != 0)
 		return NULL;
 	if (ca->st->depth == 0) {
-		if (oc_store_enroll_get(ca->st, id, &e, err) != 0)
+		if (approved(ca, id, &e, &medium, err) != 0)
 			return NULL;
-		if (e.status != OC_ENR_APPROVED) {
-			oc_err_set(err, OC_ECONFLICT,
-			    "申请 %lld 未审核通过，不能签发 / enrollment %lld is %s, not approved: nothing issued",
-			    id, id, oc_enroll_status_name(e.status));
-			return NULL;
-		}
-		if (medium == NULL && e.medium[0])
-			medium = e.medium;
 		/* A unique ID or serial collision is made again, as in
 		 * oc__ca_issue_locked; nothing was kept when record fails. */
 		for (int attempt = 0; attempt < 4 && rc == OC_EEXIST; attempt++) {
@@ -486,16 +497,8 @@ oc_ca_issue(struct oc_ca *ca, const struct oc_actor *who, long long id,
 	/* inside the caller's transaction: everything in it */
 	if (oc_store_begin(ca->st, err) != 0)
 		return NULL;
-	if (oc_store_enroll_get(ca->st, id, &e, err) != 0)
+	if (approved(ca, id, &e, &medium, err) != 0)
 		goto fail;
-	if (e.status != OC_ENR_APPROVED) {
-		oc_err_set(err, OC_ECONFLICT,
-		    "申请 %lld 未审核通过，不能签发 / enrollment %lld is %s, not approved: nothing issued",
-		    id, id, oc_enroll_status_name(e.status));
-		goto fail;
-	}
-	if (medium == NULL && e.medium[0])
-		medium = e.medium;
 	if ((cert = oc__ca_issue_locked(ca, who, &e, csr, medium, NULL, err)) == NULL)
 		goto fail;
 	if (oc_store_commit(ca->st, err) != 0) {
