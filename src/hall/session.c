@@ -54,25 +54,14 @@ b64url(const unsigned char *in, size_t n, char *out, size_t cap)
 }
 
 /* SHA-256 fetched once: EVP_sha256() would look it up again in the
- * provider store (under its lock) on every digest.  Each thread keeps its
- * digest context (every /me hashes the session cookie): EVP_Digest would
- * allocate and free one per call. */
+ * provider store (under its lock) on every digest. */
 static pthread_once_t sha_once = PTHREAD_ONCE_INIT;
 static EVP_MD *sha256_md;
-static pthread_key_t sha_key;
-static bool sha_key_ok;
-
-static void
-sha_ctx_free(void *ctx)
-{
-	EVP_MD_CTX_free(ctx);
-}
 
 static void
 sha_init(void)
 {
 	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
-	sha_key_ok = pthread_key_create(&sha_key, sha_ctx_free) == 0;
 }
 
 void
@@ -81,25 +70,11 @@ hall_sha256_hex(const char *s, char out[65])
 	static const char hex[] = "0123456789abcdef";
 	unsigned char md[32];
 	unsigned int n = 0;
-	EVP_MD_CTX *ctx = NULL;
 
 	pthread_once(&sha_once, sha_init);
-	if (sha256_md != NULL && sha_key_ok &&
-	    (ctx = pthread_getspecific(sha_key)) == NULL &&
-	    (ctx = EVP_MD_CTX_new()) != NULL &&
-	    pthread_setspecific(sha_key, ctx) != 0) {
-		EVP_MD_CTX_free(ctx);
-		ctx = NULL;
-	}
-	if (ctx != NULL) {
-		if (EVP_DigestInit_ex2(ctx, sha256_md, NULL) != 1 ||
-		    EVP_DigestUpdate(ctx, s, strlen(s)) != 1 ||
-		    EVP_DigestFinal_ex(ctx, md, &n) != 1)
-			n = 0;
-	} else if (EVP_Digest(s, strlen(s), md, &n, sha256_md != NULL ?
-	    sha256_md : EVP_sha256(), NULL) != 1) {
+	if (EVP_Digest(s, strlen(s), md, &n, sha256_md != NULL ? sha256_md : EVP_sha256(),
+	    NULL) != 1)
 		n = 0;
-	}
 	for (unsigned i = 0; i < n; i++) {
 		out[2 * i] = hex[md[i] >> 4];
 		out[2 * i + 1] = hex[md[i] & 15];
@@ -294,7 +269,6 @@ static void
 me_reply(struct hall_call *c, int status, const struct oc_hall_version *v,
     const struct oc_hall_company *known)
 {
-	static const char room[1024];
 	struct oc_hall_company co;
 	char na[32], role[16] = "";
 	const char *org;
@@ -316,10 +290,6 @@ me_reply(struct hall_call *c, int status, const struct oc_hall_version *v,
 	org = co.uscc[0] ? co.uscc : co.org_code;
 	memset(&w, 0, sizeof(w));
 	oc_buf_init(&w.b, 1u << 20);
-	/* one allocation for the usual reply (under 1 KB) instead of
-	 * doubling up to it from 64 bytes */
-	if (oc_buf_add(&w.b, room, sizeof(room) - 1) == 0)
-		oc_buf_reset(&w.b);
 	jw_raw(&w, "{", 1);
 	jw_kv(&w, "kind", c->a.kind);
 	jw_kv(&w, "role", role);
