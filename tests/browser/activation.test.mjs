@@ -19,13 +19,10 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { after, before, describe, test } from 'node:test';
-import { ARTIFACTS, apiClient, browserWith, dateCN, run, screenshot, startWorld, stopWorld } from './lib/world.mjs';
+import { after, before, describe } from 'node:test';
+import { apiClient, dateCN, docShot, importSegments, run, scanPdf, startWorld, stopWorld } from './lib/world.mjs';
+import { DESKTOP, PHONE, issueReviewer, pages } from './lib/steps.mjs';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const SEGMENTS = path.resolve(HERE, '..', 'unit', 'data', 'segments_fixture.csv');
-const DOCS_IMG = path.resolve(HERE, '..', '..', 'docs', 'img');
 const NAME = '上海浦江建筑工程有限公司';
 const USCC = '91310115MA1FL8XY7N';
 const NAME_B = '北京燕山建材有限公司';
@@ -37,72 +34,20 @@ const CONTACT_PHONE = '13817005678';
 const SUBMITTED = '已提交主证书开通申请，网站将于1个工作日内处理';
 const MAIN_NOTICE = '本证书已被设为主证书，请点击下一步完成用户信息的填写';
 const REMINDER = '因主证书仅一套，建议由法人本人持有。必要时可申请副证书，并开通相应的权限。';
-const DESKTOP = { viewport: { width: 1280, height: 800 } };
-const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
 
 describe('main-certificate activation, review and registration in Chromium', () => {
   let w, company, company2, companyB, reviewer, appId, overdueId;
-  let shotNo = 0;
-  const shot = (page, name) => screenshot(page, `activation-${String(++shotNo).padStart(2, '0')}-${name}.png`);
-  const browsers = new Map();
-  const browserFor = async (cert) => {
-    if (!browsers.has(cert.tag)) browsers.set(cert.tag, await browserWith(w, cert));
-    return browsers.get(cert.tag);
-  };
-  // A test body on a fresh page; on failure, a screenshot and the servers'
-  // logs go with the error.
-  const onPage = async (cert, ctxOpts, name, fn) => {
-    const ctx = await (await browserFor(cert)).newContext({ acceptDownloads: true, ...ctxOpts });
-    const page = await ctx.newPage();
-    try {
-      await fn(page, ctx);
-    } catch (e) {
-      let file = '';
-      try { file = await screenshot(page, `FAIL-activation-${name}.png`); } catch { /* page gone */ }
-      e.message += `\n(page ${page.url()}; screenshot ${file || 'none'})\n${w.logs()}`;
-      throw e;
-    } finally {
-      await ctx.close();
-    }
-  };
-  const login = async (page) => {
-    await page.goto(`${w.url}/`);
-    await page.getByRole('button', { name: '证书登录' }).click();
-    await page.waitForURL(`${w.url}/home.html`);
-    await page.locator('#cert').waitFor();
-  };
-  // Nothing wider than the phone's screen.
-  const overflow = (page) => page.evaluate(() => {
-    const wide = [...document.querySelectorAll('body *')]
-      .filter((e) => e.getClientRects().length && e.getBoundingClientRect().right > window.innerWidth + 0.5)
-      .map((e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : ''));
-    return { scrollWidth: document.scrollingElement.scrollWidth, innerWidth: window.innerWidth, wide };
-  });
-  const fitsPhone = async (page, what) => {
-    const o = await overflow(page);
-    assert.ok(o.scrollWidth <= o.innerWidth && o.wide.length === 0, `${what} overflows a phone: ${JSON.stringify(o)}`);
-  };
-  // The steps build on each other: after a failed one the rest are skipped
-  // (not left to time out one by one).
-  let failed = null;
-  const step = (name, opts, fn) => test(name, opts, async (t) => {
-    if (failed) { t.skip(`skipped: "${failed}" failed`); return; }
-    try { await fn(t); } catch (e) { failed = name; throw e; }
-  });
-  const fieldError = (page, id) => page.locator(`#${id}`).locator('xpath=ancestor::div[contains(@class,"field")][1]')
-    .locator('.field-error');
+  const P = pages('activation', () => w);
+  const { step, shot, onPage, login, fitsPhone, tappable, loaded, fieldError } = P;
 
   before(async () => {
-    // this run's screens only (the numbering moves when steps change)
-    if (fs.existsSync(ARTIFACTS))
-      for (const f of fs.readdirSync(ARTIFACTS)) if (/^activation-\d+-.*\.png$/.test(f)) fs.rmSync(path.join(ARTIFACTS, f));
+    P.clearShots();
     w = await startWorld();
-    w.onecert('admin', 'import-segments', '--dir', w.H, '--file', SEGMENTS);
+    importSegments(w);
     company = w.issue('company', NAME, USCC);
     company2 = w.issue('company2', NAME, USCC);
     companyB = w.issue('companyB', NAME_B, USCC_B);
-    reviewer = w.issue('reviewer', '赵审核', null, { idNumber: '110101199003074514' });
-    w.onecert('hall', 'grant-role', '--dir', w.H, '--serial', reviewer.serial, '--role', 'reviewer');
+    reviewer = issueReviewer(w);
   }, { timeout: 120000 });
 
   after(async () => { if (w) await stopWorld(w); }, { timeout: 60000 });
@@ -117,8 +62,7 @@ describe('main-certificate activation, review and registration in Chromium', () 
       await page.waitForFunction(() => document.getElementById('company_name').value !== '');
       assert.equal(await page.locator('#company_name').inputValue(), NAME);
       await fitsPhone(page, 'the 开通 form');
-      const save = await page.getByRole('button', { name: '保存并下载申请表' }).boundingBox();
-      assert.ok(save && save.x >= 0 && save.x + save.width <= 390 && save.height >= 32, `a tappable button: ${JSON.stringify(save)}`);
+      await tappable(page.getByRole('button', { name: '保存并下载申请表' }));
       await shot(page, 'activate-phone');
     });
   });
@@ -180,8 +124,7 @@ describe('main-certificate activation, review and registration in Chromium', () 
       assert.equal(fs.readFileSync(pdf).subarray(0, 5).toString(), '%PDF-', 'the download is a PDF');
       assert.match(download.suggestedFilename(), /\.pdf$/);
       // printed, signed, sealed and scanned: here the PDF rendered to a JPEG
-      run('pdftoppm', ['-jpeg', '-r', '100', '-jpegopt', 'quality=75', '-singlefile', pdf, path.join(w.T, 'scan')]);
-      const jpg = path.join(w.T, 'scan.jpg');
+      const jpg = scanPdf(w, pdf, 'scan');
       const size = fs.statSync(jpg).size;
       assert.ok(size > 0 && size <= 200 * 1024, `the scan is at most 200 KB: ${size} bytes`);
       await page.getByText('JPG格式，图片最大不超过200KB').waitFor();
@@ -199,11 +142,9 @@ describe('main-certificate activation, review and registration in Chromium', () 
       await page.locator('#scan').setInputFiles(jpg);
       await page.locator('#qr').getByText('二维码核验通过').waitFor();
       assert.ok(!(await scanErr.isVisible()), 'the earlier refusal is gone');
-      await page.locator('#scan-preview').evaluate((img) => img.complete && img.naturalWidth > 0 ||
-        new Promise((ok, ko) => { img.onload = ok; img.onerror = ko; }));
+      await loaded(page.locator('#scan-preview'), 'the preview');
       await shot(page, 'activate-scanned');
-      fs.mkdirSync(DOCS_IMG, { recursive: true });
-      await page.screenshot({ path: path.join(DOCS_IMG, 'hall-activate.png'), fullPage: true });
+      await docShot(page, 'hall-activate.png');
 
       // ③ 保存提交
       await page.getByRole('button', { name: '保存提交' }).click();
@@ -257,8 +198,7 @@ describe('main-certificate activation, review and registration in Chromium', () 
     const app = (await b.call('POST', 'applications', form)).json;
     const pdf = path.join(w.T, 'form-b.pdf');
     fs.writeFileSync(pdf, (await b.call('GET', `applications/${app.id}/form.pdf`)).body);
-    run('pdftoppm', ['-jpeg', '-r', '100', '-jpegopt', 'quality=75', '-singlefile', pdf, path.join(w.T, 'scan-b')]);
-    const up = (await b.call('PUT', `applications/${app.id}/scan`, fs.readFileSync(path.join(w.T, 'scan-b.jpg')))).json;
+    const up = (await b.call('PUT', `applications/${app.id}/scan`, fs.readFileSync(scanPdf(w, pdf, 'scan-b')))).json;
     assert.equal(up.qr, 'match');
     await b.call('POST', `applications/${app.id}/submit`, {});
     overdueId = app.id;
@@ -276,8 +216,7 @@ describe('main-certificate activation, review and registration in Chromium', () 
       await shot(page, 'review-queue-phone');
       await page.locator('table.queue tbody tr', { hasText: NAME }).getByRole('link').tap();
       await page.locator('#detail-card').waitFor();
-      await page.locator('#scan').evaluate((img) => img.complete && img.naturalWidth > 0 ||
-        new Promise((ok, ko) => { img.onload = ok; img.onerror = () => ko(new Error('the scan did not load')); }));
+      await loaded(page.locator('#scan'), 'the scan');
       await fitsPhone(page, 'the review detail');
       const form = await page.locator('#d-form').boundingBox(), scan = await page.locator('#scan').boundingBox();
       assert.ok(scan.y >= form.y + form.height - 1, 'the scan goes below the form');
@@ -311,8 +250,7 @@ describe('main-certificate activation, review and registration in Chromium', () 
       appId = new URL(page.url()).hash.slice(1);
       assert.match(appId, /^\d+$/, 'the detail has its own address');
       const scan = page.locator('#scan');
-      await scan.evaluate((img) => img.complete && img.naturalWidth > 0 ||
-        new Promise((ok, ko) => { img.onload = ok; img.onerror = () => ko(new Error('the scan did not load')); }));
+      await loaded(scan, 'the scan');
       assert.ok(await scan.evaluate((img) => img.naturalWidth >= 500), 'the scan is shown');
       await page.locator('#d-qr').getByText('二维码核验通过').waitFor();
       const form = await page.locator('#d-form').textContent();
@@ -322,7 +260,7 @@ describe('main-certificate activation, review and registration in Chromium', () 
       const left = await page.locator('#d-form').boundingBox(), right = await scan.boundingBox();
       assert.ok(right.x > left.x + left.width - 1, `the scan is beside the form: ${JSON.stringify([left, right])}`);
       await shot(page, 'review-detail');
-      await page.screenshot({ path: path.join(DOCS_IMG, 'hall-review.png'), fullPage: true });
+      await docShot(page, 'hall-review.png');
 
       // 驳回 needs a reason
       await page.getByRole('button', { name: '驳回' }).click();
@@ -475,8 +413,7 @@ describe('main-certificate activation, review and registration in Chromium', () 
       assert.ok(!(await page.locator('#rejected').isVisible()), 'the refusal was the old application\'s');
 
       // scanned, submitted, then 撤回 (confirmed in the page)
-      run('pdftoppm', ['-jpeg', '-r', '100', '-jpegopt', 'quality=75', '-singlefile', pdf, path.join(w.T, 'scan-b2')]);
-      await page.locator('#scan').setInputFiles(path.join(w.T, 'scan-b2.jpg'));
+      await page.locator('#scan').setInputFiles(scanPdf(w, pdf, 'scan-b2'));
       await page.locator('#qr').getByText('二维码核验通过').waitFor();
       await page.getByRole('button', { name: '保存提交' }).click();
       await page.locator('#status').getByText(SUBMITTED).waitFor();

@@ -6,7 +6,8 @@
 // pages fit a phone.  Screenshots go to tests/browser/artifacts/.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { browserWith, dateCN, screenshot, startWorld, stopWorld } from './lib/world.mjs';
+import { dateCN, screenshot, startWorld, stopWorld } from './lib/world.mjs';
+import { DESKTOP, PHONE, pages } from './lib/steps.mjs';
 
 const NAME = '上海浦江建筑工程有限公司';
 const USCC = '91310115MA1FL8XY7N';
@@ -15,27 +16,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 describe('service hall in Chromium', () => {
   let w, company, revoked, revokedAt;
-  const browsers = new Map();
-  const browserFor = async (cert) => {
-    if (!browsers.has(cert.tag)) browsers.set(cert.tag, await browserWith(w, cert));
-    return browsers.get(cert.tag);
-  };
-  // Runs a test body on a fresh page; on failure, a screenshot and the
-  // servers' logs go with the error.
-  const onPage = async (cert, ctxOpts, name, fn) => {
-    const ctx = await (await browserFor(cert)).newContext({ ignoreHTTPSErrors: false, ...ctxOpts });
-    const page = await ctx.newPage();
-    try {
-      await fn(page, ctx);
-    } catch (e) {
-      let shot = '';
-      try { shot = await screenshot(page, `FAIL-${name}.png`); } catch { /* page gone */ }
-      e.message += `\n(page ${page.url()}; screenshot ${shot || 'none'})\n${w.logs()}`;
-      throw e;
-    } finally {
-      await ctx.close();
-    }
-  };
+  const { onPage, fitsPhone, tappable } = pages('hall', () => w);
   // 当前证书信息 as the page shows it: header cell → value cell.
   const certInfo = (page) => page.locator('table.info').evaluate((t) =>
     Object.fromEntries([...t.querySelectorAll('tr')].map((r) =>
@@ -52,7 +33,7 @@ describe('service hall in Chromium', () => {
   after(async () => { if (w) await stopWorld(w); }, { timeout: 60000 });
 
   test('a company certificate logs in and sees 当前证书信息, the notice, 开通 and 退出', { timeout: 120000 }, async () => {
-    await onPage(company, { viewport: { width: 1280, height: 800 } }, 'login', async (page, ctx) => {
+    await onPage(company, DESKTOP, 'login', async (page, ctx) => {
       await page.goto(`${w.url}/`);
       await assert.doesNotReject(page.getByRole('heading', { name: '数字证书登录' }).waitFor());
       await screenshot(page, 'hall-login.png');
@@ -87,7 +68,7 @@ describe('service hall in Chromium', () => {
 
   test('a revoked certificate is refused with a Chinese message about revocation (撤销)', { timeout: 120000 }, async () => {
     await sleep(Math.max(0, revokedAt + 2000 - Date.now())); // the CA publishes every second
-    await onPage(revoked, { viewport: { width: 1280, height: 800 } }, 'revoked', async (page, ctx) => {
+    await onPage(revoked, DESKTOP, 'revoked', async (page, ctx) => {
       await page.goto(`${w.url}/`);
       await page.getByRole('button', { name: '证书登录' }).click();
       const err = page.locator('#error');
@@ -101,30 +82,18 @@ describe('service hall in Chromium', () => {
   });
 
   test('the login page and 当前证书信息 fit a phone (390×844)', { timeout: 120000 }, async () => {
-    const phone = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
-    const overflow = (page) => page.evaluate(() => {
-      const wide = [...document.querySelectorAll('body *')]
-        .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 0.5)
-        .map((e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : ''));
-      return { scrollWidth: document.scrollingElement.scrollWidth, innerWidth: window.innerWidth, wide };
-    });
-    await onPage(company, phone, 'phone', async (page) => {
+    await onPage(company, PHONE, 'phone', async (page) => {
       await page.goto(`${w.url}/`);
       await page.getByRole('button', { name: '证书登录' }).waitFor();
-      let o = await overflow(page);
-      assert.ok(o.scrollWidth <= o.innerWidth && o.wide.length === 0, `login page overflows: ${JSON.stringify(o)}`);
+      await fitsPhone(page, 'the login page');
       await screenshot(page, 'hall-login-phone.png');
 
       await page.getByRole('button', { name: '证书登录' }).tap();
       await page.waitForURL(`${w.url}/home.html`);
       await page.getByText(NOTICE).waitFor();
-      o = await overflow(page);
-      assert.ok(o.scrollWidth <= o.innerWidth && o.wide.length === 0, `home page overflows: ${JSON.stringify(o)}`);
-      for (const b of [page.getByRole('link', { name: '开通', exact: true }),
-        page.getByRole('button', { name: '退出', exact: true })]) {
-        const box = await b.boundingBox();
-        assert.ok(box && box.x >= 0 && box.x + box.width <= 390 && box.height >= 32, `a tappable button: ${JSON.stringify(box)}`);
-      }
+      await fitsPhone(page, 'the home page');
+      await tappable(page.getByRole('link', { name: '开通', exact: true }));
+      await tappable(page.getByRole('button', { name: '退出', exact: true }));
       await screenshot(page, 'hall-home-phone.png');
     });
   });

@@ -13,15 +13,11 @@
 // tests/browser/artifacts/subs-NN-*.png; 副证书管理 (the approval panel)
 // and a filled matter application to docs/img/.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe } from 'node:test';
-import { registerCompany, startWorld, stopWorld } from './lib/world.mjs';
-import { DESKTOP, PHONE, pages } from './lib/steps.mjs';
+import { docShot, registerCompany, startWorld, stopWorld } from './lib/world.mjs';
+import { DESKTOP, PHONE, issueReviewer, pages } from './lib/steps.mjs';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const DOCS_IMG = path.resolve(HERE, '..', '..', 'docs', 'img');
 const NAME = '上海浦江建筑工程有限公司';
 const USCC = '91310115MA1FL8XY7N';
 const MAIN_MOBILE = '13816001234';
@@ -42,8 +38,7 @@ describe('sub certificates: request, approval with two matters, filing one, refu
     w = await startWorld();
     main = w.issue('main', NAME, USCC);
     second = w.issue('second', NAME, USCC);
-    reviewer = w.issue('reviewer', '赵审核', null, { idNumber: '110101199003074514' });
-    w.onecert('hall', 'grant-role', '--dir', w.H, '--serial', reviewer.serial, '--role', 'reviewer');
+    reviewer = issueReviewer(w);
     await registerCompany(w, main, reviewer, { uscc: USCC, holder: '张三', mobile: MAIN_MOBILE });
   }, { timeout: 120000 });
 
@@ -149,8 +144,7 @@ describe('sub certificates: request, approval with two matters, filing one, refu
       assert.equal(await picks.locator('input[type=checkbox]').count(), 6, 'the whole catalogue is offered');
       for (const [, name] of GRANTED) await picks.locator('label.pick', { hasText: name }).locator('input').check();
       await shot(page, 'subs-approve-panel');
-      fs.mkdirSync(DOCS_IMG, { recursive: true });
-      await page.screenshot({ path: path.join(DOCS_IMG, 'hall-subs.png'), fullPage: true });
+      await docShot(page, 'hall-subs.png');
       await req.getByRole('button', { name: '确定同意' }).click();
 
       const sub = page.locator('#subs .sub-item', { hasText: HOLDER });
@@ -235,7 +229,7 @@ describe('sub certificates: request, approval with two matters, filing one, refu
       await page.locator('.att-row', { hasText: '招标文件' }).getByText(/^已上传（PDF，\d+KB）$/).waitFor();
       await page.locator('.att-row', { hasText: '招标文件' }).getByRole('link', { name: '查看' }).waitFor();
       await shot(page, 'matter-filled');
-      await page.screenshot({ path: path.join(DOCS_IMG, 'hall-matters.png'), fullPage: true });
+      await docShot(page, 'hall-matters.png');
 
       await page.getByRole('button', { name: '提交申请' }).click();
       await page.locator('#app-status').getByText('待审核').waitFor();

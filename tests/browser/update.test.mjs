@@ -16,13 +16,10 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe } from 'node:test';
-import { apiClient, dateCN, registerCompany, run, startWorld, stopWorld } from './lib/world.mjs';
-import { DESKTOP, PHONE, pages } from './lib/steps.mjs';
+import { apiClient, dateCN, docShot, registerCompany, run, scanPdf, startWorld, stopWorld } from './lib/world.mjs';
+import { DESKTOP, PHONE, issueReviewer, pages } from './lib/steps.mjs';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const DOCS_IMG = path.resolve(HERE, '..', '..', 'docs', 'img');
 const NAME = '上海浦江建筑工程有限公司';
 const USCC = '91310115MA1FL8XY7N';
 const MEDIUM = 'SH-2027-000456';
@@ -36,7 +33,7 @@ const GRANTED = [['project-report', '报建'], ['bidding-filing', '招标投标�
 describe('main-certificate update: form, scan, review; the new certificate is main, the old one refused', () => {
   let w, oldMain, newMain, sub, reviewer, appId;
   const P = pages('update', () => w);
-  const { step, shot, onPage, login, fitsPhone, tiles, fieldError } = P;
+  const { step, shot, onPage, login, fitsPhone, tappable, loaded, tiles, fieldError } = P;
 
   before(async () => {
     P.clearShots();
@@ -44,8 +41,7 @@ describe('main-certificate update: form, scan, review; the new certificate is ma
     oldMain = w.issue('oldmain', NAME, USCC);
     sub = w.issue('sub', NAME, USCC);
     newMain = w.issue('newmain', NAME, USCC);
-    reviewer = w.issue('reviewer', '赵审核', null, { idNumber: '110101199003074514' });
-    w.onecert('hall', 'grant-role', '--dir', w.H, '--serial', reviewer.serial, '--role', 'reviewer');
+    reviewer = issueReviewer(w);
     const { client: main } = await registerCompany(w, oldMain, reviewer, { uscc: USCC });
     // a sub certificate with two matters, to be carried over
     const s = apiClient(w, sub);
@@ -63,8 +59,7 @@ describe('main-certificate update: form, scan, review; the new certificate is ma
       await page.getByRole('heading', { name: '主数字证书更新申请' }).waitFor();
       await page.waitForFunction(() => document.getElementById('new_serial').value !== '');
       await fitsPhone(page, 'the update form');
-      const save = await page.getByRole('button', { name: '保存并下载申请表' }).boundingBox();
-      assert.ok(save && save.x >= 0 && save.x + save.width <= 390 && save.height >= 32, `a tappable button: ${JSON.stringify(save)}`);
+      await tappable(page.getByRole('button', { name: '保存并下载申请表' }));
       await shot(page, 'form-phone');
     });
   });
@@ -136,19 +131,16 @@ describe('main-certificate update: form, scan, review; the new certificate is ma
       for (const v of [NAME, oldMain.serial, newMain.serial, MEDIUM, '续费'])
         assert.ok(text.replace(/\s/g, '').includes(v), `the PDF form carries ${v}`);
       // printed, signed, sealed and scanned: the PDF rendered to a JPEG
-      run('pdftoppm', ['-jpeg', '-r', '100', '-jpegopt', 'quality=75', '-singlefile', pdf, path.join(w.T, 'update-scan')]);
-      const jpg = path.join(w.T, 'update-scan.jpg');
+      const jpg = scanPdf(w, pdf, 'update-scan');
       const size = fs.statSync(jpg).size;
       assert.ok(size > 0 && size <= 200 * 1024, `the scan is at most 200 KB: ${size} bytes`);
 
       // ② the scan: its QR code is this application's
       await page.locator('#scan').setInputFiles(jpg);
       await page.locator('#qr').getByText('二维码核验通过').waitFor();
-      await page.locator('#scan-preview').evaluate((img) => img.complete && img.naturalWidth > 0 ||
-        new Promise((ok, ko) => { img.onload = ok; img.onerror = () => ko(new Error('the preview did not load')); }));
+      await loaded(page.locator('#scan-preview'), 'the preview');
       await shot(page, 'form-scanned');
-      fs.mkdirSync(DOCS_IMG, { recursive: true });
-      await page.screenshot({ path: path.join(DOCS_IMG, 'hall-update.png'), fullPage: true });
+      await docShot(page, 'hall-update.png');
 
       // ③ 保存提交
       await page.getByRole('button', { name: '保存提交' }).click();
@@ -189,8 +181,7 @@ describe('main-certificate update: form, scan, review; the new certificate is ma
         assert.equal(form['联系人'], CONTACT);
         assert.equal(form['联系电话'], PHONE_NO);
         assert.ok((await page.locator('#d-applicant').textContent()).includes(newMain.serial), 'the applicant is the new certificate');
-        await page.locator('#scan').evaluate((img) => img.complete && img.naturalWidth > 0 ||
-          new Promise((ok, ko) => { img.onload = ok; img.onerror = () => ko(new Error('the scan did not load')); }));
+        await loaded(page.locator('#scan'), 'the scan');
         await page.locator('#d-qr').getByText('二维码核验通过').waitFor();
         await shot(page, 'review-detail');
 

@@ -65,6 +65,14 @@ export function pages(prefix, getWorld) {
       });
       assert.ok(o.scrollWidth <= o.innerWidth && o.wide.length === 0, `${what} overflows a phone: ${JSON.stringify(o)}`);
     },
+    // a button a thumb can hit on the phone (390 px wide)
+    async tappable(locator) {
+      const box = await locator.boundingBox();
+      assert.ok(box && box.x >= 0 && box.x + box.width <= 390 && box.height >= 32, `a tappable button: ${JSON.stringify(box)}`);
+    },
+    // an <img> that has loaded (fails with "WHAT did not load")
+    loaded: (img, what) => img.evaluate((e, what) => e.complete && e.naturalWidth > 0 ||
+      new Promise((ok, ko) => { e.onload = ok; e.onerror = () => ko(new Error(`${what} did not load`)); }), what),
     // the titles of the visible link tiles in a container (home's navigation)
     tiles: (page, sel) => page.locator(`${sel} a.tile:visible strong`).allTextContents(),
     step: (name, opts, fn) => test(name, opts, async (t) => {
@@ -76,4 +84,11 @@ export function pages(prefix, getWorld) {
       .locator('.field-error'),
   };
   return h;
+}
+
+// A reviewer: a personal certificate with the hall's reviewer role.
+export function issueReviewer(w) {
+  const reviewer = w.issue('reviewer', '赵审核', null, { idNumber: '110101199003074514' });
+  w.onecert('hall', 'grant-role', '--dir', w.H, '--serial', reviewer.serial, '--role', 'reviewer');
+  return reviewer;
 }

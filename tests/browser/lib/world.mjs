@@ -21,6 +21,7 @@ import { chromium } from 'playwright-core';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const ARTIFACTS = path.resolve(HERE, '..', 'artifacts');
+export const DOCS_IMG = path.resolve(HERE, '..', '..', '..', 'docs', 'img');
 export const CHROMIUM = process.env.ONECERT_CHROMIUM || '/usr/bin/chromium';
 const POLICY_DIR = '/etc/chromium/policies/managed';
 const POLICY_FILE = path.join(POLICY_DIR, 'onecert-browser-test.json');
@@ -248,7 +249,19 @@ export function apiClient(w, cert) {
   };
 }
 
+// A PDF form "printed, signed, sealed and scanned": rendered to a JPEG by
+// pdftoppm as w.T/NAME.jpg, whose path is returned.
+export function scanPdf(w, pdf, name) {
+  run('pdftoppm', ['-jpeg', '-r', '100', '-jpegopt', 'quality=75', '-singlefile', pdf, path.join(w.T, name)]);
+  return path.join(w.T, `${name}.jpg`);
+}
+
 const SEGMENTS = path.resolve(HERE, '..', '..', 'unit', 'data', 'segments_fixture.csv');
+
+// The mobile segment fixture (13816…… is 上海市), imported once per world.
+export function importSegments(w) {
+  if (!w.segments) { w.onecert('admin', 'import-segments', '--dir', w.H, '--file', SEGMENTS); w.segments = true; }
+}
 
 // Walks a company to `registered` through the API, as hall_subs.sh does:
 // 开通 application, its PDF rendered to a JPEG "scan" by pdftoppm, 保存提交,
@@ -259,13 +272,12 @@ export async function registerCompany(w, cert, reviewer, {
   uscc, legalRep = '张三', holder = '张三', mobile = '13816001234', nickname = '法人主证书',
   medium = 'SH-2026-000123', contact = '李四', phone = '13817005678',
 } = {}) {
-  if (!w.segments) { w.onecert('admin', 'import-segments', '--dir', w.H, '--file', SEGMENTS); w.segments = true; }
+  importSegments(w);
   const c = apiClient(w, cert), rev = apiClient(w, reviewer);
   const app = (await c.call('POST', 'applications', { legal_rep: legalRep, license_no: uscc, contact, phone, medium })).json;
   const pdf = path.join(w.T, `open-${cert.tag}.pdf`);
   fs.writeFileSync(pdf, (await c.call('GET', `applications/${app.id}/form.pdf`)).body);
-  run('pdftoppm', ['-jpeg', '-r', '100', '-jpegopt', 'quality=75', '-singlefile', pdf, path.join(w.T, `open-${cert.tag}`)]);
-  const up = (await c.call('PUT', `applications/${app.id}/scan`, fs.readFileSync(path.join(w.T, `open-${cert.tag}.jpg`)))).json;
+  const up = (await c.call('PUT', `applications/${app.id}/scan`, fs.readFileSync(scanPdf(w, pdf, `open-${cert.tag}`)))).json;
   if (up.qr !== 'match') throw new Error(`the 开通 scan of ${cert.tag} was not verified: ${JSON.stringify(up)}`);
   await c.call('POST', `applications/${app.id}/submit`, {});
   await rev.call('POST', `review/applications/${app.id}/decision`, { decision: 'approve' });
@@ -300,4 +312,10 @@ export async function screenshot(page, name) {
   const file = path.join(ARTIFACTS, name);
   await page.screenshot({ path: file, fullPage: true });
   return file;
+}
+
+// A screen for the README and docs: docs/img/NAME.
+export async function docShot(page, name) {
+  fs.mkdirSync(DOCS_IMG, { recursive: true });
+  await page.screenshot({ path: path.join(DOCS_IMG, name), fullPage: true });
 }
