@@ -53,8 +53,10 @@ describe('sub certificates: request, approval with two matters, filing one, refu
       await first.waitFor();
       assert.equal(await first.locator('strong').textContent(), '申领——开通数字证书（新企业适用）', 'the seed\'s guide first');
       assert.equal(await page.getByRole('link', { name: '返回首页' }).getAttribute('href'), '/', 'not logged in: home is the login page');
+      await shot(page, 'guides');
       await first.click();
       await page.getByRole('heading', { name: '申领——开通数字证书（新企业适用）', level: 1 }).waitFor();
+      await shot(page, 'guide-first');
       assert.ok(!(await ctx.cookies()).some((c) => c.name === 'oc_session'), 'no session was needed');
     });
   });
