@@ -41,7 +41,9 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-cores=$(nproc 2>/dev/null || echo 2)
+bench=ca_service
+# shellcheck source=bench/lib.sh
+. "$root/bench/lib.sh"
 rounds=${CA_BENCH_ROUNDS:-3}
 issue_n=${CA_BENCH_ISSUE_N:-3000}
 cfssl_n=${CA_BENCH_CFSSL_N:-20000}
@@ -51,20 +53,9 @@ secs=${CA_BENCH_SECONDS:-6}
 ab_n=${CA_BENCH_AB_N:-40000}
 conns=${CA_BENCH_CONNECTIONS:-32}
 wthreads=${CA_BENCH_THREADS:-$cores}
-onecert=
-[ "${1:-}" = --onecert ] && onecert=$2
-say() { printf '%s\n' "$*" >&2; }
 
-for t in cfssl nginx wrk ab openssl sqlite3 curl cc python3; do
-	command -v "$t" >/dev/null || { say "ca_service: $t is missing (scripts/bootstrap)"; exit 1; }
-done
-if [ -z "$onecert" ]; then
-	build=${BENCH_BUILD:-$root/build-bench}
-	say "ca_service: building onecert (Release) in $build"
-	cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-	cmake --build "$build" --target onecert -j "$cores" >/dev/null
-	onecert=$build/onecert
-fi
+need cfssl nginx wrk ab openssl sqlite3 curl cc python3
+bench_onecert "$@"
 onecert=$(cd "$(dirname "$onecert")" && pwd)/$(basename "$onecert")
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/onecert-ca-bench.XXXXXX")
@@ -77,8 +68,7 @@ fi
 pids=()
 serve_pid=
 cleanup() {
-	for p in "${pids[@]}" $serve_pid; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
+	stop_all ${serve_pid:+"$serve_pid"}
 	if [ -n "${CA_BENCH_KEEP:-}" ]; then say "ca_service: kept $tmp"; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
@@ -86,52 +76,7 @@ export ONECERT_LOG_LEVEL=${ONECERT_LOG_LEVEL:-info}   # ca serve's default: one 
 
 cc -O2 -Wall -o "$tmp/ca_load" "$root/bench/ca_load.c" -lssl -lcrypto -lpthread
 
-# ---- measuring ----
-hz=$(getconf CLK_TCK)
-# CPU clock ticks (user + system) of a process and its children
-ticks() {
-	local t=0 p
-	for p in "$1" $(pgrep -P "$1" || true); do
-		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
-	done
-	echo "$t"
-}
-# busy and total jiffies of all cores
-cpustat() {
-	awk '/^cpu / { t = 0; for (i = 2; i <= 9; i++) t += $i; print t - $5 - $6, t; exit }' /proc/stat
-}
-# timed SERVER_PID OUT CMD… — runs the client CMD, stdout to OUT; sets
-# T_CPU_MS (server CPU ms during the run) and T_OTHER (share of all cores
-# that neither the server nor the client used: other work on the machine).
-timed() {
-	local spid=$1 out=$2 s0 s1 b0 t0 b1 t1 cu cs cr
-	shift 2
-	s0=$(ticks "$spid")
-	T_S0=$s0
-	T_START=$(date +%s.%N)
-	read -r b0 t0 < <(cpustat)
-	read -r cu cs cr < <( { TIMEFORMAT='%U %S %R'; time "$@" >"$out" 2>>"$tmp/client.err"; } 2>&1 )
-	read -r b1 t1 < <(cpustat)
-	s1=$(ticks "$spid")
-	T_CPU_MS=$(( (s1 - s0) * 1000 / hz ))
-	# /proc/stat counts in the same clock ticks as /proc/PID/stat
-	T_OTHER=$(awk -v b="$((b1 - b0))" -v t="$((t1 - t0))" -v s="$((s1 - s0))" -v u="$cu" \
-		-v k="$cs" -v hz="$hz" 'BEGIN {
-		o = t ? (b - s - (u + k) * hz) / t : 0; printf "%.2f", o < 0 ? 0 : o }')
-}
-# memory of a process and its children: "procs rss_kB hwm_kB pss_kB"
-mem() {
-	local p n=0 rss=0 hwm=0 pss=0 v
-	for p in "$1" $(pgrep -P "$1" || true); do
-		[ -r "/proc/$p/status" ] || continue
-		n=$((n + 1))
-		v=$(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status"); rss=$((rss + ${v:-0}))
-		v=$(awk '/^VmHWM:/ { print $2 }' "/proc/$p/status"); hwm=$((hwm + ${v:-0}))
-		v=$(awk '/^Pss:/ { print $2; exit }' "/proc/$p/smaps_rollup" 2>/dev/null); pss=$((pss + ${v:-0}))
-	done
-	echo "$n $rss $hwm $pss"
-}
-mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+# ---- measuring (ticks, cpustat, timed, mem, mb: bench/lib.sh) ----
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
 
 # Every result is one line "rate p50_ms p99_ms errors count cpu_ms_per other"
@@ -189,16 +134,11 @@ ratio() {
 	done
 	echo "$r $lo $hi"
 }
-up() { # URL … — wait until every URL answers
-	local u ok
-	for _ in $(seq 600); do
-		ok=1
-		for u in "$@"; do curl -sf -o /dev/null "$u" 2>/dev/null || { ok=0; break; }; done
-		[ "$ok" = 1 ] && return 0
-		sleep 0.2
-	done
-	return 1
+answer() { # URL … — every URL answers
+	local u
+	for u in "$@"; do curl -sf -o /dev/null "$u" 2>/dev/null || return 1; done
 }
+up() { retry 600 answer "$@"; } # URL … — wait until every URL answers
 metric() { curl -s "http://127.0.0.1:$port/metrics" | awk -v m="$1" '$1 ~ "^" m "[{ ]" && v == "" { v = $2 } END { print v }'; }
 
 # ---- the onecert CA ----
@@ -279,11 +219,11 @@ cfssl serve -address 127.0.0.1 -port "$cf_db" -ca "$C/ca.pem" -ca-key "$C/ca.key
 	-db-config "$C/db.json" >"$C/db.log" 2>&1 & pids+=($!)
 cfssl_db_pid=$!
 CF=(--tls "$C/tlsca.pem" --cert "$C/cli.pem" --key "$C/cli.key")
-for _ in $(seq 50); do
+cfssl_up() {
 	curl -s -o /dev/null "http://127.0.0.1:$cf_db/" && curl -s -o /dev/null "http://127.0.0.1:$cf_http/" &&
-		curl -sk -o /dev/null "https://127.0.0.1:$cf_tls/" && break
-	sleep 0.2
-done
+		curl -sk -o /dev/null "https://127.0.0.1:$cf_tls/"
+}
+retry 50 cfssl_up || true
 
 # ---- 1. issuance ----
 cver=$(cfssl version 2>/dev/null | awk '/^Version/ { print $2 }')
@@ -379,24 +319,10 @@ openssl ocsp -respin "$tmp/oc.resp" -issuer "$D/issuing.pem" -cert "$tmp/onecert
 
 # nginx: the same pre-signed DER as a static file, at the GET path
 N=$tmp/nginx
-mkdir -p "$N/tmp" "$N/www"
+mkdir -p "$N/www"
 cp "$tmp/oc.resp" "$N/www/ocsp.der"
-user_line=""
-[ "$(id -u)" = 0 ] && user_line="user root;"
-cat >"$N/nginx.conf" <<EOF
-$user_line
-daemon off;
-worker_processes $cores;
-pid $N/nginx.pid;
-error_log $N/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log $N/access.log;
-    client_body_temp_path $N/tmp/body;
-    proxy_temp_path $N/tmp/proxy;
-    fastcgi_temp_path $N/tmp/fastcgi;
-    uwsgi_temp_path $N/tmp/uwsgi;
-    scgi_temp_path $N/tmp/scgi;
+nginx_conf "$N"
+cat >>"$N/nginx.conf" <<EOF
     sendfile on;
     keepalive_requests 1000000;
     server {
@@ -406,8 +332,7 @@ http {
     }
 }
 EOF
-nginx -t -q -p "$N" -c "$N/nginx.conf" -e "$N/error.log"
-nginx -p "$N" -c "$N/nginx.conf" -e "$N/error.log" & pids+=($!)
+nginx_start "$N"
 nginx_pid=$!
 
 # openssl ocsp: a responder certificate of cfssl's P-256 CA, a certificate
@@ -423,42 +348,36 @@ openssl ocsp -index "$C/index.txt" -port "$oport" -rsigner "$C/ocsp.pem" -rkey "
 	-CA "$C/ca.pem" -nmin 60 >"$C/ocsp.log" 2>&1 & pids+=($!)
 ossl_pid=$!
 openssl ocsp -issuer "$C/ca.pem" -cert "$C/ee.pem" -no_nonce -reqout "$tmp/os.req" >/dev/null 2>&1
-ok=0
-for _ in $(seq 50); do
-	if openssl ocsp -issuer "$C/ca.pem" -cert "$C/ee.pem" -no_nonce -url "http://127.0.0.1:$oport" \
-	    -CAfile "$C/ca.pem" 2>&1 | grep -q ': good'; then ok=1; break; fi
-	sleep 0.2
-done
-[ "$ok" = 1 ] || { say "ca_service: openssl ocsp does not answer good"; exit 1; }
+ossl_good() {
+	openssl ocsp -issuer "$C/ca.pem" -cert "$C/ee.pem" -no_nonce -url "http://127.0.0.1:$oport" \
+		-CAfile "$C/ca.pem" 2>&1 | grep -q ': good'
+}
+retry 50 ossl_good || { say "ca_service: openssl ocsp does not answer good"; exit 1; }
 cmp -s <(curl -s "http://127.0.0.1:$nport/ocsp/$b64") "$tmp/oc.resp" ||
 	{ say "ca_service: nginx does not serve the DER"; exit 1; }
 
-cat >"$tmp/post.lua" <<EOF
-local f = io.open("$tmp/oc.req", "rb"); local b = f:read("*all"); f:close()
+for l in post:oc nonce:oc-nonce; do   # wrk scripts NAME.lua posting REQ.req
+	cat >"$tmp/${l%%:*}.lua" <<EOF
+local f = io.open("$tmp/${l#*:}.req", "rb"); local b = f:read("*all"); f:close()
 wrk.method = "POST"; wrk.body = b; wrk.headers["Content-Type"] = "application/ocsp-request"
 EOF
-cat >"$tmp/nonce.lua" <<EOF
-local f = io.open("$tmp/oc-nonce.req", "rb"); local b = f:read("*all"); f:close()
-wrk.method = "POST"; wrk.body = b; wrk.headers["Content-Type"] = "application/ocsp-request"
-EOF
+done
 # ab runs a fixed number of requests, not for a time (-t): at its deadline
 # ab drops connections in mid-request, and OpenSSL 3.0's `openssl ocsp`
 # responder then loops for ever on the EOF (read() = 0, 100 % of a core),
 # answering nobody again.
-abrun() { # ROW ROUND PID [ab args…] URL
-	local row=$1 rr=$2 pid=$3
-	shift 3
+loadrun() { # ab|wrk ROW ROUND PID [ab or wrk args…] URL
+	local tool=$1 row=$2 rr=$3 pid=$4
+	shift 4
 	sleep 1
-	timed "$pid" "$tmp/ab.out" ab -q -n "$ab_n" -c "$conns" "$@"
-	put "$row" "$rr" "$(from_ab "$tmp/ab.out")"
+	case $tool in
+	ab)  timed "$pid" "$tmp/ab.out" ab -q -n "$ab_n" -c "$conns" "$@" ;;
+	wrk) timed "$pid" "$tmp/wrk.out" wrk -t "$wthreads" -c "$conns" -d "${secs}s" --latency "$@" ;;
+	esac
+	put "$row" "$rr" "$("from_$tool" "$tmp/$tool.out")"
 }
-wrkrun() { # ROW ROUND PID [wrk args…] URL
-	local row=$1 rr=$2 pid=$3
-	shift 3
-	sleep 1
-	timed "$pid" "$tmp/wrk.out" wrk -t "$wthreads" -c "$conns" -d "${secs}s" --latency "$@"
-	put "$row" "$rr" "$(from_wrk "$tmp/wrk.out")"
-}
+abrun() { loadrun ab "$@"; }
+wrkrun() { loadrun wrk "$@"; }
 mem_load=
 say "ca_service: OCSP, $rounds rounds: ab -n $ab_n -c $conns, wrk -t $wthreads -c $conns -d ${secs}s"
 tl0=$(metric onecert_ocsp_try_later_total); live0=$(metric onecert_ocsp_live_signs_total)
@@ -531,19 +450,26 @@ cfssl $cver (Debian golang-cfssl), in-process P-256 key; onecert's CA key on Sof
 
 EOT
 echo "OCSP, one known certificate, no nonce; medians of $rounds rounds"
-row "new connection per request: ab -n $ab_n -c $conns" "resp/s" "p50 ms" "p99 ms" errors "cpu ms" other ratio
+ocsp_table() { # HEADER BASE LABEL ROW [LABEL ROW…] — ratio = ROW / BASE
+	local base=$2 r
+	row "$1" "resp/s" "p50 ms" "p99 ms" errors "cpu ms" other ratio
+	shift 2
+	while [ $# -gt 0 ]; do
+		r=1.00
+		[ "$2" = "$base" ] || r=$(rr "$2" "$base")
+		line "$1" "$2" "$r"
+		shift 2
+	done
+}
 r_post=$(rr ab_onecert_post ab_openssl_post); r_get=$(rr ab_onecert_get ab_openssl_post)
-line "onecert POST /ocsp (pre-signed)" ab_onecert_post "$r_post"
-line "onecert GET /ocsp/{base64} (pre-signed)" ab_onecert_get "$r_get"
-line "openssl ocsp -port, POST (signs each response)" ab_openssl_post "1.00"
-line "nginx GET, the pre-signed DER as a static file" ab_nginx_get "$(rr ab_nginx_get ab_openssl_post)"
-echo
-row "keep-alive: wrk -t $wthreads -c $conns, ${secs}s" "resp/s" "p50 ms" "p99 ms" errors "cpu ms" other ratio
 w_get=$(rr wrk_onecert_get wrk_nginx_get); w_post=$(rr wrk_onecert_post wrk_nginx_get)
-line "onecert GET /ocsp/{base64} (pre-signed)" wrk_onecert_get "$w_get"
-line "onecert POST /ocsp (pre-signed)" wrk_onecert_post "$w_post"
-line "nginx GET, the pre-signed DER as a static file" wrk_nginx_get "1.00"
-line "onecert POST with a nonce (signed live; 1 round)" wrk_onecert_nonce "$(rr wrk_onecert_nonce wrk_nginx_get)"
+pre="onecert POST /ocsp (pre-signed)"; gre="onecert GET /ocsp/{base64} (pre-signed)"
+ngx="nginx GET, the pre-signed DER as a static file"
+ocsp_table "new connection per request: ab -n $ab_n -c $conns" ab_openssl_post "$pre" ab_onecert_post \
+	"$gre" ab_onecert_get "openssl ocsp -port, POST (signs each response)" ab_openssl_post "$ngx" ab_nginx_get
+echo
+ocsp_table "keep-alive: wrk -t $wthreads -c $conns, ${secs}s" wrk_nginx_get "$gre" wrk_onecert_get \
+	"$pre" wrk_onecert_post "$ngx" wrk_nginx_get "onecert POST with a nonce (signed live; 1 round)" wrk_onecert_nonce
 cat <<EOT
 ab ratios = onecert / openssl ocsp (per-round POST: $(range ab_onecert_post ab_openssl_post)); target ≥ 3.00:
   $(verdict "$r_post" 3) (POST $r_post, GET $r_get)
@@ -560,13 +486,13 @@ memrow "idle, $ncerts certificates pre-signed (start: ${start_secs}s)" "$mem_idl
 memrow "under wrk GET load (sampled mid-run)" "$mem_load"
 memrow "after the OCSP runs" "$mem_end"
 memrow "nginx, master + $cores workers, after its runs" "$mem_nginx"
-cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+cpu=$(cpu_model)
 cat <<EOT
 VmHWM is each process's peak; VmRSS and VmHWM count pages shared between
 the forked processes once per process, PSS shares them out.
 
-$cores × $cpu; OpenSSL $(openssl version | awk '{ print $2 }'), nginx $(nginx -v 2>&1 | sed 's/.*nginx\///') ($cores workers),
-wrk $(dpkg-query -W -f='${Version}' wrk 2>/dev/null || echo "?"), ab $(dpkg-query -W -f='${Version}' apache2-utils 2>/dev/null || echo "?"); onecert $("$onecert" --version | awk '{ print $2 }') ($(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo "?")$(cd "$root" && git diff --quiet HEAD -- src include 2>/dev/null || echo "+local changes"))
+$cores × $cpu; OpenSSL $(openssl_version), nginx $(nginx_version) ($cores workers),
+wrk $(deb_version wrk), ab $(deb_version apache2-utils); onecert $("$onecert" --version | awk '{ print $2 }') ($(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo "?")$(cd "$root" && git diff --quiet HEAD -- src include 2>/dev/null || echo "+local changes"))
 cpu ms = the server's CPU time (all its threads and processes) per certificate or response;
 other  = share of all cores neither the server nor the client used during the run (another
          program on the machine): rows with other well above 0 are noisy; load average

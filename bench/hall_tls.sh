@@ -29,31 +29,22 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-cores=$(nproc 2>/dev/null || echo 2)
+bench=hall_tls
+# shellcheck source=bench/lib.sh
+. "$root/bench/lib.sh"
 secs=${HALL_BENCH_SECONDS:-10}
 procs=${HALL_BENCH_CLIENTS:-4}
 conns=${HALL_BENCH_CONNECTIONS:-32}
 wthreads=${HALL_BENCH_THREADS:-$cores}
-onecert=
-[ "${1:-}" = --onecert ] && onecert=$2
-say() { printf '%s\n' "$*" >&2; }
 
-for t in nginx wrk cc curl openssl; do
-	command -v "$t" >/dev/null || { say "hall_tls: $t is missing (scripts/bootstrap)"; exit 1; }
-done
-if [ -z "$onecert" ]; then
-	build=${BENCH_BUILD:-$root/build-bench}
-	say "hall_tls: building onecert (Release) in $build"
-	cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-	cmake --build "$build" --target onecert -j "$cores" >/dev/null
-	onecert=$build/onecert
-fi
+need nginx wrk cc curl openssl
+bench_onecert "$@"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/onecert-hall-tls.XXXXXX")
 pids=()
 cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
+	# shellcheck disable=SC2119 # stop_all takes PIDs beyond pids: none here
+	stop_all
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -226,23 +217,8 @@ openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$tm
 	--tls-listen "127.0.0.1:$hport" >/dev/null 2>>"$log"
 "$onecert" hall serve --dir "$H" >"$tmp/hall.log" 2>&1 & pids+=($!)
 
-mkdir -p "$N/tmp"
-user_line=""
-[ "$(id -u)" = 0 ] && user_line="user root;"
-cat >"$N/nginx.conf" <<EOF
-$user_line
-daemon off;
-worker_processes $cores;
-pid $N/nginx.pid;
-error_log $N/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log $N/access.log;
-    client_body_temp_path $N/tmp/body;
-    proxy_temp_path $N/tmp/proxy;
-    fastcgi_temp_path $N/tmp/fastcgi;
-    uwsgi_temp_path $N/tmp/uwsgi;
-    scgi_temp_path $N/tmp/scgi;
+nginx_conf "$N"
+cat >>"$N/nginx.conf" <<EOF
     ssl_certificate $tmp/tls.pem;
     ssl_certificate_key $tmp/tls.key;
     ssl_client_certificate $D/ca.pem;
@@ -266,18 +242,15 @@ http {
     }
 }
 EOF
-nginx -t -q -p "$N" -c "$N/nginx.conf" -e "$N/error.log"
-nginx -p "$N" -c "$N/nginx.conf" -e "$N/error.log" & pids+=($!)
+nginx_start "$N"
 
 C=(--cacert "$D/ca.pem" --cert "$tmp/company.pem" --key "$tmp/company.key")
-up=0
-for _ in $(seq 100); do
-	if curl -sf --cacert "$D/ca.pem" "https://127.0.0.1:$hport/healthz" >/dev/null 2>&1 &&
-	   curl -sf "${C[@]}" "https://127.0.0.1:$nport/" >/dev/null 2>&1 &&
-	   curl -sf "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; then up=1; break; fi
-	sleep 0.2
-done
-[ "$up" = 1 ] || { cat "$log" "$tmp/ca.log" "$tmp/hall.log" "$N/error.log" >&2; say "hall_tls: services did not start"; exit 1; }
+all_up() {
+	curl -sf --cacert "$D/ca.pem" "https://127.0.0.1:$hport/healthz" >/dev/null 2>&1 &&
+		curl -sf "${C[@]}" "https://127.0.0.1:$nport/" >/dev/null 2>&1 &&
+		curl -sf "http://127.0.0.1:$port/healthz" >/dev/null 2>&1
+}
+retry 100 all_up || { cat "$log" "$tmp/ca.log" "$tmp/hall.log" "$N/error.log" >&2; say "hall_tls: services did not start"; exit 1; }
 # a first login fetches the OCSP answer the hall then caches (trust.ocsp_max_age 5m)
 code=$(curl -s -o /dev/null -w '%{http_code}' "${C[@]}" -c "$tmp/jar" -X POST "https://127.0.0.1:$hport/api/v1/login/tls")
 [ "$code" = 200 ] || { say "hall_tls: the warm-up login failed ($code)"; exit 1; }
@@ -286,17 +259,9 @@ cookie=$(awk '$6 == "oc_session" { print $7 }' "$tmp/jar")
 curl -sf --cacert "$D/ca.pem" -b "$tmp/jar" "https://127.0.0.1:$hport/api/v1/me" | grep -q company_name ||
 	{ say "hall_tls: /api/v1/me does not answer with the session"; exit 1; }
 
-# CPU time (clock ticks, user + system) of a process and its children
+# CPU time: ticks (bench/lib.sh) counts a process and its children
 # (nginx's workers, the hall's threads are in its own line)
 hall_pid=${pids[1]}; nginx_pid=${pids[2]}
-ticks() {
-	local t=0 p
-	for p in "$1" $(pgrep -P "$1" || true); do
-		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
-	done
-	echo "$t"
-}
-hz=$(getconf CLK_TCK)
 # server CPU ms per request between two tick counts and a request count
 per() { awk -v a="$1" -v b="$2" -v n="$3" -v hz="$hz" 'BEGIN { printf "%.3f", n ? (b - a) * 1000 / hz / n : 0 }'; }
 
@@ -355,9 +320,9 @@ hr=$(rate "$h_login"); nr=$(rate "$n_login"); hh=$(rate "$h_health")
 r1=$(awk -v a="$hr" -v b="$nr" 'BEGIN { printf "%.2f", b ? a / b : 0 }')
 r1h=$(awk -v a="$hh" -v b="$nr" 'BEGIN { printf "%.2f", b ? a / b : 0 }')
 r2=$(awk -v a="$(f "$h_me" 1)" -v b="$(f "$n_me" 1)" 'BEGIN { printf "%.2f", b ? a / b : 0 }')
-cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-ngv=$(nginx -v 2>&1 | sed 's/.*nginx\///')
-wrkv=$(dpkg-query -W -f='${Version}' wrk 2>/dev/null || echo "?")
+cpu=$(cpu_model)
+ngv=$(nginx_version)
+wrkv=$(deb_version wrk)
 row() { printf '%-44s %9s %8s %8s %6s %9s %6s\n' "$@"; }
 echo
 row "full TLS handshake + request per connection" "conn/s" "p50 ms" "p99 ms" fails "cpu ms" ratio
@@ -370,7 +335,7 @@ row "hall: session cookie, JSON of the account" "$(f "$h_me" 1)" "$(f "$h_me" 2)
 row "nginx: return 200 '{}'" "$(f "$n_me" 1)" "$(f "$n_me" 2)" "$(f "$n_me" 3)" "$(f "$n_me" 4)" "$(f "$n_me" 5)" "1.00"
 cat <<EOT
 
-$cores × $cpu; OpenSSL $(openssl version | awk '{ print $2 }'), nginx $ngv ($cores workers), wrk $wrkv
+$cores × $cpu; OpenSSL $(openssl_version), nginx $ngv ($cores workers), wrk $wrkv
 handshakes: $procs client processes (bench/hall_tls.sh's C client), ${secs}s each, TLS 1.3,
   ECDSA P-256 server and client certificates, no resumption; clients share the cores
 me: wrk -t$wthreads -c$conns -d${secs}s; hall sessions stored during the run: $sessions
