@@ -220,6 +220,7 @@ describe('main-certificate update: form, scan, review; the new certificate is ma
       assert.match(await me.textContent(), /主数字证书（法定代表人）/);
       const old = page.locator('#others .sub-item', { hasText: oldMain.serial.slice(-8) });
       await old.getByText('已注销').waitFor();
+      assert.match(await old.locator('.sub-head strong').textContent(), /张三/, 'the retired main keeps its holder');
       await shot(page, 'subs-after');
     });
     // the sub certificate still sees its two matters

@@ -242,6 +242,8 @@ BODY=$(python3 -c 'import json,sys;print(json.dumps({"certificate":open(sys.argv
 R=$(curl -s -w '\n%{http_code}' "${C[@]}" -H 'Content-Type: application/json' -d "$BODY" "$URL/api/v1/login")
 expect_grep "…also by signed challenge" "注销.*403$" "$(flat "$R")"
 expect_grep "the old account is retired" "^[|]retired$" "$(sqlite3 "$H/hall.db" "SELECT role, status FROM accounts WHERE serial = '$A1'")"
+expect_grep "…and keeps the registration's holder (证书持有人), shown on 副证书管理" "^张三[|]$LOCAL$" \
+	"$(sqlite3 "$H/hall.db" "SELECT holder_name, holder_mobile FROM accounts WHERE serial = '$A1'")"
 expect_grep "the sub certificate's grants carry over unchanged" "^$GRANTS$" \
 	"$(sqlite3 "$H/hall.db" "SELECT group_concat(matter, ',') FROM (SELECT matter FROM grants WHERE account_id = $S1_ID ORDER BY matter)")"
 expect_grep "…and its standing and holder" "^$S1_ROW$" "$(sqlite3 "$H/hall.db" "SELECT role, status, holder_name, holder_mobile FROM accounts WHERE id = $S1_ID")"
