@@ -10,8 +10,8 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { ARTIFACTS, browserWith, screenshot } from './world.mjs';
 
-// navigator.language and Accept-Language zh-CN, as the hall's users have (Debian's
-// Chromium here ships only the en-US locale, so date fields still read mm/dd/yyyy)
+// navigator.language and Accept-Language zh-CN, as the hall's users have (the
+// browser itself runs in zh-CN too, see browserWith: date fields read 年/月/日)
 export const DESKTOP = { viewport: { width: 1280, height: 800 }, locale: 'zh-CN' };
 export const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: 'zh-CN' };
 

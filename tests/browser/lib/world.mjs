@@ -185,9 +185,12 @@ export async function browserWith(w, cert) {
   run('certutil', ['-A', '-d', db, '-n', 'onecert test CA', '-t', 'C,,', '-i', w.caPem]);
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
-    env: { ...process.env, HOME: home },
+    // LANGUAGE and --lang: the browser's own locale (chromium-l10n's
+    // zh-CN.pak), which is what formats a date field (年/月/日); the
+    // contexts' locale option only sets navigator.language and Accept-Language
+    env: { ...process.env, HOME: home, LANGUAGE: 'zh_CN' },
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
+      '--disable-component-update', '--disable-sync', '--lang=zh-CN'],
   });
   w.browsers.push(browser);
   return browser;
