@@ -62,4 +62,15 @@ void hs_col(sqlite3_stmt *s, int i, char *dst, size_t cap);  /* NULL reads '' */
 	" requested_at, decided_by, reason"
 void hs_account_row(sqlite3_stmt *s, struct oc_hall_account *a);
 
+/* The SET of the UPDATE that retires a company's main certificate (an
+ * approved or signed 主数字证书更新), with the company's id as ?1: no role,
+ * status retired, and the registration's holder (证书持有人) kept on it
+ * unless it had one of its own, so that 副证书管理 still names it. */
+#define RETIRE_MAIN_SET "UPDATE accounts SET role = '', status = 'retired'," \
+	" holder_name = CASE WHEN holder_name = '' THEN coalesce((SELECT" \
+	" json_extract(profile, '$.holder') FROM companies WHERE id = ?1), '')" \
+	" ELSE holder_name END, holder_mobile = CASE WHEN holder_name = '' THEN" \
+	" coalesce((SELECT json_extract(profile, '$.holder_mobile') FROM companies" \
+	" WHERE id = ?1), '') ELSE holder_mobile END"
+
 #endif

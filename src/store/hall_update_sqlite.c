@@ -95,14 +95,7 @@ swap(struct oc_hall_store *st, const struct oc_hall_application *app, char retir
 	sqlite3_stmt *s;
 	int rc;
 
-	s = hs_prep(st, "UPDATE accounts SET role = '', status = 'retired',"
-	    /* the registration's holder (证书持有人) stays on the retired
-	     * certificate unless it had one of its own */
-	    " holder_name = CASE WHEN holder_name = '' THEN coalesce((SELECT"
-	    " json_extract(profile, '$.holder') FROM companies WHERE id = ?1), '')"
-	    " ELSE holder_name END, holder_mobile = CASE WHEN holder_name = '' THEN"
-	    " coalesce((SELECT json_extract(profile, '$.holder_mobile') FROM companies"
-	    " WHERE id = ?1), '') ELSE holder_mobile END"
+	s = hs_prep(st, RETIRE_MAIN_SET
 	    " WHERE id = (SELECT main_account_id FROM companies WHERE id = ?1"
 	    " AND state IN ('main_active','registered'))"
 	    " AND company_id = ?1 AND serial = json_extract(?2, '$.old_serial')"
