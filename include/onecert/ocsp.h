@@ -17,8 +17,9 @@
  *    CA.  A refresh (at start, then every revocation_interval from a
  *    background thread) lists the CA's certificates in the store and signs
  *    a response for each one that is new, changed status, or comes within
- *    refresh_before of its nextUpdate — one with a SHA-1 CertID and one
- *    with a SHA-256 CertID, as clients ask with either.  Answering a
+ *    refresh_before of its nextUpdate: one response with two
+ *    SingleResponses, a SHA-1 CertID and a SHA-256 CertID, as clients ask
+ *    with either and find theirs among several.  Answering a
  *    request for one known certificate without a nonce copies the
  *    pre-signed DER out of an rwlock-protected hash table: no signature.
  *    Only a nonce, several CertIDs in one request, or a serial the cache
@@ -150,6 +151,12 @@ int oc_ocsp_certid_find_issuer(const struct oc_ocsp_certid *id,
  * algorithm with NULL parameters, as OpenSSL, NSS and Windows send it). */
 int oc_ocsp_certid_make(X509 *issuer, enum oc_ocsp_hash hash,
 	const char *serial_hex, struct oc_ocsp_certid *out, struct oc_err *err);
+/* The same CertID (byte for byte) from the issuer's hashes computed once
+ * by oc_ocsp_issuer_hashes: what the OCSP cache uses for the two CertIDs
+ * of every response it pre-signs. */
+int oc_ocsp_certid_from_hashes(const struct oc_ocsp_issuer_hashes *h,
+	enum oc_ocsp_hash hash, const char *serial_hex,
+	struct oc_ocsp_certid *out, struct oc_err *err);
 
 /* One SingleResponse. */
 struct oc_ocsp_single {

@@ -19,10 +19,12 @@
 
 #include <jansson.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include "ca/api.h"
+#include "onecert/buf.h"
 #include "onecert/ca.h"
 #include "onecert/http.h"
 #include "onecert/json.h"
@@ -117,6 +119,71 @@ cert_json(X509 *cert, const char *medium)
 	    "not_after", na, "medium", medium ? medium : "", "certificate", pem ? pem : "");
 	free(pem);
 	return j;
+}
+
+/* A string that goes into JSON as it is: printable ASCII without '"' and
+ * '\\'.  Anything else takes jansson's escaping (cert_json). */
+static bool
+json_plain(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s < 0x20 || *s > 0x7e || *s == '"' || *s == '\\')
+			return false;
+	return true;
+}
+
+/* The reply of the calls that issue (cert_json's members, in its order,
+ * compact as oc_http_reply_json writes them), written directly: the PEM
+ * base64'd in one call with its line breaks as JSON escapes, with no BIO,
+ * JSON tree or dump on the way.  Falls back to cert_json where a member
+ * would need escaping. */
+static void
+reply_cert(struct oc_http_req *req, int status, X509 *cert, const char *medium)
+{
+	static const char head[] = "-----BEGIN CERTIFICATE-----\\n";
+	static const char tail[] = "-----END CERTIFICATE-----\\n";
+	char serial[43] = "", uid[64] = "", na[32] = "";
+	unsigned char *der = NULL, *b64 = NULL, *out;
+	struct oc_buf b;
+	struct tm tm;
+	size_t n64, outlen;
+	int dlen, rc;
+
+	if (medium == NULL)
+		medium = "";
+	oc_serial_hex(X509_get0_serialNumber(cert), serial);
+	oc_cert_ext_string(cert, OC_OID_UNIQUE_ID, uid, sizeof(uid), NULL);
+	if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm))
+		strftime(na, sizeof(na), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (!json_plain(medium) || !json_plain(uid) ||
+	    (dlen = i2d_X509(cert, &der)) <= 0 ||
+	    (b64 = malloc(4 * (((size_t)dlen + 2) / 3) + 1)) == NULL) {
+		OPENSSL_free(der);
+		oc_http_reply_json(req, status, cert_json(cert, medium));
+		return;
+	}
+	n64 = (size_t)EVP_EncodeBlock(b64, der, dlen);
+	OPENSSL_free(der);
+	oc_buf_init(&b, 1 << 20);
+	rc = oc_buf_printf(&b, "{\"serial\":\"%s\",\"unique_id\":\"%s\","
+	    "\"not_after\":\"%s\",\"medium\":\"%s\",\"certificate\":\"%s",
+	    serial, uid, na, medium, head);
+	/* 64 characters a line, as PEM_write_bio_X509 */
+	for (size_t i = 0; i < n64 && rc == 0; i += 64)
+		if ((rc = oc_buf_add(&b, b64 + i, n64 - i < 64 ? n64 - i : 64)) ==
+		    0)
+			rc = oc_buf_add(&b, "\\n", 2);
+	if (rc == 0)
+		rc = oc_buf_printf(&b, "%s\"}", tail);
+	free(b64);
+	if (rc != 0) {
+		oc_buf_cleanup(&b);
+		oc_http_reply_json(req, status, cert_json(cert, medium));
+		return;
+	}
+	out = oc_buf_steal(&b, &outlen);
+	oc_http_reply_take(req, status, "application/json; charset=utf-8", out,
+	    outlen);
 }
 
 static json_t *
@@ -310,7 +377,7 @@ issue(struct call *c, long long id)
 	X509_REQ_free(csr);
 	if (cert == NULL)
 		return fail(c, &err);
-	oc_http_reply_json(c->req, 201, cert_json(cert, medium));
+	reply_cert(c->req, 201, cert, medium);
 	X509_free(cert);
 }
 
@@ -334,7 +401,7 @@ issue_direct(struct call *c)
 		return fail(c, &err);
 	}
 	X509_REQ_free(csr);
-	oc_http_reply_json(c->req, 201, cert_json(cert, r.medium));
+	reply_cert(c->req, 201, cert, r.medium);
 	X509_free(cert);
 }
 
@@ -362,7 +429,7 @@ replace(struct call *c, const char *serial, const char *what)
 	X509_REQ_free(csr);
 	if (cert == NULL)
 		return fail(c, &err);
-	oc_http_reply_json(c->req, 201, cert_json(cert, medium));
+	reply_cert(c->req, 201, cert, medium);
 	X509_free(cert);
 }
 

@@ -3,13 +3,20 @@
  * serving does not sign (SPEC §3.5).
  *
  * Shape.  A hash table keyed by serial (canonical hex) holds, per
- * certificate of the CA, the status last read from the store and two
- * pre-signed OCSPResponses: one whose CertID uses SHA-1 (what `openssl
- * ocsp`, browsers and RFC 5019 clients send) and one using SHA-256.  Both
- * are needed because clients match the response's CertID, hash algorithm
- * included, against the one they asked with.  Readers take the table's
- * rwlock shared and copy one DER blob out; only a refresh takes it
- * exclusively, briefly, to swap entries in.
+ * certificate of the CA, the status last read from the store and one
+ * pre-signed OCSPResponse whose ResponseData carries two SingleResponses
+ * for it: the first with a SHA-1 CertID (what `openssl ocsp`, browsers and
+ * RFC 5019 clients send), the second with a SHA-256 CertID.  Clients match
+ * the response's CertID, hash algorithm included, against the one they
+ * asked with, and look for it among all the SingleResponses of a response
+ * (RFC 6960 4.2.1 allows several, as RFC 5019 2.2.1 does "to improve
+ * response pre-generation performance"; OpenSSL's OCSP_resp_find_status,
+ * which `openssl ocsp` uses, searches them all), so the one response serves
+ * a request with either CertID: one signature and one self-check per
+ * certificate instead of two.  The SHA-1 one comes first for clients that
+ * read only the first.  Readers take the table's rwlock shared and copy the
+ * DER blob out; only a refresh takes it exclusively, briefly, to swap
+ * entries in.
  *
  * Refresh (oc_ocsp_cache_refresh; at start, then every revocation_interval
  * from the background thread, or at once when kicked) lists the CA's
@@ -74,7 +81,7 @@
 #include "onecert/store.h"
 #include "pki/internal.h"
 
-#define NHASH 2   /* [0] SHA-1 CertIDs, [1] SHA-256 CertIDs */
+#define NHASH 2   /* CertIDs per pre-signed response: SHA-1, SHA-256 */
 #define MEMO_N       16     /* request encodings remembered per thread */
 #define MEMO_REQ_MAX 256    /* … each at most this long */
 
@@ -85,10 +92,11 @@ struct entry {
 	enum oc_ocsp_cert_status status;   /* GOOD or REVOKED */
 	time_t revoked_at;
 	int reason;
-	time_t next_update;            /* of der[]; 0 when none */
-	time_t produced;               /* producedAt of der[] */
-	unsigned char *der[NHASH];     /* OPENSSL_malloc'd; NULL: none */
-	size_t der_len[NHASH];
+	time_t next_update;            /* of der; 0 when none */
+	time_t produced;               /* producedAt of der */
+	unsigned char *der;            /* OPENSSL_malloc'd, both CertIDs;
+	                                  NULL: none */
+	size_t der_len;
 	uint64_t gen;                  /* refresh generation last listed */
 };
 
@@ -187,8 +195,7 @@ entry_free(struct entry *e)
 {
 	if (e == NULL)
 		return;
-	for (int i = 0; i < NHASH; i++)
-		OPENSSL_free(e->der[i]);
+	OPENSSL_free(e->der);
 	free(e);
 }
 
@@ -428,50 +435,50 @@ same_status(const struct entry *e, const struct rec *r)
 	    (e->revoked_at == r->revoked_at && e->reason == r->reason);
 }
 
-/* Sign both responses for r as of `at`, their self-checks with v (NULL:
- * without a verify context of the refresh's own). */
+/* Sign the response for r as of `at`, with both CertIDs (SHA-1 first,
+ * then SHA-256), its self-check with v (NULL: without a verify context of
+ * the refresh's own).  *der is OPENSSL_malloc'd. */
 static int
 presign(struct oc_ocsp_cache *c, struct oc__ocsp_verifier *v,
-    const struct rec *r, time_t at, unsigned char *der[NHASH],
-    size_t len[NHASH], time_t *produced, struct oc_err *err)
+    const struct rec *r, time_t at, unsigned char **der, size_t *len,
+    time_t *produced, struct oc_err *err)
 {
 	static const enum oc_ocsp_hash hashes[NHASH] = { OC_OCSP_HASH_SHA1,
 	    OC_OCSP_HASH_SHA256 };
-	struct oc_ocsp_certid id;
-	struct oc_ocsp_single s;
+	struct oc_ocsp_certid id[NHASH];
+	struct oc_ocsp_single s[NHASH];
 	int rc;
 
 	*produced = now_of(c);
 	if (*produced < at)
 		*produced = at;
+	memset(s, 0, sizeof(s));
 	for (int i = 0; i < NHASH; i++) {
-		if ((rc = oc_ocsp_certid_make(c->issuer, hashes[i], r->serial,
-		    &id, err)) != 0)
+		if ((rc = oc_ocsp_certid_from_hashes(&c->ih, hashes[i],
+		    r->serial, &id[i], err)) != 0)
 			return rc;
-		memset(&s, 0, sizeof(s));
-		s.id = &id;
-		s.status = r->status;
-		s.revoked_at = r->revoked_at;
-		s.reason = r->reason;
-		s.this_update = at;
-		s.next_update = at + c->o.validity;
-		if ((rc = sign_singles(c, v, &s, 1, NULL, 0, *produced, &der[i],
-		    &len[i], err)) != 0)
-			return rc;
-		atomic_fetch_add(&c->n_presign, 1);
+		s[i].id = &id[i];
+		s[i].status = r->status;
+		s[i].revoked_at = r->revoked_at;
+		s[i].reason = r->reason;
+		s[i].this_update = at;
+		s[i].next_update = at + c->o.validity;
 	}
+	if ((rc = sign_singles(c, v, s, NHASH, NULL, 0, *produced, der, len,
+	    err)) != 0)
+		return rc;
+	atomic_fetch_add(&c->n_presign, 1);
 	return 0;
 }
 
-/* Put r (and its responses, which it takes over; NULL = none) into the
- * table as of generation gen.  Old responses are freed after the lock is
- * dropped. */
+/* Put r (and its response, which it takes over; NULL = none) into the
+ * table as of generation gen.  The old response is freed after the lock
+ * is dropped. */
 static int
-store_entry(struct oc_ocsp_cache *c, const struct rec *r,
-    unsigned char *der[NHASH], size_t len[NHASH], time_t next_update,
-    time_t produced)
+store_entry(struct oc_ocsp_cache *c, const struct rec *r, unsigned char *der,
+    size_t len, time_t next_update, time_t produced)
 {
-	unsigned char *old[NHASH] = { NULL, NULL };
+	unsigned char *old;
 	struct entry *e, *fresh = NULL;
 	int rc = 0;
 
@@ -493,16 +500,13 @@ store_entry(struct oc_ocsp_cache *c, const struct rec *r,
 	e->revoked_at = r->revoked_at;
 	e->reason = r->reason;
 	e->gen = c->gen;
-	for (int i = 0; i < NHASH; i++) {
-		old[i] = e->der[i];
-		e->der[i] = der != NULL ? der[i] : NULL;
-		e->der_len[i] = der != NULL ? len[i] : 0;
-	}
+	old = e->der;
+	e->der = der;
+	e->der_len = der != NULL ? len : 0;
 	e->next_update = der != NULL ? next_update : 0;
 	e->produced = der != NULL ? produced : 0;
 	pthread_rwlock_unlock(&c->lock);
-	for (int i = 0; i < NHASH; i++)
-		OPENSSL_free(old[i]);
+	OPENSSL_free(old);
 	return 0;
 }
 
@@ -554,12 +558,12 @@ oc_ocsp_cache_refresh(struct oc_ocsp_cache *c, struct oc_err *err)
 	for (size_t i = 0; i < rs.n; i++) {
 		const struct rec *r = &rs.v[i];
 		struct entry *e = find(c, r->serial);   /* only we mutate */
-		unsigned char *der[NHASH] = { NULL, NULL };
-		size_t len[NHASH] = { 0, 0 };
+		unsigned char *der = NULL;
+		size_t len = 0;
 		time_t produced = 0;
 		bool changed = e == NULL || !same_status(e, r);
 
-		if (!changed && e->der[0] != NULL && e->der[1] != NULL &&
+		if (!changed && e->der != NULL &&
 		    e->next_update - now > c->o.refresh_before) {
 			e->gen = c->gen;   /* readers never look at gen */
 			continue;
@@ -574,13 +578,11 @@ oc_ocsp_cache_refresh(struct oc_ocsp_cache *c, struct oc_err *err)
 				ERR_clear_error();
 			}
 			oc_err_clear(&e2);
-			sign_rc = presign(c, v, r, now, der, len, &produced,
+			sign_rc = presign(c, v, r, now, &der, &len, &produced,
 			    &e2);
 			if (sign_rc != 0) {
-				for (int k = 0; k < NHASH; k++) {
-					OPENSSL_free(der[k]);
-					der[k] = NULL;
-				}
+				OPENSSL_free(der);
+				der = NULL;
 				if (err != NULL)
 					*err = e2;
 			}
@@ -588,8 +590,7 @@ oc_ocsp_cache_refresh(struct oc_ocsp_cache *c, struct oc_err *err)
 		if (sign_rc == 0) {
 			if ((rc = store_entry(c, r, der, len, now +
 			    c->o.validity, produced)) != 0) {
-				for (int k = 0; k < NHASH; k++)
-					OPENSSL_free(der[k]);
+				OPENSSL_free(der);
 				oc_err_set(err, rc, "内存不足 / out of memory");
 				goto out;
 			}
@@ -597,7 +598,7 @@ oc_ocsp_cache_refresh(struct oc_ocsp_cache *c, struct oc_err *err)
 		} else if (changed) {
 			/* Never leave a stale status to be served: record
 			 * the new one without responses (answered live). */
-			if ((rc = store_entry(c, r, NULL, NULL, 0, 0)) != 0) {
+			if ((rc = store_entry(c, r, NULL, 0, 0, 0)) != 0) {
 				oc_err_set(err, rc, "内存不足 / out of memory");
 				goto out;
 			}
@@ -781,10 +782,10 @@ hash_index(enum oc_ocsp_hash h)
 	return h == OC_OCSP_HASH_SHA1 ? 0 : h == OC_OCSP_HASH_SHA256 ? 1 : -1;
 }
 
-/* The pre-signed answer for serial (CertIDs hashed with hash index hi):
- * 1 with *resp set (caller owns), 0 if there is none that may be served
- * (not ready, unknown serial, none signed, past its nextUpdate), -1 out of
- * memory. */
+/* The pre-signed answer for serial, asked with a CertID of hash index hi
+ * (0 or 1: the response holds both): 1 with *resp set (caller owns), 0 if
+ * there is none that may be served (not ready, unknown serial, none
+ * signed, past its nextUpdate), -1 out of memory. */
 static int
 presigned(struct oc_ocsp_cache *c, const char *serial, int hi, time_t now,
     unsigned char **resp, size_t *resp_len, struct oc_ocsp_answer *info)
@@ -793,12 +794,12 @@ presigned(struct oc_ocsp_cache *c, const char *serial, int hi, time_t now,
 	int rc = 0;
 
 	pthread_rwlock_rdlock(&c->lock);
-	if (c->ready && (e = find(c, serial)) != NULL && e->der[hi] != NULL &&
-	    e->next_update > now) {
+	if (hi >= 0 && hi < NHASH && c->ready && (e = find(c, serial)) !=
+	    NULL && e->der != NULL && e->next_update > now) {
 		rc = -1;
-		if ((*resp = malloc(e->der_len[hi])) != NULL) {
-			memcpy(*resp, e->der[hi], e->der_len[hi]);
-			*resp_len = e->der_len[hi];
+		if ((*resp = malloc(e->der_len)) != NULL) {
+			memcpy(*resp, e->der, e->der_len);
+			*resp_len = e->der_len;
 			if (info != NULL) {
 				info->status = OC_OCSP_SUCCESSFUL;
 				info->presigned = true;

@@ -507,6 +507,96 @@ out:
 	return rc;
 }
 
+/* The same CertID as oc_ocsp_certid_make, written from the issuer's
+ * hashes computed once (oc_ocsp_issuer_hashes): no digest, no bignum, no
+ * OpenSSL object per call, for the OCSP cache that makes two per
+ * certificate it pre-signs.  Every element is short enough for one-octet
+ * lengths (a SHA-256 CertID with a 20-octet serial is 108 octets). */
+int
+oc_ocsp_certid_from_hashes(const struct oc_ocsp_issuer_hashes *h,
+    enum oc_ocsp_hash hash, const char *serial_hex,
+    struct oc_ocsp_certid *out, struct oc_err *err)
+{
+	static const unsigned char alg_sha1[] = { 0x30, 0x09, 0x06, 0x05,
+	    0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00 };
+	static const unsigned char alg_sha256[] = { 0x30, 0x0d, 0x06, 0x09,
+	    0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00 };
+	unsigned char sn[22], *d;
+	const unsigned char *alg, *nh, *kh;
+	size_t alglen, hl, nsn = 0, content, k = 0;
+	char canon[43];
+	int rc;
+
+	if (h == NULL || out == NULL || (hash != OC_OCSP_HASH_SHA1 &&
+	    hash != OC_OCSP_HASH_SHA256))
+		return oc_err_set(err, OC_EINVAL, "CertID 参数无效 / bad CertID "
+		    "arguments");
+	if ((rc = oc_serial_canon(serial_hex, canon, err)) != 0)
+		return rc;
+	memset(out, 0, sizeof(*out));
+	if (hash == OC_OCSP_HASH_SHA1) {
+		alg = alg_sha1;
+		alglen = sizeof(alg_sha1);
+		nh = h->name_sha1;
+		kh = h->key_sha1;
+		hl = 20;
+	} else {
+		alg = alg_sha256;
+		alglen = sizeof(alg_sha256);
+		nh = h->name_sha256;
+		kh = h->key_sha256;
+		hl = 32;
+	}
+	/* INTEGER contents: the canonical hex's octets (whole octets, at
+	 * most 20, upper case) without leading zero octets, and one zero
+	 * octet in front of a set high bit. */
+	for (const char *p = canon; p[0] != '\0' && p[1] != '\0'; p += 2) {
+		int hi = p[0] <= '9' ? p[0] - '0' : p[0] - 'A' + 10;
+		int lo = p[1] <= '9' ? p[1] - '0' : p[1] - 'A' + 10;
+		unsigned char b = (unsigned char)(hi << 4 | lo);
+
+		if (nsn == 0 && b == 0)
+			continue;
+		if (nsn == 0 && (b & 0x80) != 0)
+			sn[nsn++] = 0;
+		if (nsn >= sizeof(sn))
+			return oc_err_set(err, OC_EINVAL, "序列号超过20字节 / "
+			    "serial number longer than 20 octets");
+		sn[nsn++] = b;
+	}
+	if (nsn == 0)
+		sn[nsn++] = 0;
+	content = alglen + 2 + hl + 2 + hl + 2 + nsn;
+	if (content >= 0x80 || content + 2 > sizeof(out->der))
+		return oc_err_set(err, OC_EINTERNAL, "CertID 过长 / CertID too "
+		    "long");
+	d = out->der;
+	d[k++] = 0x30;
+	d[k++] = (unsigned char)content;
+	memcpy(d + k, alg, alglen);
+	k += alglen;
+	d[k++] = V_ASN1_OCTET_STRING;
+	d[k++] = (unsigned char)hl;
+	memcpy(d + k, nh, hl);
+	k += hl;
+	d[k++] = V_ASN1_OCTET_STRING;
+	d[k++] = (unsigned char)hl;
+	memcpy(d + k, kh, hl);
+	k += hl;
+	d[k++] = V_ASN1_INTEGER;
+	d[k++] = (unsigned char)nsn;
+	memcpy(d + k, sn, nsn);
+	k += nsn;
+	out->der_len = k;
+	out->hash = hash;
+	memcpy(out->name_hash, nh, hl);
+	out->name_hash_len = hl;
+	memcpy(out->key_hash, kh, hl);
+	out->key_hash_len = hl;
+	memcpy(out->serial, canon, sizeof(out->serial));
+	return 0;
+}
+
 /* ---- a small DER writer ---- */
 
 #define DW_MAX (4u * 1024 * 1024)

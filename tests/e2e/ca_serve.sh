@@ -73,6 +73,25 @@ H=$(curl -sI "$BASE/ocsp/$B64")
 expect_grep "GET answers are cacheable until nextUpdate" "Cache-Control: max-age=[0-9]+" "$H"
 R=$(openssl ocsp -respin "$T/resp.der" -resp_text -noverify 2>&1)
 expect_grep "signed by the responder certificate (byKey)" "Responder Id: [0-9A-F]+" "$R"
+# SHA-256 CertIDs: answered from the same pre-signed response, which holds
+# a SingleResponse for each CertID hash; openssl finds its own among them
+R=$(openssl ocsp -issuer "$D/issuing.pem" -sha256 -cert "$T/c1.pem" -url "$OCSP_URL" -CAfile "$D/ca.pem" -no_nonce 2>&1)
+expect_grep "openssl ocsp -sha256 (pre-signed, POST): verify OK" "Response verify OK" "$R"
+expect_grep "openssl ocsp -sha256 (pre-signed, POST): good" "c1.pem: good" "$R"
+R=$(openssl ocsp -issuer "$D/issuing.pem" -sha256 -cert "$T/c1.pem" -url "$OCSP_URL" -CAfile "$D/ca.pem" 2>&1)
+expect_grep "openssl ocsp -sha256 (nonce, signed live): good" "c1.pem: good" "$R"
+openssl ocsp -issuer "$D/issuing.pem" -sha256 -cert "$T/c1.pem" -no_nonce -reqout "$T/req256.der" >/dev/null 2>&1
+B64=$(base64 -w0 "$T/req256.der" | sed 's/+/%2B/g; s/\//%2F/g; s/=/%3D/g')
+curl -sf -o "$T/resp256.der" "$BASE/ocsp/$B64" || fail "GET /ocsp/{b64} (SHA-256 CertID)"
+R=$(openssl ocsp -respin "$T/resp256.der" -issuer "$D/issuing.pem" -sha256 -cert "$T/c1.pem" -CAfile "$D/ca.pem" -no_nonce 2>&1)
+expect_grep "OCSP over GET, SHA-256 CertID: verify OK" "Response verify OK" "$R"
+expect_grep "OCSP over GET, SHA-256 CertID: good" "c1.pem: good" "$R"
+cmp -s "$T/resp.der" "$T/resp256.der" || fail "SHA-1 and SHA-256 requests get the one pre-signed response"
+ok "SHA-1 and SHA-256 requests get the one pre-signed response"
+R=$(openssl ocsp -respin "$T/resp256.der" -resp_text -noverify 2>&1)
+[ "$(grep -c 'Certificate ID:' <<<"$R")" = 2 ] && grep -q 'Hash Algorithm: sha1' <<<"$R" &&
+	grep -q 'Hash Algorithm: sha256' <<<"$R" || fail "the pre-signed response holds a SHA-1 and a SHA-256 CertID: $R"
+ok "the pre-signed response holds a SHA-1 and a SHA-256 CertID"
 
 # malformed requests get malformedRequest, and the service stays up
 printf 'garbage' > "$T/bad.der"
@@ -107,6 +126,9 @@ sleep 3
 R=$(openssl ocsp -issuer "$D/issuing.pem" -cert "$T/c1.pem" -url "$OCSP_URL" -CAfile "$D/ca.pem" -no_nonce 2>&1)
 expect_grep "openssl ocsp: revoked within the interval" "c1.pem: revoked" "$R"
 expect_grep "with its reason" "Reason: keyCompromise" "$R"
+R=$(openssl ocsp -issuer "$D/issuing.pem" -sha256 -cert "$T/c1.pem" -url "$OCSP_URL" -CAfile "$D/ca.pem" -no_nonce 2>&1)
+expect_grep "openssl ocsp -sha256: revoked within the interval" "c1.pem: revoked" "$R"
+expect_grep "openssl ocsp -sha256: with its reason" "Reason: keyCompromise" "$R"
 expect_fail "openssl verify -crl_check -crl_download: revoked" "certificate revoked" \
 	openssl verify -crl_check -crl_download -CAfile "$D/ca.pem" "$T/c1.pem"
 
@@ -150,7 +172,8 @@ R=$(api "${OP[@]}" -X POST "$API/enrollments/$EID/approve")
 expect_grep "approving twice → 409" "^409$" "$R"
 R=$(api "${OP[@]}" -d "$CSRJ" "$API/enrollments/$EID/issue")
 expect_grep "issue over the API → 201" "^201$" "$R"
-echo "$R" | head -1 | python3 -c 'import json,sys;print(json.load(sys.stdin)["certificate"],end="")' > "$T/c2.pem"
+echo "$R" | head -1 > "$T/issue.json"
+python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["certificate"],end="")' "$T/issue.json" > "$T/c2.pem"
 expect_ok "openssl verify accepts the API-issued certificate" openssl verify -CAfile "$D/ca.pem" "$T/c2.pem"
 S2=$(serial_of "$T/c2.pem")
 R=$(api "${OP[@]}" "$API/certs?uscc=$USCC")
@@ -163,6 +186,21 @@ R=$(api "${OP[@]}" -X DELETE "$API/certs/$S2/apps/hall")
 expect_grep "应用注销 → 200" "^200$" "$R"
 R=$(api "${OP[@]}" "$API/certs/$S2")
 expect_grep "GET a certificate over the API" "^200$" "$R"
+# the issue reply (written directly, not through a JSON tree): compact JSON
+# whose members match the record, its PEM byte for byte OpenSSL's
+echo "$R" | head -1 > "$T/get.json"
+python3 - "$T/issue.json" "$T/get.json" <<'PY' || fail "the issue reply is the compact JSON of the certificate's record"
+import json, sys
+raw = open(sys.argv[1]).read().rstrip("\n")
+got = json.loads(raw)
+rec = json.load(open(sys.argv[2]))
+assert raw == json.dumps(got, separators=(",", ":"), ensure_ascii=False), raw
+assert list(got) == ["serial", "unique_id", "not_after", "medium", "certificate"], list(got)
+for k in ("serial", "unique_id", "not_after", "medium", "certificate"):
+    assert got[k] == rec[k], (k, got[k], rec[k])
+assert got["unique_id"] and got["certificate"].startswith("-----BEGIN CERTIFICATE-----\n")
+PY
+ok "the issue reply is the compact JSON of the certificate's record (PEM as OpenSSL writes it)"
 LONG=$(printf '/%.0s' $(seq 600))
 R=$(api "${OP[@]}" "$API/certs/$S2${LONG}x")
 expect_grep "a path longer than the router reads is not cut and routed → 404" "^404$" "$R"

@@ -395,6 +395,52 @@ openssl_ocsp_check(enum oc_algo a, const char *md_opt, const char *certfile,
 	return out;
 }
 
+/* `openssl ocsp` finds no status for certfile in resp.der (another
+ * certificate's response). */
+static void
+openssl_ocsp_absent(const char *certfile)
+{
+	char cmd[4096];
+	const char *out;
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "openssl ocsp -respin %s -issuer %s "
+	    "-noverify -cert %s -no_nonce", path("resp.der"),
+	    path("issuer.pem"), path(certfile));
+	out = run(cmd, &st);
+	expect_in(out, "No Status found", cmd);
+}
+
+/* A pre-signed response: exactly two SingleResponses for cert, the first
+ * with its SHA-1 CertID, the second with its SHA-256 CertID, the same
+ * status, times and reason in both. */
+static void
+expect_both_certids(OCSP_BASICRESP *bs, X509 *issuer, X509 *cert,
+    int status, int reason, time_t revoked_at)
+{
+	ASN1_GENERALIZEDTIME *tu[2], *nu[2];
+	ASN1_OBJECT *md = NULL;
+
+	assert_int_equal(OCSP_resp_count(bs), 2);
+	for (int i = 0; i < 2; i++) {
+		OCSP_SINGLERESP *one = OCSP_resp_get0(bs, i);
+
+		assert_non_null(one);
+		assert_int_equal(OCSP_id_get0_info(NULL, &md, NULL, NULL,
+		    (OCSP_CERTID *)OCSP_SINGLERESP_get0_id(one)), 1);
+		assert_int_equal(OBJ_obj2nid(md), i == 0 ? NID_sha1 :
+		    NID_sha256);
+		assert_int_equal(OCSP_single_get0_status(one, NULL, NULL,
+		    &tu[i], &nu[i]), status);
+	}
+	assert_int_equal(ASN1_TIME_compare(tu[0], tu[1]), 0);
+	assert_int_equal(ASN1_TIME_compare(nu[0], nu[1]), 0);
+	expect_status(bs, issuer, cert, EVP_sha1(), status, reason,
+	    revoked_at);
+	expect_status(bs, issuer, cert, EVP_sha256(), status, reason,
+	    revoked_at);
+}
+
 static void
 write_world_files(struct world *w)
 {
@@ -1145,6 +1191,64 @@ test_build_ca_signed(void **state)
 	world_free(&w);
 }
 
+/* The cache's CertIDs, written from the issuer's hashes, are byte for
+ * byte those OpenSSL makes (oc_ocsp_certid_make), serials of every shape
+ * included: leading zero octets, a set high bit, zero, 20 octets. */
+static void
+test_certid_from_hashes(void **state)
+{
+	static const char *serials[] = { "01", "7F", "80", "00FF", "0080",
+	    "00", "0000", "12:34:AB", "0x1234567890ABCDEF",
+	    "7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF",
+	    "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF",
+	    "80000000000000000000000000000000000000000" };
+	static const enum oc_ocsp_hash hs[] = { OC_OCSP_HASH_SHA1,
+	    OC_OCSP_HASH_SHA256 };
+	struct oc_ocsp_issuer_hashes ih;
+	struct oc_ocsp_certid a, b;
+	struct oc_err err;
+	struct world w;
+	char hex[43];
+
+	(void)state;
+	world_make(&w, OC_ALGO_EC);
+	assert_int_equal(oc_ocsp_issuer_hashes(w.h.ca, &ih, &err), 0);
+	serial_of(w.leaf[0], hex);
+	for (size_t i = 0; i < sizeof(serials) / sizeof(serials[0]) + 1; i++) {
+		const char *sn = i < sizeof(serials) / sizeof(serials[0]) ?
+		    serials[i] : hex;
+
+		for (size_t j = 0; j < 2; j++) {
+			int r1 = oc_ocsp_certid_make(w.h.ca, hs[j], sn, &a,
+			    &err);
+			int r2 = oc_ocsp_certid_from_hashes(&ih, hs[j], sn, &b,
+			    &err);
+
+			assert_int_equal(r1, r2);
+			if (r1 != 0)
+				continue;
+			assert_int_equal(a.der_len, b.der_len);
+			assert_memory_equal(a.der, b.der, a.der_len);
+			assert_int_equal(a.hash, b.hash);
+			assert_string_equal(a.serial, b.serial);
+			assert_int_equal(a.name_hash_len, b.name_hash_len);
+			assert_memory_equal(a.name_hash, b.name_hash,
+			    a.name_hash_len);
+			assert_int_equal(a.key_hash_len, b.key_hash_len);
+			assert_memory_equal(a.key_hash, b.key_hash,
+			    a.key_hash_len);
+			assert_true(oc_ocsp_certid_is_for_hashes(&b, &ih));
+		}
+	}
+	/* 21 octets and a hash we do not answer for are refused. */
+	assert_int_not_equal(oc_ocsp_certid_from_hashes(&ih,
+	    OC_OCSP_HASH_SHA1, "010000000000000000000000000000000000000000",
+	    &b, &err), 0);
+	assert_int_equal(oc_ocsp_certid_from_hashes(&ih, OC_OCSP_HASH_NONE,
+	    "01", &b, &err), OC_EINVAL);
+	world_free(&w);
+}
+
 static void
 test_error_responses(void **state)
 {
@@ -1357,17 +1461,18 @@ cache_flow(enum oc_algo a)
 	req = api_request(issuing, leaf, 1, EVP_sha1(), 0, &len, NULL);
 	expect_error_answer(c, req, len, OC_OCSP_TRY_LATER);
 
-	/* Refresh: two responses (SHA-1, SHA-256) per certificate, the
-	 * responder's own certificate skipped. */
+	/* Refresh: one response per certificate, carrying both its SHA-1
+	 * and its SHA-256 CertID (one signature each), the responder's own
+	 * certificate skipped. */
 	if (oc_ocsp_cache_refresh(c, &err) != 0)
 		fail_msg("refresh: %s | %s", err.msg, err.detail);
-	assert_int_equal(atomic_load(&cnt.n), 6);
+	assert_int_equal(atomic_load(&cnt.n), 3);
 	oc_ocsp_cache_get_stats(c, &st);
 	assert_int_equal(st.entries, 3);
-	assert_int_equal(st.presigns, 6);
+	assert_int_equal(st.presigns, 3);
 	/* Nothing changed: a second refresh signs nothing. */
 	assert_int_equal(oc_ocsp_cache_refresh(c, &err), 0);
-	assert_int_equal(atomic_load(&cnt.n), 6);
+	assert_int_equal(atomic_load(&cnt.n), 3);
 
 	/* Known certificate, no nonce: pre-signed, no signature, the same
 	 * bytes each time, for SHA-1 and SHA-256 CertIDs. */
@@ -1381,16 +1486,29 @@ cache_flow(enum oc_algo a)
 	r2 = answer(c, req, len, &l2, NULL);
 	assert_int_equal(l1, l2);
 	assert_memory_equal(r1, r2, l1);
-	assert_int_equal(atomic_load(&cnt.n), 6);
+	assert_int_equal(atomic_load(&cnt.n), 3);
 	bs = basic_of(r1, l1);
 	our_verify(resp, bs);
-	expect_status(bs, issuing, leaf[0], EVP_sha1(), V_OCSP_CERTSTATUS_GOOD,
-	    -1, 0);
+	expect_both_certids(bs, issuing, leaf[0], V_OCSP_CERTSTATUS_GOOD, -1,
+	    0);
 	if (a == OC_ALGO_SM2)
 		pkeyutl_verify_sm2(resp, bs);
 	OCSP_BASICRESP_free(bs);
+	free(r2);
+	OPENSSL_free(req);
+	/* The same certificate asked with a SHA-256 CertID: the very same
+	 * response; `openssl ocsp` finds its CertID either way. */
+	req = api_request(issuing, leaf, 1, EVP_sha256(), 0, &len, NULL);
+	r2 = answer(c, req, len, &l2, &info);
+	assert_true(info.presigned);
+	assert_int_equal(l1, l2);
+	assert_memory_equal(r1, r2, l1);
+	assert_int_equal(atomic_load(&cnt.n), 3);
 	write_file("resp.der", r1, l1);
 	openssl_ocsp_check(a, "", "leaf0.pem", "good");
+	openssl_ocsp_check(a, "-sha256", "leaf0.pem", "good");
+	/* …and not another certificate's status from it. */
+	openssl_ocsp_absent("leaf1.pem");
 	free(r1);
 	free(r2);
 	OPENSSL_free(req);
@@ -1398,10 +1516,10 @@ cache_flow(enum oc_algo a)
 	req = api_request(issuing, &leaf[1], 1, EVP_sha256(), 0, &len, NULL);
 	r1 = answer(c, req, len, &l1, &info);
 	assert_true(info.presigned);
-	assert_int_equal(atomic_load(&cnt.n), 6);
+	assert_int_equal(atomic_load(&cnt.n), 3);
 	bs = basic_of(r1, l1);
-	expect_status(bs, issuing, leaf[1], EVP_sha256(),
-	    V_OCSP_CERTSTATUS_GOOD, -1, 0);
+	expect_both_certids(bs, issuing, leaf[1], V_OCSP_CERTSTATUS_GOOD, -1,
+	    0);
 	OCSP_BASICRESP_free(bs);
 	free(r1);
 	OPENSSL_free(req);
@@ -1410,7 +1528,7 @@ cache_flow(enum oc_algo a)
 	req = api_request(issuing, leaf, 1, EVP_sha1(), 16, &len, &oreq);
 	r1 = answer(c, req, len, &l1, &info);
 	assert_true(info.live);
-	assert_int_equal(atomic_load(&cnt.n), 7);
+	assert_int_equal(atomic_load(&cnt.n), 4);
 	bs = basic_of(r1, l1);
 	assert_int_equal(OCSP_check_nonce(oreq, bs), 1);
 	our_verify(resp, bs);
@@ -1425,7 +1543,7 @@ cache_flow(enum oc_algo a)
 	req = api_request(issuing, leaf, 3, EVP_sha1(), 0, &len, NULL);
 	r1 = answer(c, req, len, &l1, &info);
 	assert_true(info.live);
-	assert_int_equal(atomic_load(&cnt.n), 8);
+	assert_int_equal(atomic_load(&cnt.n), 5);
 	bs = basic_of(r1, l1);
 	for (int i = 0; i < 3; i++)
 		expect_status(bs, issuing, leaf[i], EVP_sha1(),
@@ -1447,7 +1565,7 @@ cache_flow(enum oc_algo a)
 		r1 = answer(c, d, (size_t)dl, &l1, &info);
 		assert_true(info.live);
 		assert_true(info.next_update <= time(NULL) + 60);
-		assert_int_equal(atomic_load(&cnt.n), 9);
+		assert_int_equal(atomic_load(&cnt.n), 6);
 		bs = basic_of(r1, l1);
 		expect_status_id(bs, id, V_OCSP_CERTSTATUS_UNKNOWN, -1, 0);
 		OCSP_BASICRESP_free(bs);
@@ -1476,7 +1594,7 @@ cache_flow(enum oc_algo a)
 		free(big);
 	}
 	OPENSSL_free(req);
-	assert_int_equal(atomic_load(&cnt.n), 9);
+	assert_int_equal(atomic_load(&cnt.n), 6);
 
 	/* Revoke leaf[1] at the CA; after a refresh the pre-signed answer
 	 * says revoked, with the reason and the time. */
@@ -1485,12 +1603,27 @@ cache_flow(enum oc_algo a)
 	assert_int_equal(oc_ca_revoke(ca, &op, hex, 1, &err), 0);
 	n0 = atomic_load(&cnt.n);
 	assert_int_equal(oc_ocsp_cache_refresh(c, &err), 0);
-	assert_int_equal(atomic_load(&cnt.n), n0 + 2);
+	assert_int_equal(atomic_load(&cnt.n), n0 + 1);
 	req = api_request(issuing, &leaf[1], 1, EVP_sha1(), 0, &len, NULL);
 	r1 = answer(c, req, len, &l1, &info);
 	assert_true(info.presigned);
 	bs = basic_of(r1, l1);
 	our_verify(resp, bs);
+	/* Revoked under both CertIDs, with the same time and reason. */
+	{
+		ASN1_GENERALIZEDTIME *rev = NULL;
+		OCSP_CERTID *id = OCSP_cert_to_id(EVP_sha1(), leaf[1], issuing);
+		time_t rt;
+		struct tm tm;
+
+		assert_int_equal(OCSP_resp_find_status(bs, id, NULL, NULL, &rev,
+		    NULL, NULL), 1);
+		assert_true(ASN1_TIME_to_tm(rev, &tm));
+		rt = timegm(&tm);
+		expect_both_certids(bs, issuing, leaf[1],
+		    V_OCSP_CERTSTATUS_REVOKED, 1, rt);
+		OCSP_CERTID_free(id);
+	}
 	{
 		ASN1_GENERALIZEDTIME *rev = NULL;
 		OCSP_CERTID *id = OCSP_cert_to_id(EVP_sha1(), leaf[1], issuing);
@@ -1511,6 +1644,8 @@ cache_flow(enum oc_algo a)
 		    "revoked");
 
 		expect_in(out, "Reason: keyCompromise", "openssl ocsp");
+		out = openssl_ocsp_check(a, "-sha256", "leaf1.pem", "revoked");
+		expect_in(out, "Reason: keyCompromise", "openssl ocsp -sha256");
 	}
 	free(r1);
 	OPENSSL_free(req);
@@ -1716,7 +1851,7 @@ test_cache_expiry(void **state)
 	    &err);
 	assert_non_null(c);
 	assert_int_equal(oc_ocsp_cache_refresh(c, &err), 0);
-	assert_int_equal(atomic_load(&cnt.n), 2);
+	assert_int_equal(atomic_load(&cnt.n), 1);
 	req = api_request(issuing, &leaf, 1, EVP_sha1(), 0, &len, NULL);
 	r_old = answer(c, req, len, &rl_old, &info);
 	assert_true(info.presigned);
@@ -1724,10 +1859,10 @@ test_cache_expiry(void **state)
 
 	atomic_store(&fake_now, (long)(t + 1000));      /* 2600 s left */
 	assert_int_equal(oc_ocsp_cache_refresh(c, &err), 0);
-	assert_int_equal(atomic_load(&cnt.n), 2);
+	assert_int_equal(atomic_load(&cnt.n), 1);
 	atomic_store(&fake_now, (long)(t + 1801));      /* 1799 s left */
 	assert_int_equal(oc_ocsp_cache_refresh(c, &err), 0);
-	assert_int_equal(atomic_load(&cnt.n), 4);
+	assert_int_equal(atomic_load(&cnt.n), 2);
 	r = answer(c, req, len, &rl, &info);
 	assert_true(info.presigned);
 	assert_int_equal(info.next_update, t + 1801 + 3600);
@@ -1739,7 +1874,7 @@ test_cache_expiry(void **state)
 	 * pre-signed response has expired and the status is too old. */
 	atomic_store(&fake_now, (long)(t + 1801 + 3601));
 	expect_error_answer(c, req, len, OC_OCSP_TRY_LATER);
-	assert_int_equal(atomic_load(&cnt.n), 4);
+	assert_int_equal(atomic_load(&cnt.n), 2);
 	OPENSSL_free(req);
 	oc_ocsp_cache_free(c);
 	oc_signer_free(cs);
@@ -1842,6 +1977,7 @@ main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_get_decode),
 		cmocka_unit_test(test_error_responses),
+		cmocka_unit_test(test_certid_from_hashes),
 		cmocka_unit_test(test_build_ec),
 		cmocka_unit_test(test_build_rsa),
 		cmocka_unit_test(test_build_sm2),
