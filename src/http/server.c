@@ -42,8 +42,14 @@
 #include <event2/http.h>
 #include <event2/listener.h>
 #include <event2/thread.h>
+#include <openssl/core_dispatch.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/provider.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "onecert/error.h"
 #include "onecert/http.h"
@@ -239,18 +245,310 @@ bind_listeners(struct oc_http_server *srv, int which, const char *addr,
 
 /* ---- TLS -------------------------------------------------------------- */
 
-/* TLS only asks for a client certificate; whether it is any good is for
+/*
+ * The client certificate's key.  OpenSSL 3.0 parses the client's
+ * certificates in the TLS context's library context, and for the public
+ * key of each it sets up an OSSL_DECODER chain afresh: a fifth of a
+ * millisecond per certificate, more under load (the decoders are looked
+ * up under the library context's locks), about a third of a handshake.
+ * The TLS contexts therefore live in a library context of their own
+ * whose one provider passes the default provider's algorithms through,
+ * all but its decoders (tls_libctx): the certificates parse there with
+ * their key left undecoded.  The verify callback below then gives the
+ * leaf its key before OpenSSL needs it for the CertificateVerify: a P-256
+ * key is made from the curve and point with the legacy-method d2i's (no
+ * decoder, as src/pki/csr.c does for CSRs) and put into the certificate,
+ * which is kept only if the key encodes to exactly the SubjectPublicKeyInfo
+ * received and the certificate to exactly the bytes received (otherwise,
+ * and for any other key type, the certificate is parsed again the general
+ * way, in the default library context, and takes the received one's
+ * place).  OpenSSL then checks the CertificateVerify with that key, as
+ * before.  The client's other certificates are left without a key: the
+ * hall uses only those it does not hold itself, and decodes their keys
+ * then (src/pki/rp.c).  The server's own certificate and key are read in
+ * the default library context.
+ */
+static OSSL_PROVIDER *tls_target;       /* "default" of the default libctx */
+static OSSL_LIB_CTX *tls_lctx;
+
+/*
+ * Every certificate parse still walks all key managers of the library
+ * context, through a copy of its whole method store (OpenSSL 3.0 collects
+ * them before it looks for decoders), so the store is kept small: the
+ * ciphers, which a TLS context fetches once when it is made and holds
+ * (SSL_CTX_new_ex), are not kept in it.  That halves a parse (about
+ * 75 → 40 µs).  A cipher fetched later would be built afresh each time;
+ * no handshake here fetches one (stateless tickets, which do, are off).
+ */
+static const OSSL_ALGORITHM *
+fwd_query(void *provctx, int op, int *no_cache)
+{
+	const OSSL_ALGORITHM *algs;
+
+	(void)provctx;
+	if (op == OSSL_OP_DECODER) {
+		*no_cache = 0;
+		return NULL;
+	}
+	algs = OSSL_PROVIDER_query_operation(tls_target, op, no_cache);
+	if (op == OSSL_OP_CIPHER)
+		*no_cache = 1;
+	return algs;
+}
+
+static void
+fwd_unquery(void *provctx, int op, const OSSL_ALGORITHM *algs)
+{
+	(void)provctx;
+	OSSL_PROVIDER_unquery_operation(tls_target, op, algs);
+}
+
+static int
+fwd_get_params(void *provctx, OSSL_PARAM params[])
+{
+	(void)provctx;
+	return OSSL_PROVIDER_get_params(tls_target, params);
+}
+
+/* TLS-GROUP and the like: what the TLS code asks a provider for */
+static int
+fwd_get_capabilities(void *provctx, const char *capability,
+    OSSL_CALLBACK *cb, void *arg)
+{
+	(void)provctx;
+	return OSSL_PROVIDER_get_capabilities(tls_target, capability, cb, arg);
+}
+
+static void
+fwd_teardown(void *provctx)
+{
+	(void)provctx;          /* the default provider's own context */
+}
+
+static const OSSL_DISPATCH fwd_dispatch[] = {
+	{ OSSL_FUNC_PROVIDER_TEARDOWN, (void (*)(void))fwd_teardown },
+	{ OSSL_FUNC_PROVIDER_QUERY_OPERATION, (void (*)(void))fwd_query },
+	{ OSSL_FUNC_PROVIDER_UNQUERY_OPERATION, (void (*)(void))fwd_unquery },
+	{ OSSL_FUNC_PROVIDER_GET_PARAMS, (void (*)(void))fwd_get_params },
+	{ OSSL_FUNC_PROVIDER_GET_CAPABILITIES, (void (*)(void))fwd_get_capabilities },
+	{ 0, NULL }
+};
+
+/* The algorithms run with the default provider's context, so whatever
+ * they fetch themselves (a digest inside a signature) they fetch in the
+ * default library context, as before. */
+static int
+fwd_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
+    const OSSL_DISPATCH **out, void **provctx)
+{
+	(void)handle;
+	(void)in;
+	if ((*provctx = OSSL_PROVIDER_get0_provider_ctx(tls_target)) == NULL)
+		return 0;
+	*out = fwd_dispatch;
+	return 1;
+}
+
+static void
+tls_libctx_init(void)
+{
+	OSSL_LIB_CTX *lctx;
+
+	if ((tls_target = OSSL_PROVIDER_try_load(NULL, "default", 1)) == NULL)
+		goto fail;
+	if ((lctx = OSSL_LIB_CTX_new()) == NULL)
+		goto fail;
+	if (OSSL_PROVIDER_add_builtin(lctx, "onecert-tls", fwd_init) != 1 ||
+	    OSSL_PROVIDER_load(lctx, "onecert-tls") == NULL) {
+		OSSL_LIB_CTX_free(lctx);
+		goto fail;
+	}
+	tls_lctx = lctx;
+	return;
+fail:
+	/* TLS then runs in the default library context, as OpenSSL's own
+	 * does: certificates arrive with their key, the callback has
+	 * nothing to do. */
+	oc_log(OC_LOG_WARN, "http.tls_libctx", "msg=\"no TLS library context "
+	    "of its own; client certificates are parsed with decoders\"");
+	ERR_clear_error();
+}
+
+/* The library context the TLS contexts are made in (NULL: the default). */
+static OSSL_LIB_CTX *
+tls_libctx(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, tls_libctx_init);
+	return tls_lctx;
+}
+
+/* The P-256 key of spki as a legacy-method EVP_PKEY (no decoder), or NULL
+ * when spki is not id-ecPublicKey on prime256v1 or does not decode.
+ * Caller owns the result. */
+static EVP_PKEY *
+p256_key(X509_PUBKEY *spki)
+{
+	ASN1_OBJECT *kalg;
+	const ASN1_OBJECT *curve;
+	const unsigned char *pk, *p;
+	const void *pval;
+	unsigned char params[16], *q = params;
+	X509_ALGOR *pa;
+	EVP_PKEY *key = NULL;
+	int pklen, ptype, n;
+
+	if (!X509_PUBKEY_get0_param(&kalg, &pk, &pklen, &pa, spki) || pa == NULL ||
+	    OBJ_obj2nid(kalg) != NID_X9_62_id_ecPublicKey)
+		return NULL;
+	X509_ALGOR_get0(&curve, &ptype, &pval, pa);
+	if (ptype != V_ASN1_OBJECT || OBJ_obj2nid(pval) != NID_X9_62_prime256v1 ||
+	    i2d_ASN1_OBJECT(pval, NULL) > (int)sizeof(params) ||
+	    (n = i2d_ASN1_OBJECT(pval, &q)) <= 0)
+		return NULL;
+	p = params;
+	if ((key = d2i_KeyParams(EVP_PKEY_EC, NULL, &p, n)) == NULL)
+		return NULL;
+	p = pk;
+	if (d2i_PublicKey(EVP_PKEY_EC, &key, &p, pklen) == NULL || p != pk + pklen) {
+		EVP_PKEY_free(key);
+		return NULL;
+	}
+	return key;
+}
+
+/* Gives x, whose key was left undecoded, its P-256 key in place: 0 when
+ * the key's SubjectPublicKeyInfo encodes to the very bytes received and
+ * the certificate still encodes to der (the bytes received: OpenSSL keeps
+ * the TBSCertificate's encoding, which signatures are checked over), -1
+ * otherwise (x may have been changed: the caller replaces it). */
+static int
+key_in_place(X509 *x, const unsigned char *der, int len)
+{
+	unsigned char *spki = NULL, *re = NULL;
+	EVP_PKEY *key;
+	int n, m, rc = -1;
+
+	if ((key = p256_key(X509_get_X509_PUBKEY(x))) == NULL ||
+	    (n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &spki)) <= 0)
+		goto out;
+	if (X509_set_pubkey(x, key) == 1 &&
+	    (m = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &re)) == n &&
+	    memcmp(re, spki, (size_t)n) == 0) {
+		OPENSSL_free(re);
+		re = NULL;
+		if ((m = i2d_X509(x, &re)) == len && memcmp(re, der, (size_t)len) == 0)
+			rc = 0;
+	}
+out:
+	OPENSSL_free(spki);
+	OPENSSL_free(re);
+	EVP_PKEY_free(key);
+	return rc;
+}
+
+/*
+ * TLS only asks for a client certificate; whether it is any good is for
  * the application to decide (chain, usage, revocation: SPEC 4.1), once:
  * the handshake builds and checks no chain of its own (its answer was
  * thrown away, and it cost a signature verification per connection).
- * OpenSSL still checks the client's CertificateVerify, so the peer holds
- * the certificate's key. */
+ * OpenSSL still checks the client's CertificateVerify, with the leaf's
+ * key, so the peer holds the certificate's key: this callback gives the
+ * leaf that key when its parse left it out (above).  It runs while the
+ * Certificate message is processed, before OpenSSL reads the leaf's key;
+ * the untrusted chain is the handshake's own list, the leaf first.
+ */
 static int
 accept_any_client_cert(X509_STORE_CTX *ctx, void *arg)
 {
-	(void)ctx;
+	STACK_OF(X509) *sk = X509_STORE_CTX_get0_untrusted(ctx);
+	X509 *leaf = X509_STORE_CTX_get0_cert(ctx), *x = NULL;
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	int len, ok = 0;
+
 	(void)arg;
-	return 1;
+	/* nothing of this may stay in the thread's error queue: a later
+	 * SSL_get_error would take it for the handshake's own failure */
+	ERR_set_mark();
+	if (leaf == NULL || X509_get0_pubkey(leaf) != NULL) {
+		ok = 1;
+		goto out;
+	}
+	if ((len = i2d_X509(leaf, &der)) <= 0)
+		goto out;
+	if (key_in_place(leaf, der, len) == 0) {
+		ok = 1;
+		goto out;
+	}
+	/* the general road: parsed again with a decoder, in its place */
+	if (sk == NULL || sk_X509_value(sk, 0) != leaf)
+		goto out;
+	p = der;
+	if ((x = d2i_X509(NULL, &p, len)) == NULL || p != der + len)
+		goto out;
+	sk_X509_set(sk, 0, x);
+	X509_STORE_CTX_set_cert(ctx, x);
+	X509_free(leaf);
+	x = NULL;
+	ok = 1;
+out:
+	X509_free(x);
+	OPENSSL_free(der);
+	ERR_pop_to_mark();
+	return ok;
+}
+
+/* SSL_CTX_use_certificate_chain_file, read in the default library
+ * context (the TLS context's has no decoders): the first certificate of
+ * path is the server's, the others its chain. */
+static int
+use_cert_chain(SSL_CTX *ctx, const char *path)
+{
+	BIO *in = NULL;
+	X509 *x = NULL;
+	int rc = -1;
+
+	if ((in = BIO_new_file(path, "r")) == NULL ||
+	    (x = PEM_read_bio_X509_AUX(in, NULL, NULL, NULL)) == NULL ||
+	    SSL_CTX_use_certificate(ctx, x) != 1 ||
+	    SSL_CTX_clear_chain_certs(ctx) != 1)
+		goto out;
+	X509_free(x);
+	while ((x = PEM_read_bio_X509(in, NULL, NULL, NULL)) != NULL) {
+		if (SSL_CTX_add0_chain_cert(ctx, x) != 1)
+			goto out;
+	}
+	x = NULL;
+	/* the end of the file, not a broken certificate */
+	if (ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE)
+		goto out;
+	ERR_clear_error();
+	rc = 0;
+out:
+	X509_free(x);
+	BIO_free(in);
+	return rc;
+}
+
+/* SSL_CTX_use_PrivateKey_file (PEM), read in the default library context. */
+static int
+use_key(SSL_CTX *ctx, const char *path)
+{
+	BIO *in = NULL;
+	EVP_PKEY *key = NULL;
+	int rc = -1;
+
+	if ((in = BIO_new_file(path, "r")) == NULL ||
+	    (key = PEM_read_bio_PrivateKey(in, NULL, NULL, NULL)) == NULL ||
+	    SSL_CTX_use_PrivateKey(ctx, key) != 1)
+		goto out;
+	rc = 0;
+out:
+	EVP_PKEY_free(key);
+	BIO_free(in);
+	return rc;
 }
 
 static SSL_CTX *
@@ -263,19 +561,19 @@ tls_ctx_new(const struct oc_http_config *cfg, struct oc_err *err)
 		oc_err_set(err, OC_ECONFIG, "tls_listen needs tls_cert and tls_key");
 		return NULL;
 	}
-	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
+	if ((ctx = SSL_CTX_new_ex(tls_libctx(), NULL, TLS_server_method())) == NULL)
 		goto ossl;
 	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1)
 		goto ossl;
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
 	    SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
-	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert) != 1) {
+	if (use_cert_chain(ctx, cfg->tls_cert) != 0) {
 		oc_err_openssl(err, OC_ECONFIG, "cannot load the TLS certificate %s",
 		    cfg->tls_cert);
 		goto fail;
 	}
-	if (SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_key, SSL_FILETYPE_PEM) != 1) {
+	if (use_key(ctx, cfg->tls_key) != 0) {
 		oc_err_openssl(err, OC_ECONFIG, "cannot load the TLS key %s",
 		    cfg->tls_key);
 		goto fail;

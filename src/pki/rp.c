@@ -712,17 +712,78 @@ usage_ok(struct oc_rp *rp, X509 *cert, char *zh, size_t zcap, char *en,
 	return true;
 }
 
-/* Is x (by its DER's hash) an anchor or already in sk? */
+/* Are a and b the same certificate, byte for byte?  X509_cmp would say
+ * the same by the certificates' SHA-1, which it computes (with the rest
+ * of the extension cache) for a certificate from the TLS handshake that
+ * has none yet: about a tenth of a millisecond per login spent on the
+ * client's copy of our own CA certificate, only to drop it. */
+static bool
+same_cert(X509 *a, X509 *b)
+{
+	const ASN1_BIT_STRING *sa, *sb;
+	unsigned char *da = NULL, *db = NULL;
+	int na, nb;
+	bool same;
+
+	if (a == b)
+		return true;
+	/* most pairs differ already in their signatures */
+	X509_get0_signature(&sa, NULL, a);
+	X509_get0_signature(&sb, NULL, b);
+	if (sa == NULL || sb == NULL || ASN1_STRING_cmp(sa, sb) != 0)
+		return false;
+	na = i2d_X509(a, &da);
+	nb = i2d_X509(b, &db);
+	same = na > 0 && na == nb && memcmp(da, db, (size_t)na) == 0;
+	OPENSSL_free(da);
+	OPENSSL_free(db);
+	return same;
+}
+
+/* Is x an anchor or already in sk? */
 static bool
 held(struct oc_rp *rp, STACK_OF(X509) *sk, X509 *x)
 {
 	for (int i = 0; i < sk_X509_num(rp->anchors); i++)
-		if (X509_cmp(sk_X509_value(rp->anchors, i), x) == 0)
+		if (same_cert(sk_X509_value(rp->anchors, i), x))
 			return true;
 	for (int i = 0; i < sk_X509_num(sk); i++)
-		if (X509_cmp(sk_X509_value(sk, i), x) == 0)
+		if (same_cert(sk_X509_value(sk, i), x))
 			return true;
 	return false;
+}
+
+/* x, a certificate from the client's TLS chain that came without its
+ * key (the TLS listener parses the client's certificates with their keys
+ * left undecoded, src/http/server.c), parsed again with its key; the copy
+ * is kept in *owned, which the caller frees.  NULL when out of memory. */
+static X509 *
+with_key(X509 *x, STACK_OF(X509) **owned)
+{
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	X509 *d = NULL;
+	int n;
+
+	ERR_clear_error();
+	if ((n = i2d_X509(x, &der)) <= 0)
+		goto out;
+	p = der;
+	/* a key that does not decode stays undecoded: the chain then fails
+	 * on it, as it would have */
+	if ((d = d2i_X509(NULL, &p, n)) == NULL || p != der + n) {
+		X509_free(d);
+		d = X509_up_ref(x) == 1 ? x : NULL;
+	}
+	if (d != NULL && ((*owned == NULL && (*owned = sk_X509_new_null()) == NULL) ||
+	    !sk_X509_push(*owned, d))) {
+		X509_free(d);
+		d = NULL;
+	}
+out:
+	OPENSSL_free(der);
+	ERR_clear_error();
+	return d;
 }
 
 /* The certificate that issued cert among the anchors and the untrusted
@@ -952,7 +1013,7 @@ static int
 check(struct oc_rp *rp, X509 *cert, STACK_OF(X509) *chain, time_t now,
     bool force, struct oc_rp_result *out, struct oc_err *err)
 {
-	STACK_OF(X509) *untrusted = NULL;
+	STACK_OF(X509) *untrusted = NULL, *owned = NULL;
 	struct oc_err e, ie;
 	char zh[384], en[384], t1[32], t2[32];
 	time_t at;
@@ -999,8 +1060,10 @@ check(struct oc_rp *rp, X509 *cert, STACK_OF(X509) *chain, time_t now,
 	for (int i = 0; chain != NULL && i < sk_X509_num(chain); i++) {
 		X509 *x = sk_X509_value(chain, i);
 
-		if (X509_cmp(x, cert) == 0 || held(rp, untrusted, x))
+		if (same_cert(x, cert) || held(rp, untrusted, x))
 			continue;
+		if (X509_get0_pubkey(x) == NULL && (x = with_key(x, &owned)) == NULL)
+			goto nomem;
 		if (!sk_X509_push(untrusted, x))
 			goto nomem;
 	}
@@ -1071,6 +1134,7 @@ nomem:
 	rc = oc_err_set(err, OC_ENOMEM, "内存不足 / out of memory");
 out:
 	sk_X509_free(untrusted);
+	sk_X509_pop_free(owned, X509_free);
 	return rc;
 }
 

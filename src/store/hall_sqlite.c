@@ -139,11 +139,18 @@ hs_dberr(struct oc_hall_store *st, struct oc_err *err, const char *what)
 	return code;
 }
 
+static int sync_full_for(struct oc_hall_store *, sqlite3_stmt *, const char *,
+    struct oc_err *);
+
 int
 hs_exec(struct oc_hall_store *st, const char *sql, struct oc_err *err)
 {
 	char *msg = NULL;
 
+	/* statements of any kind, a transaction of its own (BEGIN …
+	 * COMMIT) among them: FULL, as outside oc_hall_begin */
+	if (sync_full_for(st, NULL, sql, err) != 0)
+		return OC_ESTORE;
 	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
 		oc_err_set(err, OC_ESTORE, "database error");
 		oc_err_detail(err, "sqlite: %s", msg ? msg : "?");
@@ -153,8 +160,8 @@ hs_exec(struct oc_hall_store *st, const char *sql, struct oc_err *err)
 	return 0;
 }
 
-sqlite3_stmt *
-hs_prep(struct oc_hall_store *st, const char *sql, struct oc_err *err)
+static sqlite3_stmt *
+prep(struct oc_hall_store *st, const char *sql, struct oc_err *err)
 {
 	sqlite3_stmt *s = NULL;
 
@@ -166,7 +173,20 @@ hs_prep(struct oc_hall_store *st, const char *sql, struct oc_err *err)
 }
 
 sqlite3_stmt *
-hs_stmt(struct oc_hall_store *st, const char *sql, struct oc_err *err)
+hs_prep(struct oc_hall_store *st, const char *sql, struct oc_err *err)
+{
+	sqlite3_stmt *s = prep(st, sql, err);
+
+	if (s != NULL && sync_full_for(st, s, sql, err) != 0) {
+		sqlite3_finalize(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* hs_stmt without the synchronous check (sync_full_for). */
+static sqlite3_stmt *
+cached(struct oc_hall_store *st, const char *sql, struct oc_err *err)
 {
 	sqlite3_stmt *s = NULL;
 	int i;
@@ -174,12 +194,12 @@ hs_stmt(struct oc_hall_store *st, const char *sql, struct oc_err *err)
 	for (i = 0; i < st->ncache; i++)
 		if (st->cache[i].sql == sql) {
 			if (st->cache[i].busy)
-				return hs_prep(st, sql, err);   /* re-entered: a private one */
+				return prep(st, sql, err);      /* re-entered: a private one */
 			st->cache[i].busy = true;
 			return st->cache[i].stmt;
 		}
 	if (st->ncache == HS_CACHE)
-		return hs_prep(st, sql, err);
+		return prep(st, sql, err);
 	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s,
 	    NULL) != SQLITE_OK) {
 		hs_dberr(st, err, "preparing a statement");
@@ -189,6 +209,18 @@ hs_stmt(struct oc_hall_store *st, const char *sql, struct oc_err *err)
 	st->cache[i].sql = sql;
 	st->cache[i].stmt = s;
 	st->cache[i].busy = true;
+	return s;
+}
+
+sqlite3_stmt *
+hs_stmt(struct oc_hall_store *st, const char *sql, struct oc_err *err)
+{
+	sqlite3_stmt *s = cached(st, sql, err);
+
+	if (s != NULL && sync_full_for(st, s, sql, err) != 0) {
+		hs_done(st, s);
+		return NULL;
+	}
 	return s;
 }
 
@@ -208,10 +240,9 @@ hs_done(struct oc_hall_store *st, sqlite3_stmt *s)
 	sqlite3_finalize(s);
 }
 
-int
-hs_run(struct oc_hall_store *st, const char *sql, struct oc_err *err)
+static int
+run(sqlite3_stmt *s, struct oc_hall_store *st, struct oc_err *err)
 {
-	sqlite3_stmt *s = hs_stmt(st, sql, err);
 	int rc = 0;
 
 	if (s == NULL)
@@ -220,6 +251,12 @@ hs_run(struct oc_hall_store *st, const char *sql, struct oc_err *err)
 		rc = hs_dberr(st, err, "running a statement");
 	hs_done(st, s);
 	return rc;
+}
+
+int
+hs_run(struct oc_hall_store *st, const char *sql, struct oc_err *err)
+{
+	return run(hs_stmt(st, sql, err), st, err);
 }
 
 void
@@ -425,17 +462,47 @@ oc_hall_store_close(struct oc_hall_store *st)
 	free(st);
 }
 
-/* The synchronous level may change only outside a transaction: NORMAL
- * from oc_hall_begin to the end of the transaction, FULL otherwise —
- * also when SQLite ended the transaction itself (SQLITE_FULL, IOERR,
- * NOMEM roll it back), so that writes outside a transaction never stay
- * at NORMAL. */
-static void
-sync_full(struct oc_hall_store *st)
+/*
+ * The synchronous level.  oc_hall_begin's transactions commit at NORMAL
+ * and are synced by the group (above); every other write — a statement
+ * outside a transaction, or a transaction begun any other way (hs_exec,
+ * oc_hall_read_begin, a SAVEPOINT) — commits at FULL, as before.  The
+ * level may change only outside a transaction, and each change is a
+ * statement, so it is not switched back to FULL after every
+ * oc_hall_begin … oc_hall_commit (a worker that only logs people in
+ * would switch twice per login): it stays NORMAL until a statement that
+ * may write, or that begins a transaction, is about to run outside one;
+ * that statement switches it to FULL first (sync_full_for, called by
+ * hs_stmt, hs_prep and hs_exec for every statement).  A read outside a
+ * transaction commits nothing and runs at either level.
+ */
+static const char begin_group[] = "BEGIN IMMEDIATE";   /* oc_hall_begin's own */
+
+static int
+set_sync(struct oc_hall_store *st, bool normal, struct oc_err *err)
 {
-	if (st->at_normal && sqlite3_get_autocommit(st->db) &&
-	    hs_run(st, "PRAGMA synchronous = FULL", NULL) == 0)
-		st->at_normal = false;
+	int rc = run(cached(st, normal ? "PRAGMA synchronous = NORMAL" :
+	    "PRAGMA synchronous = FULL", err), st, err);
+
+	if (rc == 0)
+		st->at_normal = normal;
+	return rc;
+}
+
+/* Switch to FULL before sql (prepared as s, or NULL: not known) runs
+ * outside a transaction, unless it neither writes nor begins one. */
+static int
+sync_full_for(struct oc_hall_store *st, sqlite3_stmt *s, const char *sql,
+    struct oc_err *err)
+{
+	if (!st->at_normal || !sqlite3_get_autocommit(st->db) || sql == begin_group)
+		return 0;
+	/* BEGIN and SAVEPOINT count as read-only for SQLite */
+	if (s != NULL && sqlite3_stmt_readonly(s) &&
+	    sqlite3_strnicmp(sql, "BEGIN", 5) != 0 &&
+	    sqlite3_strnicmp(sql, "SAVEPOINT", 9) != 0)
+		return 0;
+	return set_sync(st, false, err);
 }
 
 int
@@ -447,27 +514,25 @@ oc_hall_begin(struct oc_hall_store *st, struct oc_err *err)
 		if (group_broken(st->group))
 			return oc_err_set(err, OC_ESTORE, "database error: a WAL sync "
 			    "failed; the hall must be restarted");
-		if (!st->at_normal) {
-			if ((rc = hs_run(st, "PRAGMA synchronous = NORMAL", err)) != 0)
-				return rc;
-			st->at_normal = true;
-		}
+		if (!st->at_normal && (rc = set_sync(st, true, err)) != 0)
+			return rc;
 	}
-	if ((rc = hs_run(st, "BEGIN IMMEDIATE", err)) != 0)
-		sync_full(st);
-	return rc;
+	return hs_run(st, begin_group, err);
 }
 
 int
 oc_hall_commit(struct oc_hall_store *st, struct oc_err *err)
 {
+	bool grouped = st->at_normal;
+
 	if (hs_run(st, "COMMIT", err) != 0) {
 		oc_hall_rollback(st);
 		return OC_ESTORE;
 	}
-	if (st->group == NULL)
+	/* a transaction oc_hall_begin did not start at NORMAL (nested in
+	 * one of hs_exec's, or without a group) committed at FULL */
+	if (st->group == NULL || !grouped)
 		return 0;
-	sync_full(st);
 	return group_sync(st, err);
 }
 
@@ -476,7 +541,6 @@ oc_hall_rollback(struct oc_hall_store *st)
 {
 	if (!sqlite3_get_autocommit(st->db))
 		hs_run(st, "ROLLBACK", NULL);
-	sync_full(st);
 }
 
 int
@@ -543,16 +607,36 @@ oc_hall_company_get_or_create(struct oc_hall_store *st, const char *org_code,
     const char *uscc, const char *name, struct oc_hall_company *out, struct oc_err *err)
 {
 	/* The row is written only when it is new or changed: a login of a
-	 * known company (the usual case) then writes no page for it. */
-	sqlite3_stmt *s = hs_stmt(st,
+	 * known company (the usual case) then writes no page for it.  That
+	 * case is read first, by the unique index: the upsert below finds
+	 * it too, but an INSERT that turns into no UPDATE costs SQLite
+	 * several times the look-up. */
+	sqlite3_stmt *s = hs_stmt(st, "SELECT " COMPANY_COLS " FROM companies"
+	    " WHERE org_code = ?1", err);
+	int rc = 0, r;
+
+	if (s == NULL)
+		return OC_ESTORE;
+	hs_bt(s, 1, org_code);
+	if ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		company_row(s, out);
+		if (strcmp(out->name, name ? name : "") == 0 &&
+		    (uscc == NULL || uscc[0] == '\0' || strcmp(out->uscc, uscc) == 0)) {
+			hs_done(st, s);
+			return 0;
+		}
+	} else if (r != SQLITE_DONE) {
+		rc = hs_dberr(st, err, "reading the company");
+		hs_done(st, s);
+		return rc;
+	}
+	hs_done(st, s);
+	if ((s = hs_stmt(st,
 	    "INSERT INTO companies (org_code, uscc, name, created_at) VALUES (?1, ?2, ?3, ?4)"
 	    " ON CONFLICT(org_code) DO UPDATE SET name = ?3,"
 	    " uscc = CASE WHEN ?2 <> '' THEN ?2 ELSE uscc END"
 	    " WHERE name <> ?3 OR (?2 <> '' AND uscc <> ?2)"
-	    " RETURNING " COMPANY_COLS, err);
-	int rc = 0, r;
-
-	if (s == NULL)
+	    " RETURNING " COMPANY_COLS, err)) == NULL)
 		return OC_ESTORE;
 	hs_bt(s, 1, org_code); hs_bt(s, 2, uscc); hs_bt(s, 3, name);
 	sqlite3_bind_int64(s, 4, time(NULL));

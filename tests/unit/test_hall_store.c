@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -468,26 +469,47 @@ sync_level(sqlite3 *db)
 	return v;
 }
 
-/* A transaction runs at synchronous=NORMAL (group commit); whatever ends
- * it — a commit, a rollback, or SQLite rolling it back itself after
- * SQLITE_FULL — the handle is back at FULL for writes outside a
- * transaction. */
+/* oc_hall_begin's transactions run at synchronous=NORMAL (group commit);
+ * every other write runs at FULL: a statement outside a transaction, or a
+ * transaction begun any other way — also after SQLite has rolled a
+ * transaction back by itself (SQLITE_FULL).  The level is not switched
+ * back after each commit: a read outside a transaction leaves it as it
+ * is, and the next write outside one switches it first. */
 static void
-test_failed_txn_restores_full(void **state)
+test_writes_outside_group_at_full(void **state)
 {
 	struct fx *f = *state;
+	struct oc_hall_company co;
 	sqlite3_stmt *s;
-	char q[64];
+	char q[64], hash[65];
 	int pages;
 
+	memset(hash, 'a', 64);
+	hash[64] = '\0';
 	assert_int_equal(sync_level(f->st->db), 2);
 	assert_int_equal(oc_hall_begin(f->st, NULL), 0);
 	assert_int_equal(sync_level(f->st->db), 1);
 	assert_int_equal(oc_hall_commit(f->st, NULL), 0);
+	/* reads leave it alone */
+	assert_int_not_equal(oc_hall_company_get(f->st, 424242, &co, NULL), 0);
+	assert_int_equal(sync_level(f->st->db), 1);
+	/* a write outside a transaction: FULL before it runs */
+	assert_int_equal(oc_hall_challenge_put(f->st, hash, time(NULL) + 60, NULL), 0);
 	assert_int_equal(sync_level(f->st->db), 2);
 	assert_int_equal(oc_hall_begin(f->st, NULL), 0);
 	oc_hall_rollback(f->st);
+	assert_int_equal(sync_level(f->st->db), 1);
+	/* a transaction of its own: a read transaction (which may write) … */
+	assert_int_equal(oc_hall_read_begin(f->st, NULL), 0);
 	assert_int_equal(sync_level(f->st->db), 2);
+	oc_hall_read_end(f->st);
+	/* … and one begun by hs_exec, as the other store files do */
+	assert_int_equal(oc_hall_begin(f->st, NULL), 0);
+	assert_int_equal(oc_hall_commit(f->st, NULL), 0);
+	assert_int_equal(sync_level(f->st->db), 1);
+	assert_int_equal(hs_exec(f->st, "BEGIN IMMEDIATE", NULL), 0);
+	assert_int_equal(sync_level(f->st->db), 2);
+	assert_int_equal(hs_exec(f->st, "COMMIT", NULL), 0);
 
 	/* the database may grow by 3 pages only: a 100 KB row fails with
 	 * SQLITE_FULL and SQLite rolls the transaction back by itself */
@@ -504,6 +526,8 @@ test_failed_txn_restores_full(void **state)
 	    NULL, NULL, NULL), SQLITE_FULL);
 	assert_true(sqlite3_get_autocommit(f->st->db));
 	oc_hall_rollback(f->st);
+	hash[0] = 'b';
+	assert_int_equal(oc_hall_challenge_put(f->st, hash, time(NULL) + 60, NULL), 0);
 	assert_int_equal(sync_level(f->st->db), 2);
 }
 
@@ -519,7 +543,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_sessions_and_transactions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_data_version, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_failed_txn_restores_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writes_outside_group_at_full, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -174,6 +174,44 @@ h_whoami(struct oc_http_req *req, void *arg)
 }
 
 static void
+sha256_hex(const unsigned char *d, size_t n, char out[65])
+{
+	unsigned char md[32];
+
+	assert_int_equal(EVP_Digest(d, n, md, NULL, EVP_sha256(), NULL), 1);
+	for (int i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* The client certificate as the handler gets it: the type of its key,
+ * whether that key is the certificate's (encodes to its SPKI), and the
+ * SHA-256 of the certificate's encoding. */
+static void
+h_certkey(struct oc_http_req *req, void *arg)
+{
+	X509 *x = oc_http_req_client_cert(req, NULL);
+	EVP_PKEY *k = x != NULL ? X509_get0_pubkey(x) : NULL;
+	unsigned char *a = NULL, *b = NULL, *der = NULL;
+	char out[256], hex[65] = "-";
+	int na = -1, nb = -2, n;
+
+	(void)arg;
+	if (k != NULL) {
+		na = i2d_PUBKEY(k, &a);
+		nb = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &b);
+	}
+	if (x != NULL && (n = i2d_X509(x, &der)) > 0)
+		sha256_hex(der, (size_t)n, hex);
+	snprintf(out, sizeof(out), "key=%s match=%d der=%s",
+	    k != NULL ? EVP_PKEY_get0_type_name(k) : "none",
+	    na > 0 && na == nb && memcmp(a, b, (size_t)na) == 0, hex);
+	OPENSSL_free(a);
+	OPENSSL_free(b);
+	OPENSSL_free(der);
+	oc_http_reply(req, 200, "text/plain", out, strlen(out));
+}
+
+static void
 h_double(struct oc_http_req *req, void *arg)
 {
 	(void)arg;
@@ -247,6 +285,7 @@ static const struct oc_http_route routes[] = {
 	{ "GET", "/block", h_block, NULL, 0, OC_HTTP_BLOCKING },
 	{ "GET", "/files/", h_prefix, NULL, 0, OC_HTTP_PREFIX },
 	{ "GET", "/whoami", h_whoami, NULL, 0, 0 },
+	{ "GET", "/certkey", h_certkey, NULL, 0, 0 },
 	{ "GET", "/secure", h_hello, NULL, 0, OC_HTTP_TLS_ONLY },
 	{ "GET", "/double", h_double, NULL, 0, 0 },
 	{ "GET", "/q", h_query, NULL, 0, 0 },
@@ -1483,6 +1522,131 @@ tls_client_certs(void **state)
 	stop(&r);
 }
 
+/* Writes der as a PEM certificate file and returns its SHA-256. */
+static void
+write_der_pem(const char *name, const unsigned char *der, long n, char hex[65])
+{
+	FILE *f = fopen(tpath(name), "w");
+
+	assert_non_null(f);
+	assert_true(PEM_write(f, "CERTIFICATE", "", der, n) > 0);
+	fclose(f);
+	sha256_hex(der, (size_t)n, hex);
+}
+
+/* The TLS listener parses client certificates without decoding their
+ * keys and gives the leaf its key itself (src/http/server.c): a P-256 key
+ * in place, anything else by a second parse.  Either way the handler gets
+ * the certificate as the client sent it, byte for byte, with its own key
+ * (the one OpenSSL checked the CertificateVerify with), also when the
+ * certificate is not DER (an explicit default, critical FALSE, that
+ * OpenSSL reads but would not write). */
+static void
+tls_client_cert_keys(void **state)
+{
+	struct oc_http_config cfg;
+	struct running r;
+	EVP_PKEY *rsa_key;
+	X509 *rsa_cert;
+	unsigned char *der = NULL, *p;
+	char cmd[4096], want[256], hex[65], *out;
+	int n;
+
+	(void)state;
+	make_pki();
+	base_config(&cfg);
+	cfg.tls_listen = "127.0.0.1:0";
+	cfg.tls_cert = tpath("server.pem");
+	cfg.tls_key = tpath("server.key");
+	start(&r, &cfg);
+
+	/* P-256, DER: the key put in place */
+	n = i2d_X509(cli_cert, &der);
+	assert_true(n > 0);
+	write_der_pem("p256.pem", der, n, hex);
+	snprintf(cmd, sizeof(cmd), "curl -sS --max-time 10 --cacert %s --cert %s "
+	    "--key %s https://127.0.0.1:%d/certkey", tpath("ca.pem"),
+	    tpath("p256.pem"), tpath("client.key"), r.tls_port);
+	out = run_cmd(cmd);
+	snprintf(want, sizeof(want), "key=EC match=1 der=%s", hex);
+	assert_string_equal(out, want);
+	free(out);
+
+	/* … and over TLS 1.2 (its own CertificateVerify and PRF) */
+	snprintf(cmd, sizeof(cmd), "curl -sS --max-time 10 --tlsv1.2 --tls-max 1.2 "
+	    "--cacert %s --cert %s --key %s https://127.0.0.1:%d/certkey",
+	    tpath("ca.pem"), tpath("p256.pem"), tpath("client.key"), r.tls_port);
+	out = run_cmd(cmd);
+	assert_string_equal(out, want);
+	free(out);
+
+	/* P-256, not DER: basicConstraints' critical TRUE made an explicit
+	 * FALSE */
+	p = NULL;
+	for (int i = 0; i + 8 <= n; i++)
+		if (memcmp(der + i, "\x06\x03\x55\x1d\x13\x01\x01\xff", 8) == 0) {
+			p = der + i + 7;
+			break;
+		}
+	assert_non_null(p);
+	*p = 0x00;
+	write_der_pem("ber.pem", der, n, hex);
+	OPENSSL_free(der);
+	snprintf(cmd, sizeof(cmd), "curl -sS --max-time 10 --cacert %s --cert %s "
+	    "--key %s https://127.0.0.1:%d/certkey", tpath("ca.pem"),
+	    tpath("ber.pem"), tpath("client.key"), r.tls_port);
+	out = run_cmd(cmd);
+	snprintf(want, sizeof(want), "key=EC match=1 der=%s", hex);
+	assert_string_equal(out, want);
+	free(out);
+
+	/* RSA: parsed again, the general way */
+	rsa_key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	assert_non_null(rsa_key);
+	rsa_cert = make_cert(rsa_key, "RSA 客户", ca_cert, ca_key, false, NULL,
+	    "clientAuth");
+	write_pem("rsa.key", NULL, rsa_key);
+	der = NULL;
+	n = i2d_X509(rsa_cert, &der);
+	write_der_pem("rsa.pem", der, n, hex);
+	OPENSSL_free(der);
+	snprintf(cmd, sizeof(cmd), "curl -sS --max-time 10 --cacert %s --cert %s "
+	    "--key %s https://127.0.0.1:%d/certkey", tpath("ca.pem"),
+	    tpath("rsa.pem"), tpath("rsa.key"), r.tls_port);
+	out = run_cmd(cmd);
+	snprintf(want, sizeof(want), "key=RSA match=1 der=%s", hex);
+	assert_string_equal(out, want);
+	free(out);
+
+	/* Ed25519: the general road too */
+	{
+		EVP_PKEY *ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+		X509 *edc;
+
+		assert_non_null(ed);
+		edc = make_cert(ed, "Ed25519 客户", ca_cert, ca_key, false, NULL,
+		    "clientAuth");
+		write_pem("ed.key", NULL, ed);
+		der = NULL;
+		n = i2d_X509(edc, &der);
+		write_der_pem("ed.pem", der, n, hex);
+		OPENSSL_free(der);
+		snprintf(cmd, sizeof(cmd), "curl -sS --max-time 10 --cacert %s "
+		    "--cert %s --key %s https://127.0.0.1:%d/certkey",
+		    tpath("ca.pem"), tpath("ed.pem"), tpath("ed.key"), r.tls_port);
+		out = run_cmd(cmd);
+		snprintf(want, sizeof(want), "key=ED25519 match=1 der=%s", hex);
+		assert_string_equal(out, want);
+		free(out);
+		X509_free(edc);
+		EVP_PKEY_free(ed);
+	}
+
+	X509_free(rsa_cert);
+	EVP_PKEY_free(rsa_key);
+	stop(&r);
+}
+
 static char *
 client_cert_header(X509 *x)
 {
@@ -1607,6 +1771,7 @@ main(void)
 		cmocka_unit_test(sigterm_stops),
 		cmocka_unit_test(busy_port_and_max_connections),
 		cmocka_unit_test(tls_client_certs),
+		cmocka_unit_test(tls_client_cert_keys),
 		cmocka_unit_test(client_cert_header_from_proxy),
 	};
 

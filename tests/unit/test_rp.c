@@ -39,7 +39,9 @@
 
 #include "pki_helpers.h"
 
+#include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/provider.h>
 
 #include "onecert/ca.h"
 #include "onecert/config.h"
@@ -1142,13 +1144,41 @@ rp_fake(struct hier *h, const char *extra)
 	return rp_make(ini);
 }
 
+/* x as the TLS listener hands a client's chain certificate over: parsed
+ * with its key left undecoded (src/http/server.c). */
+static X509 *
+keyless_copy(X509 *x)
+{
+	static OSSL_LIB_CTX *nokeys;
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	X509 *k;
+	int n;
+
+	if (nokeys == NULL) {
+		nokeys = OSSL_LIB_CTX_new();
+		assert_non_null(nokeys);
+		assert_non_null(OSSL_PROVIDER_load(nokeys, "null"));
+	}
+	n = i2d_X509(x, &der);
+	assert_true(n > 0);
+	p = der;
+	k = X509_new_ex(nokeys, NULL);
+	assert_non_null(k);
+	assert_non_null(d2i_X509(&k, &p, n));
+	OPENSSL_free(der);
+	assert_null(X509_get0_pubkey(k));
+	ERR_clear_error();
+	return k;
+}
+
 static void
 fake_issuer_signed(enum oc_algo a)
 {
 	struct hier h;
 	struct oc_rp *rp;
 	struct oc_rp_result r;
-	STACK_OF(X509) *chain = sk_X509_new_null();
+	STACK_OF(X509) *chain = sk_X509_new_null(), *keyless = sk_X509_new_null();
 	X509 *leaf;
 
 	hier_make(&h, a);
@@ -1161,6 +1191,12 @@ fake_issuer_signed(enum oc_algo a)
 		fail_msg("%s: %s", oc_algo_name(a), r.message);
 	assert_int_equal(r.rev_source, OC_RP_REV_OCSP);
 	assert_int_equal(atomic_load(&fk.requests), 1);
+	/* the intermediate as it comes from a TLS handshake, without its
+	 * key: the relying party decodes it (and the answer is cached) */
+	sk_X509_push(keyless, keyless_copy(h.ca));
+	if (oc_rp_check(rp, leaf, keyless, 0, &r, NULL) != 0)
+		fail_msg("%s, keyless intermediate: %s", oc_algo_name(a), r.message);
+	assert_int_equal(atomic_load(&fk.requests), 1);
 	fk.mode = F_REVOKED;
 	assert_int_equal(oc_rp_recheck(rp, leaf, chain, 0, &r, NULL), OC_EPERM);
 	assert_int_equal(r.status, OC_RP_REVOKED);
@@ -1170,6 +1206,7 @@ fake_issuer_signed(enum oc_algo a)
 	assert_int_equal(r.status, OC_RP_UNTRUSTED);
 	fake_stop();
 	sk_X509_free(chain);
+	sk_X509_pop_free(keyless, X509_free);
 	X509_free(leaf);
 	hier_free(&h);
 }
