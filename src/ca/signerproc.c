@@ -13,6 +13,8 @@
  * Frames, host byte order (both ends are the same binary on one machine):
  *   request:  u32 len | u8 op | u8 key | u16 aadlen | len bytes
  *   response: u32 len | i32 status | len bytes
+ * Each frame is sent with one sendmsg (full_writev), header and payload
+ * together.
  * op SIGN: payload = to-be-signed bytes; reply = signature.
  * op ESCROW_ENC / ESCROW_DEC: payload = aad (aadlen bytes) || data.
  * A reply with status != 0 carries a message, a NUL and the detail (the
@@ -38,6 +40,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -98,19 +101,38 @@ full_read(int fd, void *buf, size_t n)
 	return 0;
 }
 
+/* iov[0..n) in one sendmsg where the socket takes it all (a frame's
+ * header and payload together: the other end, blocked reading the
+ * header, then wakes once per frame instead of once per part), the rest
+ * after a partial send. */
 static int
-full_write(int fd, const void *buf, size_t n)
+full_writev(int fd, struct iovec *iov, int n)
 {
-	const unsigned char *p = buf;
+	struct msghdr m;
+	ssize_t w;
 
+	while (n > 0 && iov[0].iov_len == 0) {
+		iov++;
+		n--;
+	}
 	while (n > 0) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		memset(&m, 0, sizeof(m));
+		m.msg_iov = iov;
+		m.msg_iovlen = (size_t)n;
+		w = sendmsg(fd, &m, MSG_NOSIGNAL);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
 			return -1;
-		p += w;
-		n -= (size_t)w;
+		while (n > 0 && (size_t)w >= iov[0].iov_len) {
+			w -= (ssize_t)iov[0].iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov[0].iov_base = (unsigned char *)iov[0].iov_base + w;
+			iov[0].iov_len -= (size_t)w;
+		}
 	}
 	return 0;
 }
@@ -304,10 +326,12 @@ static int
 reply(int fd, int status, const void *data, size_t len)
 {
 	struct rsp_hdr h = { (uint32_t)len, status };
+	struct iovec iov[2] = {
+		{ &h, sizeof(h) },
+		{ (void *)data, len },
+	};
 
-	if (full_write(fd, &h, sizeof(h)) != 0)
-		return -1;
-	return len ? full_write(fd, data, len) : 0;
+	return full_writev(fd, iov, 2);
 }
 
 /* message NUL detail */
@@ -556,6 +580,7 @@ call(struct oc__sproc *p, int op, int key, const unsigned char *aad, size_t aadl
 {
 	struct req_hdr h;
 	struct rsp_hdr r = { 0, 0 };
+	struct iovec iov[3];
 	unsigned char *o = NULL;
 	int rc = OC_EINTERNAL;
 
@@ -570,9 +595,10 @@ call(struct oc__sproc *p, int op, int key, const unsigned char *aad, size_t aadl
 		rc = oc_err_set(err, OC_EINTERNAL, "the signer process has stopped");
 		goto out;
 	}
-	if (full_write(p->fd, &h, sizeof(h)) != 0 ||
-	    (aadlen && full_write(p->fd, aad, aadlen) != 0) ||
-	    (inlen && full_write(p->fd, in, inlen) != 0) ||
+	iov[0] = (struct iovec){ &h, sizeof(h) };
+	iov[1] = (struct iovec){ (void *)aad, aadlen };
+	iov[2] = (struct iovec){ (void *)in, inlen };
+	if (full_writev(p->fd, iov, 3) != 0 ||
 	    full_read(p->fd, &r, sizeof(r)) != 0 || r.len > SP_MAX) {
 		atomic_store(&p->dead, true);
 		oc_log(OC_LOG_ERROR, "signer.lost", "msg=\"signer process stopped answering\"");

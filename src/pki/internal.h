@@ -96,6 +96,20 @@ EVP_PKEY *oc__pkey_public_dup(EVP_PKEY *pkey);
 enum oc_algo oc__sigalg_algo(const X509_ALGOR *alg);
 /* A new ASN1_OCTET_STRING holding OC_SM2_DISTID; caller owns it. */
 ASN1_OCTET_STRING *oc__sm2_distid_new(void);
+/* The set-up oc_verify_tbs (sign false) or the file signer (sign true)
+ * makes for key before the first byte — digest, SM2 ID, and for SM2 the Z
+ * value already hashed in — for a caller that uses one key many times:
+ * each use works on a copy (oc__sigctx_copy).  key: EC, RSA, or an "SM2"
+ * key.  NULL on failure.  Caller frees it with EVP_MD_CTX_free. */
+EVP_MD_CTX *oc__sigctx_new(EVP_PKEY *key, bool sign);
+/* A fresh copy of base to sign or verify with once; NULL on failure.
+ * Safe with base shared between threads. */
+EVP_MD_CTX *oc__sigctx_copy(const EVP_MD_CTX *base);
+/* oc_verify_tbs with mctx, an unused copy of oc__sigctx_new(pub, false)
+ * (oc__sigctx_copy), which it uses up; the caller frees it. */
+int oc__verify_tbs_with(EVP_MD_CTX *mctx, const unsigned char *tbs,
+	size_t tbslen, const unsigned char *sig, size_t siglen,
+	struct oc_err *err);
 
 /* ---- verify.c ---- */
 
@@ -153,9 +167,13 @@ int oc__key_check(EVP_PKEY *key, enum oc_profile profile,
  * oc_key_check accepted just before (oc_cert_issue), so the key rule
  * checks type and size but does not validate the key again — for RSA
  * that is a GCD with the small primes and a Miller-Rabin test of the
- * modulus, costlier than the signature. */
+ * modulus, costlier than the signature.  der, when not NULL: exactly
+ * what i2d_X509(cert) gives (oc_cert_issue has compared the two, or
+ * parsed cert from der), whose signature the signature rule then checks
+ * instead of encoding cert once more. */
 int oc__cert_lint(X509 *cert, enum oc_profile profile, X509 *issuer,
-	bool key_checked, struct oc_err *err);
+	bool key_checked, const unsigned char *der, size_t derlen,
+	struct oc_err *err);
 
 /* Key usage bits as in the X509v3 KU_* masks of x509v3.h. */
 

@@ -10,11 +10,12 @@
  * (lint.c).  The result is the object just built with the signature put
  * into it, once its encoding has been checked to be the signed bytes
  * exactly, when that object holds a decoded public key (the subject key
- * is a legacy-method key, as oc_csr_parse makes for P-256); otherwise the
- * signed bytes are parsed back with d2i_X509, whose key decoding costs
- * more in OpenSSL 3.0 than the signature.  X509_sign is never called: the CA key
- * may be in a PKCS#11 token or in the separate signer process, and the
- * signer interface is the one place that knows how to reach it.
+ * is a legacy-method key, as oc_csr_parse makes for P-256 and SM2);
+ * otherwise the signed bytes are parsed back with d2i_X509, whose key
+ * decoding costs more in OpenSSL 3.0 than a P-256 signature.  X509_sign
+ * is never called: the CA key may be in a PKCS#11 token or in the
+ * separate signer process, and the signer interface is the one place
+ * that knows how to reach it.
  *
  * Which extensions each profile gets:
  *   root        BC CA (critical), KU keyCertSign+cRLSign (critical), SKI,
@@ -64,8 +65,10 @@ is_holder(enum oc_profile p)
 
 /* ---- subject ---- */
 
-X509_NAME *
-oc__subject_name_new(const struct oc_cert_subject *s)
+/* The parts of s appended to name (oc__subject_name_new); 0 or
+ * OC_ENOMEM. */
+static int
+subject_name_add(X509_NAME *name, const struct oc_cert_subject *s)
 {
 	static const struct { int nid; size_t off; } parts[] = {
 		{ NID_stateOrProvinceName, offsetof(struct oc_cert_subject, st) },
@@ -74,15 +77,12 @@ oc__subject_name_new(const struct oc_cert_subject *s)
 		{ NID_organizationalUnitName, offsetof(struct oc_cert_subject, ou) },
 		{ NID_commonName, offsetof(struct oc_cert_subject, cn) },
 	};
-	X509_NAME *name;
 
-	if ((name = X509_NAME_new()) == NULL)
-		return NULL;
 	if (s == NULL)
-		return name;
+		return 0;
 	if (s->c != NULL && !X509_NAME_add_entry_by_NID(name, NID_countryName,
 	    V_ASN1_PRINTABLESTRING, (const unsigned char *)s->c, -1, -1, 0))
-		goto bad;
+		return OC_ENOMEM;
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
 		const char *v = *(const char *const *)((const char *)s +
 		    parts[i].off);
@@ -92,12 +92,23 @@ oc__subject_name_new(const struct oc_cert_subject *s)
 		 * string mask says. */
 		if (v != NULL && !X509_NAME_add_entry_by_NID(name, parts[i].nid,
 		    V_ASN1_UTF8STRING, (const unsigned char *)v, -1, -1, 0))
-			goto bad;
+			return OC_ENOMEM;
+	}
+	return 0;
+}
+
+X509_NAME *
+oc__subject_name_new(const struct oc_cert_subject *s)
+{
+	X509_NAME *name;
+
+	if ((name = X509_NAME_new()) == NULL)
+		return NULL;
+	if (subject_name_add(name, s) != 0) {
+		X509_NAME_free(name);
+		return NULL;
 	}
 	return name;
-bad:
-	X509_NAME_free(name);
-	return NULL;
 }
 
 static int
@@ -470,8 +481,9 @@ set_pubkey(X509 *x, const struct oc_cert_template *t)
 	X509_ALGOR *pa;
 	int pklen, ptype;
 
-	/* A key with a legacy method (oc_csr_parse's P-256 keys) encodes
-	 * itself without the encoder, and x then holds the key decoded. */
+	/* A key with a legacy method (oc_csr_parse's P-256 and SM2 keys)
+	 * encodes itself without the encoder, and x then holds the key
+	 * decoded. */
 	if (t->spki == NULL || EVP_PKEY_get0_asn1(t->pubkey) != NULL)
 		return X509_set_pubkey(x, t->pubkey) ? 0 : OC_ECRYPTO;
 	if (!X509_PUBKEY_get0_param(&pkalg, &pk, &pklen, &pa, t->spki) ||
@@ -566,13 +578,13 @@ oc_cert_issue(const struct oc_cert_template *t,
     const struct oc_cert_issuer *iss, struct oc_err *err)
 {
 	X509 *x = NULL, *res = NULL;
-	X509_NAME *subj = NULL;
 	X509_ALGOR *alg = NULL;
 	unsigned char *tbs = NULL, *der = NULL;
 	const unsigned char *p;
 	size_t derlen = 0;
 	enum oc_algo ca_algo;
 	struct oc_cert_subject s;
+	bool adopted = false;
 	int tbslen, rc;
 
 	if (check_template(t, iss, err) != 0)
@@ -583,15 +595,16 @@ oc_cert_issue(const struct oc_cert_template *t,
 		s.c = "CN";
 	if (t->profile == OC_PROFILE_ENTERPRISE && s.o == NULL)
 		s.o = s.cn;
-	if ((x = X509_new()) == NULL || (subj = oc__subject_name_new(&s)) ==
-	    NULL) {
+	/* The subject is written into x's own name (X509_set_subject_name
+	 * would copy it: an encode and a decode). */
+	if ((x = X509_new()) == NULL ||
+	    subject_name_add(X509_get_subject_name(x), &s) != 0) {
 		oc_err_openssl(err, OC_ENOMEM, "内存不足 / out of memory");
 		goto out;
 	}
 	if (!X509_set_version(x, X509_VERSION_3) || set_serial(x, t) != 0 ||
-	    !X509_set_subject_name(x, subj) ||
 	    !X509_set_issuer_name(x, iss->cert != NULL ?
-	    X509_get_subject_name(iss->cert) : subj) ||
+	    X509_get_subject_name(iss->cert) : X509_get_subject_name(x)) ||
 	    set_validity(x, t->not_before, t->not_after) != 0 ||
 	    set_pubkey(x, t) != 0) {
 		oc_err_openssl(err, OC_ECRYPTO, "无法构造证书 / cannot build the "
@@ -634,6 +647,7 @@ oc_cert_issue(const struct oc_cert_template *t,
 		goto out;
 	if ((res = adopt_signed(x, der, derlen)) != NULL) {
 		x = NULL;
+		adopted = true;
 		goto lint;
 	}
 	p = der;
@@ -646,8 +660,11 @@ oc_cert_issue(const struct oc_cert_template *t,
 		goto out;
 	}
 lint:
-	/* check_template has run oc_key_check on this very key. */
-	if (oc__cert_lint(res, t->profile, iss->cert, true, err) != 0) {
+	/* check_template has run oc_key_check on this very key; an adopted
+	 * res encodes to der exactly (adopt_signed compared them), so the
+	 * lint checks the signature over der instead of encoding res again. */
+	if (oc__cert_lint(res, t->profile, iss->cert, true,
+	    adopted ? der : NULL, adopted ? derlen : 0, err) != 0) {
 		X509_free(res);
 		res = NULL;
 		goto out;
@@ -656,7 +673,6 @@ out:
 	OPENSSL_free(der);
 	OPENSSL_free(tbs);
 	X509_ALGOR_free(alg);
-	X509_NAME_free(subj);
 	X509_free(x);
 	return res;
 }

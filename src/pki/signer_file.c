@@ -10,6 +10,11 @@
  * as type "EC" (possible when it came from raw parameters) is converted to
  * type "SM2" through its PKCS#8 encoding: in 3.0 only an "SM2" key signs
  * with SM2; an "EC" one would silently make ECDSA signatures.
+ *
+ * The signing set-up (digest, SM2 ID, and for SM2 the Z value hashed in:
+ * oc__sigctx_new) is made once with the signer and copied for each
+ * signature; the SM2 CA key in the signer process signs every certificate
+ * through here.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -27,32 +32,55 @@
 
 #define KEYFILE_MAX (64 * 1024)
 
+/* impl: the private key, and the signing set-up made once for it
+ * (oc__sigctx_new; NULL if it could not be made: each signature then
+ * makes its own). */
+struct file_key {
+	EVP_PKEY *key;
+	EVP_MD_CTX *base;
+};
+
 static int
 file_sign(struct oc_signer *s, const unsigned char *tbs, size_t tbslen,
     unsigned char **sig, size_t *siglen, struct oc_err *err)
 {
-	EVP_PKEY *key = s->impl;
+	struct file_key *fk = s->impl;
 	EVP_MD_CTX *mctx = NULL;
 	EVP_PKEY_CTX *pctx = NULL;
 	unsigned char *out = NULL;
 	size_t outlen = 0;
 	int rc = OC_ECRYPTO;
 
-	if ((mctx = EVP_MD_CTX_new()) == NULL ||
-	    (pctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL)) == NULL) {
-		rc = oc_err_openssl(err, OC_ENOMEM, "内存不足 / out of memory");
-		goto out;
+	if (fk->base != NULL) {
+		if ((mctx = oc__sigctx_copy(fk->base)) == NULL) {
+			rc = oc_err_openssl(err, OC_ENOMEM, "内存不足 / out of "
+			    "memory");
+			goto out;
+		}
+	} else {
+		if ((mctx = EVP_MD_CTX_new()) == NULL ||
+		    (pctx = EVP_PKEY_CTX_new_from_pkey(NULL, fk->key,
+		    NULL)) == NULL) {
+			rc = oc_err_openssl(err, OC_ENOMEM, "内存不足 / out of "
+			    "memory");
+			goto out;
+		}
+		if (s->algo == OC_ALGO_SM2 && EVP_PKEY_CTX_set1_id(pctx,
+		    OC_SM2_DISTID, OC_SM2_DISTID_LEN) <= 0) {
+			rc = oc_err_openssl(err, OC_ECRYPTO, "无法设置 SM2 标识 / "
+			    "cannot set the SM2 distinguishing ID");
+			goto out;
+		}
+		EVP_MD_CTX_set_pkey_ctx(mctx, pctx);
+		if (EVP_DigestSignInit(mctx, NULL, s->algo == OC_ALGO_SM2 ?
+		    EVP_sm3() : EVP_sha256(), NULL, fk->key) != 1) {
+			rc = oc_err_openssl(err, OC_ECRYPTO, "签名失败 / signing "
+			    "failed");
+			goto out;
+		}
 	}
-	if (s->algo == OC_ALGO_SM2 && EVP_PKEY_CTX_set1_id(pctx, OC_SM2_DISTID,
-	    OC_SM2_DISTID_LEN) <= 0) {
-		rc = oc_err_openssl(err, OC_ECRYPTO, "无法设置 SM2 标识 / cannot "
-		    "set the SM2 distinguishing ID");
-		goto out;
-	}
-	EVP_MD_CTX_set_pkey_ctx(mctx, pctx);
-	if (EVP_DigestSignInit(mctx, NULL, s->algo == OC_ALGO_SM2 ? EVP_sm3() :
-	    EVP_sha256(), NULL, key) != 1 ||
-	    EVP_DigestSign(mctx, NULL, &outlen, tbs, tbslen) != 1 ||
+	/* The first call only asks for the size and hashes nothing. */
+	if (EVP_DigestSign(mctx, NULL, &outlen, tbs, tbslen) != 1 ||
 	    (out = OPENSSL_malloc(outlen)) == NULL ||
 	    EVP_DigestSign(mctx, out, &outlen, tbs, tbslen) != 1) {
 		rc = oc_err_openssl(err, OC_ECRYPTO, "签名失败 / signing failed");
@@ -72,7 +100,13 @@ out:
 static void
 file_destroy(struct oc_signer *s)
 {
-	EVP_PKEY_free(s->impl);
+	struct file_key *fk = s->impl;
+
+	if (fk != NULL) {
+		EVP_MD_CTX_free(fk->base);
+		EVP_PKEY_free(fk->key);
+		free(fk);
+	}
 	s->impl = NULL;
 }
 
@@ -122,6 +156,7 @@ struct oc_signer *
 oc_signer_from_pkey(EVP_PKEY *pkey, struct oc_err *err)
 {
 	struct oc_signer *s = NULL;
+	struct file_key *fk;
 	enum oc_algo a;
 
 	a = oc_algo_of_pkey(pkey);
@@ -141,13 +176,20 @@ oc_signer_from_pkey(EVP_PKEY *pkey, struct oc_err *err)
 	}
 	s->ops = &file_ops;
 	s->algo = a;
-	if ((s->impl = key_for_signing(pkey, a)) == NULL ||
+	if ((fk = calloc(1, sizeof(*fk))) == NULL) {
+		oc_err_set(err, OC_ENOMEM, "内存不足 / out of memory");
+		free(s);
+		return NULL;
+	}
+	s->impl = fk;
+	if ((fk->key = key_for_signing(pkey, a)) == NULL ||
 	    (s->pub = oc__pkey_public_dup(pkey)) == NULL) {
 		oc_err_openssl(err, OC_ECRYPTO, "无法使用该密钥 / cannot use "
 		    "the key");
 		oc_signer_free(s);
 		return NULL;
 	}
+	fk->base = oc__sigctx_new(fk->key, true);
 	return s;
 }
 

@@ -77,11 +77,18 @@ round_trip(enum oc_algo a)
 	    NID_ecdsa_with_SHA256 : a == OC_ALGO_SM2 ? NID_SM2_with_SM3 :
 	    NID_sha256WithRSAEncryption);
 
-	/* DER and PEM both parse; the key and subject survive. */
+	/* DER and PEM both parse; the key and subject survive.  P-256 and
+	 * SM2 keys come by the short road (csr.c): a key with a legacy ASN.1
+	 * method, for SM2 one of type "SM2". */
 	der = csr_der(req, &n);
 	back = oc_csr_parse(der, (size_t)n, &err);
 	assert_non_null(back);
 	assert_int_equal(EVP_PKEY_eq(X509_REQ_get0_pubkey(back), key), 1);
+	assert_int_equal(oc_algo_of_pkey(X509_REQ_get0_pubkey(back)), a);
+	if (a != OC_ALGO_RSA)
+		assert_non_null(EVP_PKEY_get0_asn1(X509_REQ_get0_pubkey(back)));
+	if (a == OC_ALGO_SM2)
+		assert_true(EVP_PKEY_is_a(X509_REQ_get0_pubkey(back), "SM2"));
 	{
 		X509_NAME *nm = X509_REQ_get_subject_name(back);
 		int i = X509_NAME_get_index_by_NID(nm, NID_commonName, -1);
@@ -353,6 +360,63 @@ test_csr_bad_input(void **state)
 	EVP_PKEY_free(key);
 }
 
+/* On the short road (P-256, SM2) a point that is not on the curve is
+ * refused as a key, and a request whose signature was made over other
+ * bytes, or (SM2) without the distinguishing ID, is refused. */
+static void
+short_road_refused(enum oc_algo a)
+{
+	struct oc_err err;
+	EVP_PKEY *key = oc_pkey_generate(a, 0, NULL);
+	struct oc_signer *s = oc_signer_from_pkey(key, NULL);
+	X509_REQ *req = oc_csr_build(NULL, s, &err), *back;
+	EVP_PKEY_CTX *pctx;
+	EVP_MD_CTX *mctx;
+	unsigned char *der;
+	int n, i;
+
+	assert_non_null(req);
+	der = csr_der(req, &n);
+	for (i = 0; i + 4 < n; i++)
+		if (memcmp(der + i, "\x03\x42\x00\x04", 4) == 0)
+			break;
+	assert_true(i + 4 + 64 <= n);
+	der[i + 10] ^= 0x01;
+	expect_csr_refused(der, (size_t)n, OC_EINVAL,
+	    "public key cannot be decoded");
+	der[i + 10] ^= 0x01;
+	back = oc_csr_parse(der, (size_t)n, &err);
+	assert_non_null(back);
+	X509_REQ_free(back);
+	OPENSSL_free(der);
+
+	/* Signed by OpenSSL with the key but without the ID (SM2: Z over an
+	 * empty ID): refused. */
+	if (a == OC_ALGO_SM2) {
+		assert_non_null(mctx = EVP_MD_CTX_new());
+		assert_int_equal(EVP_DigestSignInit(mctx, &pctx, EVP_sm3(),
+		    NULL, key), 1);
+		assert_true(X509_REQ_sign_ctx(req, mctx) > 0);
+		EVP_MD_CTX_free(mctx);
+		der = csr_der(req, &n);
+		expect_csr_refused(der, (size_t)n, OC_EINVAL,
+		    "CSR signature does not verify");
+		OPENSSL_free(der);
+	}
+
+	X509_REQ_free(req);
+	oc_signer_free(s);
+	EVP_PKEY_free(key);
+}
+
+static void
+test_csr_short_road_refused(void **state)
+{
+	(void)state;
+	short_road_refused(OC_ALGO_EC);
+	short_road_refused(OC_ALGO_SM2);
+}
+
 /* CSRs made by the openssl command (tests/unit/data): `openssl req -sm3
  * -sigopt distid:1234567812345678` is accepted; the same without the ID
  * (OpenSSL 3.0 then signs with an empty ID) is refused; a P-256 one with a
@@ -409,6 +473,7 @@ main(void)
 		cmocka_unit_test(test_csr_from_openssl),
 		cmocka_unit_test(test_csr_bad_input),
 		cmocka_unit_test(test_csr_from_openssl_command),
+		cmocka_unit_test(test_csr_short_road_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

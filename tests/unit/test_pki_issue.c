@@ -671,6 +671,193 @@ test_spki_copied(void **state)
 	spki_copied(OC_ALGO_RSA);
 }
 
+/* The TBSCertificate TLV of a certificate's DER. */
+static void
+tbs_of(const unsigned char *der, int n, const unsigned char **tbs,
+    long *tbslen)
+{
+	const unsigned char *p = der, *start;
+	long len;
+	int tag, xclass;
+
+	assert_int_equal(ASN1_get_object(&p, &len, &tag, &xclass, n),
+	    V_ASN1_CONSTRUCTED);
+	start = p;
+	assert_int_equal(ASN1_get_object(&p, &len, &tag, &xclass,
+	    n - (p - der)), V_ASN1_CONSTRUCTED);
+	*tbs = start;
+	*tbslen = (long)(p - start) + len;
+}
+
+/* P-256 and SM2 requests take the short road (oc_csr_parse makes the key
+ * without OpenSSL's decoder, oc_cert_issue puts the signature into the
+ * certificate it built instead of parsing it back): the certificate is
+ * byte for byte the one the general road makes from the same request
+ * decoded by d2i_X509_REQ (same serial, unique ID and validity; only the
+ * signature differs, ECDSA and SM2 being randomised), and both verify and
+ * pass the lint. */
+static void
+short_road(enum oc_algo a)
+{
+	static const unsigned char serial[16] = { 0x5a, 1, 2, 3, 4, 5, 6, 7,
+	    8, 9, 10, 11, 12, 13, 14, 15 };
+	struct hier h;
+	struct oc_cert_template t;
+	struct oc_signer *s;
+	struct oc_err err;
+	char uid[OC_UID_LEN + 1];
+	EVP_PKEY *key, *k1, *k2;
+	X509_REQ *req, *r1, *r2;
+	X509 *x1, *x2;
+	unsigned char *der = NULL, *d1 = NULL, *d2 = NULL;
+	const unsigned char *p, *t1, *t2;
+	long l1, l2;
+	int n, n1, n2;
+
+	hier_make(&h, a);
+	oc_err_clear(&err);
+	assert_non_null(key = oc_pkey_generate(a, 0, &err));
+	assert_non_null(s = oc_signer_from_pkey(key, &err));
+	assert_non_null(req = oc_csr_build(&(struct oc_cert_subject){ .cn = "x" }, s, &err));
+	oc_signer_free(s);
+	n = i2d_X509_REQ(req, &der);
+	assert_true(n > 0);
+
+	/* The short road: a legacy-method key (it has an ASN.1 method),
+	 * for SM2 one of type "SM2". */
+	assert_non_null(r1 = oc_csr_parse(der, (size_t)n, &err));
+	k1 = X509_REQ_get0_pubkey(r1);
+	assert_non_null(EVP_PKEY_get0_asn1(k1));
+	assert_int_equal(oc_algo_of_pkey(k1), a);
+	if (a == OC_ALGO_SM2)
+		assert_true(EVP_PKEY_is_a(k1, "SM2"));
+	assert_int_equal(EVP_PKEY_eq(k1, key), 1);
+	/* The general road's request: OpenSSL's decoder makes the key. */
+	p = der;
+	assert_non_null(r2 = d2i_X509_REQ(NULL, &p, n));
+	k2 = X509_REQ_get0_pubkey(r2);
+	assert_null(EVP_PKEY_get0_asn1(k2));
+
+	leaf_template(&t, OC_PROFILE_ENTERPRISE, k1, &h, uid);
+	t.spki = X509_REQ_get_X509_PUBKEY(r1);
+	t.serial = serial;
+	t.serial_len = sizeof(serial);
+	if ((x1 = oc_cert_issue(&t, &h.ca_iss, &err)) == NULL)
+		fail_msg("%s %s", err.msg, err.detail);
+	t.pubkey = k2;
+	t.spki = X509_REQ_get_X509_PUBKEY(r2);
+	if ((x2 = oc_cert_issue(&t, &h.ca_iss, &err)) == NULL)
+		fail_msg("%s %s", err.msg, err.detail);
+	/* x1 holds the request's key object itself, x2 one decoded again. */
+	assert_ptr_equal(X509_get0_pubkey(x1), k1);
+	assert_ptr_not_equal(X509_get0_pubkey(x2), k2);
+
+	n1 = i2d_X509(x1, &d1);
+	n2 = i2d_X509(x2, &d2);
+	tbs_of(d1, n1, &t1, &l1);
+	tbs_of(d2, n2, &t2, &l2);
+	assert_int_equal(l1, l2);
+	assert_memory_equal(t1, t2, (size_t)l1);
+	assert_int_equal(verify3(&h, x1, NULL, 0, &err), 0);
+	assert_int_equal(verify3(&h, x2, NULL, 0, &err), 0);
+	assert_int_equal(oc_cert_lint(x1, OC_PROFILE_ENTERPRISE, h.ca, &err),
+	    0);
+	assert_int_equal(oc_cert_lint(x2, OC_PROFILE_ENTERPRISE, h.ca, &err),
+	    0);
+	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(x1), key), 1);
+	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(x2), key), 1);
+
+	OPENSSL_free(der);
+	OPENSSL_free(d1);
+	OPENSSL_free(d2);
+	X509_free(x1);
+	X509_free(x2);
+	X509_REQ_free(req);
+	X509_REQ_free(r1);
+	X509_REQ_free(r2);
+	EVP_PKEY_free(key);
+	hier_free(&h);
+}
+
+static void
+test_short_road(void **state)
+{
+	(void)state;
+	short_road(OC_ALGO_EC);
+	short_road(OC_ALGO_SM2);
+}
+
+/* A signer that answers with another key's signature (its pub is the
+ * issuing CA's, so the template check passes): the lint's check of the
+ * signature stops the certificate, after good ones have been issued
+ * with the same issuer (whose verification set-up the lint keeps). */
+static int
+lying_sign(struct oc_signer *s, const unsigned char *tbs, size_t tbslen,
+    unsigned char **sig, size_t *siglen, struct oc_err *err)
+{
+	return oc_signer_sign(s->impl, tbs, tbslen, sig, siglen, err);
+}
+
+static const struct oc_signer_ops lying_ops = {
+	.name = "lying",
+	.sign = lying_sign,
+};
+
+static void
+signer_fault(enum oc_algo a)
+{
+	struct hier h;
+	struct oc_cert_template t;
+	struct oc_cert_issuer iss;
+	struct oc_signer lie, *other_s, *s;
+	struct oc_err err;
+	char uid[OC_UID_LEN + 1];
+	EVP_PKEY *key, *other;
+	X509_REQ *req;
+	X509 *x;
+
+	hier_make(&h, a);
+	oc_err_clear(&err);
+	assert_non_null(key = oc_pkey_generate(a, 0, &err));
+	assert_non_null(other = oc_pkey_generate(a, 0, &err));
+	assert_non_null(s = oc_signer_from_pkey(key, &err));
+	assert_non_null(req = oc_csr_build(&(struct oc_cert_subject){ .cn = "x" }, s, &err));
+	assert_non_null(other_s = oc_signer_from_pkey(other, &err));
+	leaf_template(&t, OC_PROFILE_ENTERPRISE, X509_REQ_get0_pubkey(req), &h, uid);
+	t.spki = X509_REQ_get_X509_PUBKEY(req);
+	for (int i = 0; i < 2; i++) {
+		assert_non_null(x = oc_cert_issue(&t, &h.ca_iss, &err));
+		X509_free(x);
+	}
+	lie = (struct oc_signer){ .ops = &lying_ops, .algo = a,
+	    .pub = oc_signer_get0_pubkey(h.ca_s), .impl = other_s };
+	iss = h.ca_iss;
+	iss.signer = &lie;
+	oc_err_clear(&err);
+	assert_null(oc_cert_issue(&t, &iss, &err));
+	assert_int_equal(err.code, OC_EPROFILE);
+	assert_non_null(strstr(err.msg, "[signature]"));
+	/* The honest signer still issues. */
+	assert_non_null(x = oc_cert_issue(&t, &h.ca_iss, &err));
+	X509_free(x);
+
+	X509_REQ_free(req);
+	oc_signer_free(s);
+	oc_signer_free(other_s);
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(other);
+	hier_free(&h);
+}
+
+static void
+test_signer_fault(void **state)
+{
+	(void)state;
+	signer_fault(OC_ALGO_EC);
+	signer_fault(OC_ALGO_SM2);
+	signer_fault(OC_ALGO_RSA);
+}
+
 int
 main(void)
 {
@@ -681,6 +868,8 @@ main(void)
 		cmocka_unit_test(test_sm2_needs_distid),
 		cmocka_unit_test(test_templates_refused),
 		cmocka_unit_test(test_spki_copied),
+		cmocka_unit_test(test_short_road),
+		cmocka_unit_test(test_signer_fault),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
