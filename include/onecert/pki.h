@@ -132,6 +132,13 @@ int oc_cert_subject_string(X509 *cert, int nid, char *out, size_t cap);
 /* Parse a CSR, PEM or DER, at most 64 KiB; verify its self-signature (SM2
  * with the distinguishing ID).  Caller owns the result. */
 X509_REQ *oc_csr_parse(const unsigned char *data, size_t len, struct oc_err *err);
+/* The P-256 or SM2 key of spki made without OpenSSL 3.0's decoders (the
+ * curve from a key made once, the point with d2i_PublicKey; an SM2-curve
+ * key is of type EVP_PKEY_SM2), for a certificate or request parsed with
+ * its key left undecoded.  NULL when spki is not id-ecPublicKey on one of
+ * these curves (*other set: decode it the general way) or its point does
+ * not decode (*other clear).  Caller owns the result. */
+EVP_PKEY *oc_spki_ec_key(X509_PUBKEY *spki, bool *other);
 /* Build and sign a CSR for `signer`'s key (e.g. on a USB key).  Subject
  * may be all NULL (the CA ignores it anyway). */
 X509_REQ *oc_csr_build(const struct oc_cert_subject *subject,

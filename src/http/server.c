@@ -54,6 +54,7 @@
 #include "onecert/error.h"
 #include "onecert/http.h"
 #include "onecert/log.h"
+#include "onecert/pki.h"
 #include "http_int.h"
 
 #define OC__TLS_CACHE     8192   /* TLS sessions kept for resumption */
@@ -257,7 +258,7 @@ bind_listeners(struct oc_http_server *srv, int which, const char *addr,
  * their key left undecoded.  The verify callback below then gives the
  * leaf its key before OpenSSL needs it for the CertificateVerify: a P-256
  * key is made from the curve and point with the legacy-method d2i's (no
- * decoder, as src/pki/csr.c does for CSRs) and put into the certificate,
+ * decoder: oc_spki_ec_key, as CSRs are parsed) and put into the certificate,
  * which is kept only if the key encodes to exactly the SubjectPublicKeyInfo
  * received and the certificate to exactly the bytes received (otherwise,
  * and for any other key type, the certificate is parsed again the general
@@ -384,40 +385,6 @@ tls_libctx(void)
 	return tls_lctx;
 }
 
-/* The P-256 key of spki as a legacy-method EVP_PKEY (no decoder), or NULL
- * when spki is not id-ecPublicKey on prime256v1 or does not decode.
- * Caller owns the result. */
-static EVP_PKEY *
-p256_key(X509_PUBKEY *spki)
-{
-	ASN1_OBJECT *kalg;
-	const ASN1_OBJECT *curve;
-	const unsigned char *pk, *p;
-	const void *pval;
-	unsigned char params[16], *q = params;
-	X509_ALGOR *pa;
-	EVP_PKEY *key = NULL;
-	int pklen, ptype, n;
-
-	if (!X509_PUBKEY_get0_param(&kalg, &pk, &pklen, &pa, spki) || pa == NULL ||
-	    OBJ_obj2nid(kalg) != NID_X9_62_id_ecPublicKey)
-		return NULL;
-	X509_ALGOR_get0(&curve, &ptype, &pval, pa);
-	if (ptype != V_ASN1_OBJECT || OBJ_obj2nid(pval) != NID_X9_62_prime256v1 ||
-	    i2d_ASN1_OBJECT(pval, NULL) > (int)sizeof(params) ||
-	    (n = i2d_ASN1_OBJECT(pval, &q)) <= 0)
-		return NULL;
-	p = params;
-	if ((key = d2i_KeyParams(EVP_PKEY_EC, NULL, &p, n)) == NULL)
-		return NULL;
-	p = pk;
-	if (d2i_PublicKey(EVP_PKEY_EC, &key, &p, pklen) == NULL || p != pk + pklen) {
-		EVP_PKEY_free(key);
-		return NULL;
-	}
-	return key;
-}
-
 /* Gives x, whose key was left undecoded, its P-256 key in place: 0 when
  * the key's SubjectPublicKeyInfo encodes to the very bytes received and
  * the certificate still encodes to der (the bytes received: OpenSSL keeps
@@ -428,9 +395,12 @@ key_in_place(X509 *x, const unsigned char *der, int len)
 {
 	unsigned char *spki = NULL, *re = NULL;
 	EVP_PKEY *key;
+	bool other;
 	int n, m, rc = -1;
 
-	if ((key = p256_key(X509_get_X509_PUBKEY(x))) == NULL ||
+	/* P-256 only: the key types TLS checks a CertificateVerify with */
+	if ((key = oc_spki_ec_key(X509_get_X509_PUBKEY(x), &other)) == NULL ||
+	    EVP_PKEY_get_id(key) != EVP_PKEY_EC ||
 	    (n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &spki)) <= 0)
 		goto out;
 	if (X509_set_pubkey(x, key) == 1 &&

@@ -100,12 +100,9 @@ curves_init(void)
 	ERR_clear_error();
 }
 
-/* The P-256 or SM2 key of spki as a legacy-method EVP_PKEY, or NULL
- * when spki is not id-ecPublicKey on prime256v1 or the SM2 curve (*other
- * set: take the general road) or its point does not decode (*other
- * clear).  Caller owns the result. */
-static EVP_PKEY *
-ec_key(X509_PUBKEY *spki, bool *other)
+/* include/onecert/pki.h; *other set: take the general road. */
+EVP_PKEY *
+oc_spki_ec_key(X509_PUBKEY *spki, bool *other)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	ASN1_OBJECT *kalg;
@@ -173,7 +170,7 @@ parse_short(const unsigned char *der, size_t derlen, bool *other,
 		goto out;       /* the general road says what is wrong */
 	if (X509_REQ_get_version(req) != X509_REQ_VERSION_1)
 		goto out;       /* refused on the general road */
-	if ((key = ec_key(X509_REQ_get_X509_PUBKEY(req), other)) == NULL) {
+	if ((key = oc_spki_ec_key(X509_REQ_get_X509_PUBKEY(req), other)) == NULL) {
 		if (!*other)
 			oc_err_openssl(err, OC_EINVAL, "CSR 公钥无法解析 / the CSR's "
 			    "public key cannot be decoded");
