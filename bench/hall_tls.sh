@@ -21,7 +21,7 @@
 #   bench/hall_tls.sh [--onecert PATH]
 #
 # Environment: HALL_BENCH_SECONDS (each run, default 10), HALL_BENCH_CLIENTS
-# (handshake client processes, default 4), HALL_BENCH_CONNECTIONS (wrk
+# (handshake client processes, default 4 per core), HALL_BENCH_CONNECTIONS (wrk
 # connections, default 32), HALL_BENCH_THREADS (wrk threads, default cores),
 # BENCH_BUILD (where to build onecert when --onecert is not given).
 # Everything runs on 127.0.0.1 in a temporary directory and is stopped and
@@ -33,7 +33,7 @@ bench=hall_tls
 # shellcheck source=bench/lib.sh
 . "$root/bench/lib.sh"
 secs=${HALL_BENCH_SECONDS:-10}
-procs=${HALL_BENCH_CLIENTS:-4}
+procs=${HALL_BENCH_CLIENTS:-$((4 * cores))}
 conns=${HALL_BENCH_CONNECTIONS:-32}
 wthreads=${HALL_BENCH_THREADS:-$cores}
 
