@@ -1442,21 +1442,29 @@ make_pki(void)
 	write_pem("client.key", NULL, cli_key);
 }
 
+/* The test PKI made, a server with a TLS listener too (server.pem). */
 static void
-tls_client_certs(void **state)
+start_tls(struct running *r)
 {
 	struct oc_http_config cfg;
-	struct running r;
-	struct resp a;
-	char cmd[8192], *out;
 
-	(void)state;
 	make_pki();
 	base_config(&cfg);
 	cfg.tls_listen = "127.0.0.1:0";
 	cfg.tls_cert = tpath("server.pem");
 	cfg.tls_key = tpath("server.key");
-	start(&r, &cfg);
+	start(r, &cfg);
+}
+
+static void
+tls_client_certs(void **state)
+{
+	struct running r;
+	struct resp a;
+	char cmd[8192], *out;
+
+	(void)state;
+	start_tls(&r);
 	assert_true(r.tls_port > 0 && r.tls_port != r.port);
 
 	/* with a client certificate: the handler sees its subject; curl
@@ -1534,6 +1542,48 @@ write_der_pem(const char *name, const unsigned char *der, long n, char hex[65])
 	sha256_hex(der, (size_t)n, hex);
 }
 
+/* Fetches /certkey with curl (opts, if not empty, ends in a space),
+ * presenting cert and key from the test directory, and checks the answer
+ * is "key=<alg> match=1 der=<hex>". */
+static void
+check_certkey(int port, const char *opts, const char *cert, const char *key,
+    const char *alg, const char *hex)
+{
+	char cmd[4096], want[256], *out;
+
+	snprintf(cmd, sizeof(cmd), "curl -sS --max-time 10 %s--cacert %s "
+	    "--cert %s --key %s https://127.0.0.1:%d/certkey", opts,
+	    tpath("ca.pem"), tpath(cert), tpath(key), port);
+	out = run_cmd(cmd);
+	snprintf(want, sizeof(want), "key=%s match=1 der=%s", alg, hex);
+	assert_string_equal(out, want);
+	free(out);
+}
+
+/* A client certificate for key (common name cn) from the test CA, written
+ * with key as name.pem and name.key and presented to /certkey, which must
+ * see key type alg. */
+static void
+check_certkey_new(int port, EVP_PKEY *key, const char *cn, const char *name,
+    const char *alg)
+{
+	char cert[64], kfile[64], hex[65];
+	unsigned char *der = NULL;
+	X509 *x;
+	int n;
+
+	assert_non_null(key);
+	x = make_cert(key, cn, ca_cert, ca_key, false, NULL, "clientAuth");
+	snprintf(cert, sizeof(cert), "%s.pem", name);
+	snprintf(kfile, sizeof(kfile), "%s.key", name);
+	write_pem(kfile, NULL, key);
+	n = i2d_X509(x, &der);
+	write_der_pem(cert, der, n, hex);
+	OPENSSL_free(der);
+	check_certkey(port, "", cert, kfile, alg, hex);
+	X509_free(x);
+}
+
 /* The TLS listener parses client certificates without decoding their
  * keys and gives the leaf its key itself (src/http/server.c): a P-256 key
  * in place, anything else by a second parse.  Either way the handler gets
@@ -1544,41 +1594,24 @@ write_der_pem(const char *name, const unsigned char *der, long n, char hex[65])
 static void
 tls_client_cert_keys(void **state)
 {
-	struct oc_http_config cfg;
 	struct running r;
-	EVP_PKEY *rsa_key;
-	X509 *rsa_cert;
+	EVP_PKEY *key;
 	unsigned char *der = NULL, *p;
-	char cmd[4096], want[256], hex[65], *out;
+	char hex[65];
 	int n;
 
 	(void)state;
-	make_pki();
-	base_config(&cfg);
-	cfg.tls_listen = "127.0.0.1:0";
-	cfg.tls_cert = tpath("server.pem");
-	cfg.tls_key = tpath("server.key");
-	start(&r, &cfg);
+	start_tls(&r);
 
 	/* P-256, DER: the key put in place */
 	n = i2d_X509(cli_cert, &der);
 	assert_true(n > 0);
 	write_der_pem("p256.pem", der, n, hex);
-	snprintf(cmd, sizeof(cmd), "curl -sS --max-time 10 --cacert %s --cert %s "
-	    "--key %s https://127.0.0.1:%d/certkey", tpath("ca.pem"),
-	    tpath("p256.pem"), tpath("client.key"), r.tls_port);
-	out = run_cmd(cmd);
-	snprintf(want, sizeof(want), "key=EC match=1 der=%s", hex);
-	assert_string_equal(out, want);
-	free(out);
+	check_certkey(r.tls_port, "", "p256.pem", "client.key", "EC", hex);
 
 	/* … and over TLS 1.2 (its own CertificateVerify and PRF) */
-	snprintf(cmd, sizeof(cmd), "curl -sS --max-time 10 --tlsv1.2 --tls-max 1.2 "
-	    "--cacert %s --cert %s --key %s https://127.0.0.1:%d/certkey",
-	    tpath("ca.pem"), tpath("p256.pem"), tpath("client.key"), r.tls_port);
-	out = run_cmd(cmd);
-	assert_string_equal(out, want);
-	free(out);
+	check_certkey(r.tls_port, "--tlsv1.2 --tls-max 1.2 ", "p256.pem",
+	    "client.key", "EC", hex);
 
 	/* P-256, not DER: basicConstraints' critical TRUE made an explicit
 	 * FALSE */
@@ -1592,58 +1625,18 @@ tls_client_cert_keys(void **state)
 	*p = 0x00;
 	write_der_pem("ber.pem", der, n, hex);
 	OPENSSL_free(der);
-	snprintf(cmd, sizeof(cmd), "curl -sS --max-time 10 --cacert %s --cert %s "
-	    "--key %s https://127.0.0.1:%d/certkey", tpath("ca.pem"),
-	    tpath("ber.pem"), tpath("client.key"), r.tls_port);
-	out = run_cmd(cmd);
-	snprintf(want, sizeof(want), "key=EC match=1 der=%s", hex);
-	assert_string_equal(out, want);
-	free(out);
+	check_certkey(r.tls_port, "", "ber.pem", "client.key", "EC", hex);
 
 	/* RSA: parsed again, the general way */
-	rsa_key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
-	assert_non_null(rsa_key);
-	rsa_cert = make_cert(rsa_key, "RSA 客户", ca_cert, ca_key, false, NULL,
-	    "clientAuth");
-	write_pem("rsa.key", NULL, rsa_key);
-	der = NULL;
-	n = i2d_X509(rsa_cert, &der);
-	write_der_pem("rsa.pem", der, n, hex);
-	OPENSSL_free(der);
-	snprintf(cmd, sizeof(cmd), "curl -sS --max-time 10 --cacert %s --cert %s "
-	    "--key %s https://127.0.0.1:%d/certkey", tpath("ca.pem"),
-	    tpath("rsa.pem"), tpath("rsa.key"), r.tls_port);
-	out = run_cmd(cmd);
-	snprintf(want, sizeof(want), "key=RSA match=1 der=%s", hex);
-	assert_string_equal(out, want);
-	free(out);
+	key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	check_certkey_new(r.tls_port, key, "RSA 客户", "rsa", "RSA");
+	EVP_PKEY_free(key);
 
 	/* Ed25519: the general road too */
-	{
-		EVP_PKEY *ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-		X509 *edc;
+	key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	check_certkey_new(r.tls_port, key, "Ed25519 客户", "ed", "ED25519");
+	EVP_PKEY_free(key);
 
-		assert_non_null(ed);
-		edc = make_cert(ed, "Ed25519 客户", ca_cert, ca_key, false, NULL,
-		    "clientAuth");
-		write_pem("ed.key", NULL, ed);
-		der = NULL;
-		n = i2d_X509(edc, &der);
-		write_der_pem("ed.pem", der, n, hex);
-		OPENSSL_free(der);
-		snprintf(cmd, sizeof(cmd), "curl -sS --max-time 10 --cacert %s "
-		    "--cert %s --key %s https://127.0.0.1:%d/certkey",
-		    tpath("ca.pem"), tpath("ed.pem"), tpath("ed.key"), r.tls_port);
-		out = run_cmd(cmd);
-		snprintf(want, sizeof(want), "key=ED25519 match=1 der=%s", hex);
-		assert_string_equal(out, want);
-		free(out);
-		X509_free(edc);
-		EVP_PKEY_free(ed);
-	}
-
-	X509_free(rsa_cert);
-	EVP_PKEY_free(rsa_key);
 	stop(&r);
 }
 

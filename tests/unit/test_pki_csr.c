@@ -52,6 +52,29 @@ expect_csr_refused(const unsigned char *data, size_t len, int code,
 		fail_msg("message '%s' lacks '%s'", err.msg, needle);
 }
 
+/* One byte of X of the EC public key in the request der changed, so the
+ * point is not on the curve: refused as a key, before its signature is
+ * looked at.  Changed back, der parses again. */
+static void
+expect_off_curve_refused(unsigned char *der, int n)
+{
+	struct oc_err err;
+	X509_REQ *back;
+	int i;
+
+	for (i = 0; i + 4 < n; i++)
+		if (memcmp(der + i, "\x03\x42\x00\x04", 4) == 0)
+			break;
+	assert_true(i + 4 + 64 <= n);
+	der[i + 10] ^= 0x01;
+	expect_csr_refused(der, (size_t)n, OC_EINVAL,
+	    "public key cannot be decoded");
+	der[i + 10] ^= 0x01;
+	back = oc_csr_parse(der, (size_t)n, &err);
+	assert_non_null(back);
+	X509_REQ_free(back);
+}
+
 static void
 round_trip(enum oc_algo a)
 {
@@ -262,21 +285,7 @@ test_csr_bad_input(void **state)
 	    "neither valid PEM nor DER");
 	/* A P-256 point that is not on the curve (one byte of X changed):
 	 * refused as a key, before its signature is looked at. */
-	{
-		int i;
-
-		for (i = 0; i + 4 < n; i++)
-			if (memcmp(der + i, "\x03\x42\x00\x04", 4) == 0)
-				break;
-		assert_true(i + 4 + 64 <= n);
-		der[i + 10] ^= 0x01;
-		expect_csr_refused(der, (size_t)n, OC_EINVAL,
-		    "public key cannot be decoded");
-		der[i + 10] ^= 0x01;
-		back = oc_csr_parse(der, (size_t)n, &err);
-		assert_non_null(back);
-		X509_REQ_free(back);
-	}
+	expect_off_curve_refused(der, n);
 	/* PEM with text after it; with whitespace after it is fine. */
 	memcpy(buf, pem, plen);
 	memcpy(buf + plen, "garbage\n", 8);
@@ -369,25 +378,15 @@ short_road_refused(enum oc_algo a)
 	struct oc_err err;
 	EVP_PKEY *key = oc_pkey_generate(a, 0, NULL);
 	struct oc_signer *s = oc_signer_from_pkey(key, NULL);
-	X509_REQ *req = oc_csr_build(NULL, s, &err), *back;
+	X509_REQ *req = oc_csr_build(NULL, s, &err);
 	EVP_PKEY_CTX *pctx;
 	EVP_MD_CTX *mctx;
 	unsigned char *der;
-	int n, i;
+	int n;
 
 	assert_non_null(req);
 	der = csr_der(req, &n);
-	for (i = 0; i + 4 < n; i++)
-		if (memcmp(der + i, "\x03\x42\x00\x04", 4) == 0)
-			break;
-	assert_true(i + 4 + 64 <= n);
-	der[i + 10] ^= 0x01;
-	expect_csr_refused(der, (size_t)n, OC_EINVAL,
-	    "public key cannot be decoded");
-	der[i + 10] ^= 0x01;
-	back = oc_csr_parse(der, (size_t)n, &err);
-	assert_non_null(back);
-	X509_REQ_free(back);
+	expect_off_curve_refused(der, n);
 	OPENSSL_free(der);
 
 	/* Signed by OpenSSL with the key but without the ID (SM2: Z over an

@@ -601,6 +601,23 @@ test_templates_refused(void **state)
 	hier_free(&h);
 }
 
+/* A fresh key of algorithm a in *key and a request for it, subject CN cn,
+ * signed with it. */
+static X509_REQ *
+key_and_csr(enum oc_algo a, const char *cn, EVP_PKEY **key,
+    struct oc_err *err)
+{
+	struct oc_cert_subject subj = { .cn = cn };
+	struct oc_signer *s;
+	X509_REQ *req;
+
+	assert_non_null(*key = oc_pkey_generate(a, 0, err));
+	assert_non_null(s = oc_signer_from_pkey(*key, err));
+	assert_non_null(req = oc_csr_build(&subj, s, err));
+	oc_signer_free(s);
+	return req;
+}
+
 /* A template carrying the CSR's SubjectPublicKeyInfo: the certificate
  * holds those very bytes — the same bytes X509_set_pubkey would have
  * encoded — and an SPKI of another key than the template's is refused. */
@@ -609,7 +626,6 @@ spki_copied(enum oc_algo a)
 {
 	struct hier h;
 	struct oc_cert_template t;
-	struct oc_signer *s;
 	struct oc_err err;
 	char uid[OC_UID_LEN + 1];
 	EVP_PKEY *key, *other;
@@ -620,14 +636,8 @@ spki_copied(enum oc_algo a)
 
 	hier_make(&h, a);
 	oc_err_clear(&err);
-	assert_non_null(key = oc_pkey_generate(a, 0, &err));
-	assert_non_null(other = oc_pkey_generate(a, 0, &err));
-	assert_non_null(s = oc_signer_from_pkey(key, &err));
-	assert_non_null(req = oc_csr_build(&(struct oc_cert_subject){ .cn = "x" }, s, &err));
-	oc_signer_free(s);
-	assert_non_null(s = oc_signer_from_pkey(other, &err));
-	assert_non_null(other_req = oc_csr_build(&(struct oc_cert_subject){ .cn = "y" }, s, &err));
-	oc_signer_free(s);
+	req = key_and_csr(a, "x", &key, &err);
+	other_req = key_and_csr(a, "y", &other, &err);
 
 	leaf_template(&t, OC_PROFILE_ENTERPRISE, X509_REQ_get0_pubkey(req), &h, uid);
 	t.spki = X509_REQ_get_X509_PUBKEY(req);
@@ -703,7 +713,6 @@ short_road(enum oc_algo a)
 	    8, 9, 10, 11, 12, 13, 14, 15 };
 	struct hier h;
 	struct oc_cert_template t;
-	struct oc_signer *s;
 	struct oc_err err;
 	char uid[OC_UID_LEN + 1];
 	EVP_PKEY *key, *k1, *k2;
@@ -716,10 +725,7 @@ short_road(enum oc_algo a)
 
 	hier_make(&h, a);
 	oc_err_clear(&err);
-	assert_non_null(key = oc_pkey_generate(a, 0, &err));
-	assert_non_null(s = oc_signer_from_pkey(key, &err));
-	assert_non_null(req = oc_csr_build(&(struct oc_cert_subject){ .cn = "x" }, s, &err));
-	oc_signer_free(s);
+	req = key_and_csr(a, "x", &key, &err);
 	n = i2d_X509_REQ(req, &der);
 	assert_true(n > 0);
 
@@ -809,7 +815,7 @@ signer_fault(enum oc_algo a)
 	struct hier h;
 	struct oc_cert_template t;
 	struct oc_cert_issuer iss;
-	struct oc_signer lie, *other_s, *s;
+	struct oc_signer lie, *other_s;
 	struct oc_err err;
 	char uid[OC_UID_LEN + 1];
 	EVP_PKEY *key, *other;
@@ -818,10 +824,8 @@ signer_fault(enum oc_algo a)
 
 	hier_make(&h, a);
 	oc_err_clear(&err);
-	assert_non_null(key = oc_pkey_generate(a, 0, &err));
+	req = key_and_csr(a, "x", &key, &err);
 	assert_non_null(other = oc_pkey_generate(a, 0, &err));
-	assert_non_null(s = oc_signer_from_pkey(key, &err));
-	assert_non_null(req = oc_csr_build(&(struct oc_cert_subject){ .cn = "x" }, s, &err));
 	assert_non_null(other_s = oc_signer_from_pkey(other, &err));
 	leaf_template(&t, OC_PROFILE_ENTERPRISE, X509_REQ_get0_pubkey(req), &h, uid);
 	t.spki = X509_REQ_get_X509_PUBKEY(req);
@@ -842,7 +846,6 @@ signer_fault(enum oc_algo a)
 	X509_free(x);
 
 	X509_REQ_free(req);
-	oc_signer_free(s);
 	oc_signer_free(other_s);
 	EVP_PKEY_free(key);
 	EVP_PKEY_free(other);
