@@ -18,6 +18,7 @@
  * control characters, so a hostile certificate cannot forge log lines or
  * break the page that shows it.
  */
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/asn1.h>
@@ -29,6 +30,38 @@
 
 #include "onecert/pki.h"
 #include "internal.h"
+
+/* The dotted OIDs of our profiles, converted once: OBJ_txt2obj reads a
+ * 2.25 arc through a BIGNUM, some microseconds a call, and building and
+ * linting a certificate made a dozen and a half calls. */
+static const char *const oid_text[] = {
+	OC_OID_UNIQUE_ID, OC_OID_POLICY_ENTERPRISE, OC_OID_POLICY_PERSONAL,
+	OC_OID_POLICY_SERVICE, OID_ANY_POLICY, OC_OID_GMT_IDENTITY_CODE,
+	OC_OID_GMT_INSURANCE_NO, OC_OID_GMT_IC_REG_NO, OC_OID_GMT_ORG_CODE,
+	OC_OID_GMT_TAX_NO,
+};
+static ASN1_OBJECT *oid_obj[sizeof(oid_text) / sizeof(oid_text[0])];
+
+static void
+oids_init(void)
+{
+	for (size_t i = 0; i < sizeof(oid_text) / sizeof(oid_text[0]); i++)
+		oid_obj[i] = OBJ_txt2obj(oid_text[i], 1);
+}
+
+/* internal.h */
+const ASN1_OBJECT *
+oc__oid(const char *oid, ASN1_OBJECT **tmp)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	*tmp = NULL;
+	pthread_once(&once, oids_init);
+	for (size_t i = 0; i < sizeof(oid_text) / sizeof(oid_text[0]); i++)
+		if (oid_obj[i] != NULL && strcmp(oid, oid_text[i]) == 0)
+			return oid_obj[i];
+	return *tmp = OBJ_txt2obj(oid, 1);
+}
 
 /* ---- string checks ---- */
 
@@ -394,13 +427,16 @@ oc__ext_add_policy(X509 *x, const char *oid)
 {
 	CERTIFICATEPOLICIES *pols = NULL;
 	POLICYINFO *pi = NULL;
-	ASN1_OBJECT *obj = NULL;
+	ASN1_OBJECT *obj = NULL, *tmp;
+	const ASN1_OBJECT *o;
 	int rc = OC_ECRYPTO;
 
-	if ((obj = OBJ_txt2obj(oid, 1)) == NULL) {
+	if ((o = oc__oid(oid, &tmp)) == NULL) {
 		rc = OC_EINVAL;
 		goto out;
 	}
+	if ((obj = tmp != NULL ? tmp : OBJ_dup(o)) == NULL)
+		goto out;
 	if ((pols = sk_POLICYINFO_new_null()) == NULL ||
 	    (pi = POLICYINFO_new()) == NULL)
 		goto out;
@@ -505,12 +541,13 @@ oc__ext_add_ocsp_nocheck(X509 *x)
 static int
 add_raw(X509 *x, const char *oid, const unsigned char *der, size_t len)
 {
-	ASN1_OBJECT *obj = NULL;
+	ASN1_OBJECT *tmp = NULL;
+	const ASN1_OBJECT *obj;
 	ASN1_OCTET_STRING *oct = NULL;
 	X509_EXTENSION *ext = NULL;
 	int rc = OC_ECRYPTO;
 
-	if ((obj = OBJ_txt2obj(oid, 1)) == NULL) {
+	if ((obj = oc__oid(oid, &tmp)) == NULL) {
 		rc = OC_EINVAL;
 		goto out;
 	}
@@ -527,7 +564,7 @@ add_raw(X509 *x, const char *oid, const unsigned char *der, size_t len)
 out:
 	X509_EXTENSION_free(ext);
 	ASN1_OCTET_STRING_free(oct);
-	ASN1_OBJECT_free(obj);
+	ASN1_OBJECT_free(tmp);
 	return rc;
 }
 
@@ -683,7 +720,8 @@ int
 oc_cert_ext_string(X509 *cert, const char *oid, char *out, size_t cap,
     struct oc_err *err)
 {
-	ASN1_OBJECT *obj = NULL;
+	ASN1_OBJECT *tmp = NULL;
+	const ASN1_OBJECT *obj;
 	X509_EXTENSION *ext;
 	const ASN1_OCTET_STRING *val;
 	int idx, rc;
@@ -692,7 +730,7 @@ oc_cert_ext_string(X509 *cert, const char *oid, char *out, size_t cap,
 		out[0] = '\0';
 	if (cert == NULL || oid == NULL || out == NULL || cap == 0)
 		return oc_err_set(err, OC_EINVAL, "参数无效 / bad arguments");
-	if ((obj = OBJ_txt2obj(oid, 1)) == NULL) {
+	if ((obj = oc__oid(oid, &tmp)) == NULL) {
 		rc = oc_err_set(err, OC_EINVAL, "OID 无效：%.64s / bad OID: %.64s",
 		    oid, oid);
 		goto out;
@@ -716,7 +754,7 @@ oc_cert_ext_string(X509 *cert, const char *oid, char *out, size_t cap,
 out:
 	if (rc != 0)
 		out[0] = '\0';
-	ASN1_OBJECT_free(obj);
+	ASN1_OBJECT_free(tmp);
 	return rc;
 }
 

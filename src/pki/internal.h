@@ -140,6 +140,13 @@ bool oc__dns_name_ok(const char *s);
  * character 0-9 or X. */
 bool oc__resident_id_ok(const char *s);
 
+/* anyPolicy, RFC 5280 4.2.1.4 */
+#define OID_ANY_POLICY "2.5.29.32.0"
+
+/* oid (dotted) as an object: borrowed from a table of our profiles' OIDs
+ * converted once, or (any other, or one that failed to convert) made now
+ * with *tmp set for the caller to free.  NULL: not an OID. */
+const ASN1_OBJECT *oc__oid(const char *oid, ASN1_OBJECT **tmp);
 int oc__ext_add_basic_constraints(X509 *x, bool ca, int pathlen);
 int oc__ext_add_key_usage(X509 *x, int bits);
 int oc__ext_add_eku(X509 *x, const int *nids, size_t n);

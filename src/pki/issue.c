@@ -54,9 +54,6 @@
 #include "onecert/pki.h"
 #include "internal.h"
 
-/* anyPolicy, RFC 5280 4.2.1.4 */
-#define OID_ANY_POLICY "2.5.29.32.0"
-
 static bool
 is_holder(enum oc_profile p)
 {

@@ -77,8 +77,6 @@
 #include "onecert/pki.h"
 #include "internal.h"
 
-#define OID_ANY_POLICY "2.5.29.32.0"
-
 struct lint {
 	X509 *cert;
 	X509 *issuer;          /* cert itself when self-signed */
@@ -112,39 +110,6 @@ is_holder(enum oc_profile p)
 	return p == OC_PROFILE_ENTERPRISE || p == OC_PROFILE_PERSONAL;
 }
 
-/* The dotted OIDs the rules look for, converted once: OBJ_txt2obj reads
- * a 2.25 arc through a BIGNUM, some microseconds a call, and the rules
- * made a dozen calls per certificate. */
-static const char *const oid_text[] = {
-	OC_OID_UNIQUE_ID, OC_OID_POLICY_ENTERPRISE, OC_OID_POLICY_PERSONAL,
-	OC_OID_POLICY_SERVICE, OID_ANY_POLICY, OC_OID_GMT_IDENTITY_CODE,
-	OC_OID_GMT_INSURANCE_NO, OC_OID_GMT_IC_REG_NO, OC_OID_GMT_ORG_CODE,
-	OC_OID_GMT_TAX_NO,
-};
-static ASN1_OBJECT *oid_obj[sizeof(oid_text) / sizeof(oid_text[0])];
-
-static void
-oids_init(void)
-{
-	for (size_t i = 0; i < sizeof(oid_text) / sizeof(oid_text[0]); i++)
-		oid_obj[i] = OBJ_txt2obj(oid_text[i], 1);
-}
-
-/* oid as an object: borrowed from the table above, or (an OID not in
- * it, or one that failed to convert) made now, with *tmp set to free it. */
-static const ASN1_OBJECT *
-oid_get(const char *oid, ASN1_OBJECT **tmp)
-{
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-
-	*tmp = NULL;
-	pthread_once(&once, oids_init);
-	for (size_t i = 0; i < sizeof(oid_text) / sizeof(oid_text[0]); i++)
-		if (oid_obj[i] != NULL && strcmp(oid, oid_text[i]) == 0)
-			return oid_obj[i];
-	return *tmp = OBJ_txt2obj(oid, 1);
-}
-
 /* An extension by dotted OID, or NULL. */
 static X509_EXTENSION *
 ext_by_oid(X509 *x, const char *oid)
@@ -153,7 +118,7 @@ ext_by_oid(X509 *x, const char *oid)
 	const ASN1_OBJECT *obj;
 	int idx;
 
-	if ((obj = oid_get(oid, &tmp)) == NULL)
+	if ((obj = oc__oid(oid, &tmp)) == NULL)
 		return NULL;
 	idx = X509_get_ext_by_OBJ(x, obj, -1);
 	ASN1_OBJECT_free(tmp);
@@ -706,7 +671,7 @@ rule_policy(struct lint *l)
 	if (pols == NULL)
 		return fail(l, "policy", "缺少证书策略", "certificatePolicies "
 		    "missing");
-	if ((want = oid_get(oid, &tmp)) != NULL)
+	if ((want = oc__oid(oid, &tmp)) != NULL)
 		for (int i = 0; i < sk_POLICYINFO_num(pols); i++)
 			if (OBJ_cmp(sk_POLICYINFO_value(pols, i)->policyid,
 			    want) == 0)
