@@ -228,10 +228,12 @@ struct oc_ocsp_cache *oc_ocsp_cache_new(const char *store_uri, X509 *issuer,
 /* Stops the background thread if running; NULL is fine. */
 void oc_ocsp_cache_free(struct oc_ocsp_cache *c);
 
-/* List the issuing CA's certificates (skipping the responder's own) and
- * sign what is missing, changed status, or near expiry; forget serials
- * the store no longer has.  On a signing or store failure the entries
- * already signed stay; the error is returned (and counted). */
+/* Read the issuing CA's certificates changed since the last refresh (all
+ * of them the first time, or when the store's change number went back;
+ * the responder's own skipped) and sign what is new, changed status, or
+ * near expiry; serials the store no longer has are forgotten only on such
+ * a full listing (docs/ocsp.md).  On a signing or store failure the
+ * entries already signed stay; the error is returned (and counted). */
 int oc_ocsp_cache_refresh(struct oc_ocsp_cache *c, struct oc_err *err);
 /* A background thread that refreshes every revocation_interval (and when
  * kicked).  oc_ocsp_cache_stop waits for a refresh in progress. */

@@ -156,6 +156,21 @@ int oc_store_cert_insert(struct oc_store *st, const struct oc_cert_rec *c, struc
 int oc_store_cert_get(struct oc_store *st, const char *serial, struct oc_cert_rec *out, struct oc_err *err);
 int oc_store_cert_list(struct oc_store *st, const struct oc_cert_filter *f,
 	oc_cert_cb cb, void *arg, struct oc_err *err);
+/* The certificates of `ca` ("issuing") inserted, or whose status changed,
+ * after change number `after` (0: all of them), oldest change first,
+ * without their DER, and in *upto the newest change number of the store
+ * (0 if none), read in the same snapshot as the rows: pass it as `after`
+ * next time to read only what changed since.  A certificate changed twice
+ * is listed once, as it is now.  A backend numbers each insert and each
+ * status change in the transaction that makes it, from one counter that
+ * concurrent writers take in commit order (a counter row updated in the
+ * transaction, whose lock orders them; not a sequence, which hands out
+ * numbers in start order, nor a clock), so that a reader that sees change
+ * N has seen every change below N.  *upto below an `after` it returned
+ * before means the database was replaced (a backup restored): read
+ * everything again. */
+int oc_store_cert_changes(struct oc_store *st, const char *ca, long long after,
+	oc_cert_cb cb, void *arg, long long *upto, struct oc_err *err);
 /* valid → revoked, only if still valid (OC_ECONFLICT: already revoked). */
 int oc_store_cert_revoke(struct oc_store *st, const char *serial, time_t at,
 	int reason, const char *by, struct oc_err *err);
@@ -185,6 +200,14 @@ int oc_store_operator_revoke(struct oc_store *st, const char *serial,
  * OC_EPERM if not. */
 int oc_store_operator_check(struct oc_store *st, const char *serial,
 	char *name, size_t cap, struct oc_err *err);
+
+/* A number that changes, in the transaction of the change, whenever
+ * oc_store_operator_check or a certificate's status, DER or profile could
+ * read differently (any write to the operators, a status change, a
+ * certificate altered or deleted; not a new certificate), by any writer
+ * of the database: a caller may keep a successful operator check while
+ * this stays the same, and must read it before the check it keeps. */
+int oc_store_auth_version(struct oc_store *st, long long *out, struct oc_err *err);
 
 /* 应用开通 / 应用注销: the relying applications a certificate is opened for. */
 struct oc_app_rec {

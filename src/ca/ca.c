@@ -748,8 +748,8 @@ oc_ca_operator_revoke(struct oc_ca *ca, const struct oc_actor *who,
  * the handle's life), the purpose and the time, so its result stands
  * while the time stays between when it was made and the earliest
  * notAfter of the three (at most OP_CHAIN_TTL seconds).  What can change
- * meanwhile — revocation, the operator role — is read from the store on
- * every request. */
+ * meanwhile — revocation, the operator role — is the store's: its yes is
+ * kept only while the store's auth version stays the same. */
 static bool
 op_chain_known(struct oc_ca *ca, const unsigned char *der, size_t len)
 {
@@ -774,6 +774,7 @@ op_chain_keep(struct oc_ca *ca, X509 *cert, const unsigned char *der, size_t len
 	}
 	OPENSSL_free(ca->op_der);
 	ca->op_der = NULL;
+	ca->op_ok = false;       /* the store's yes was for the old one */
 	if ((ca->op_der = OPENSSL_memdup(der, len)) == NULL)
 		return;
 	ca->op_der_len = len;
@@ -788,6 +789,8 @@ oc_ca_operator_auth(struct oc_ca *ca, X509 *cert, char *name, size_t cap,
 	STACK_OF(X509) *anchors = NULL, *mid = NULL;
 	struct oc_cert_rec rec;
 	unsigned char *der = NULL;
+	long long ver = 0;
+	bool have_ver;
 	int n, rc = OC_EPERM;
 
 	if (cert == NULL)
@@ -813,6 +816,21 @@ oc_ca_operator_auth(struct oc_ca *ca, X509 *cert, char *name, size_t cap,
 		}
 		op_chain_keep(ca, cert, der, (size_t)n);
 	}
+	/* The store's last yes for this very certificate stands while the
+	 * auth version has not moved: it moves in the transaction of any
+	 * change that could turn it into a no (a revocation, the role taken,
+	 * by any process).  Read before the checks it covers, so a change
+	 * racing them only costs a re-check next time. */
+	have_ver = oc_store_auth_version(ca->st, &ver, NULL) == 0;
+	if (have_ver && ca->op_ok && ca->op_ver == ver &&
+	    strcmp(ca->op_serial, serial) == 0 &&
+	    op_chain_known(ca, der, (size_t)n)) {
+		if (name != NULL && cap > 0)
+			snprintf(name, cap, "%s", ca->op_name);
+		rc = 0;
+		goto out;
+	}
+	ca->op_ok = false;
 	/* Our own records are authoritative for our own certificates. */
 	if (oc_store_cert_get(ca->st, serial, &rec, NULL) != 0) {
 		rc = oc_err_set(err, OC_EPERM, "certificate %s is not one of this CA's", serial);
@@ -832,7 +850,17 @@ oc_ca_operator_auth(struct oc_ca *ca, X509 *cert, char *name, size_t cap,
 		rc = oc_err_set(err, OC_EPERM, "an operator needs a personal certificate");
 		goto out;
 	}
-	rc = oc_store_operator_check(ca->st, serial, name, cap, err);
+	rc = oc_store_operator_check(ca->st, serial, ca->op_name,
+	    sizeof(ca->op_name), err);
+	if (rc == 0) {
+		if (name != NULL && cap > 0)
+			snprintf(name, cap, "%s", ca->op_name);
+		/* Kept for the DER the chain cache holds, which is this one
+		 * (op_chain_keep forgets it when that changes). */
+		ca->op_ok = have_ver && op_chain_known(ca, der, (size_t)n);
+		ca->op_ver = ver;
+		memcpy(ca->op_serial, serial, sizeof(ca->op_serial));
+	}
 out:
 	OPENSSL_free(der);
 	sk_X509_free(anchors);

@@ -29,6 +29,12 @@ struct oc_ca {
 	unsigned char *op_der;
 	size_t op_der_len;
 	time_t op_from, op_until;
+	/* The store's last yes for that certificate (serial, operator name)
+	 * and the auth version it was read under (oc_store_auth_version). */
+	bool op_ok;
+	long long op_ver;
+	char op_serial[43];
+	char op_name[128];
 };
 
 void oc__issuer_urls(const struct oc_config *cfg, const char *algo,

@@ -19,17 +19,29 @@
  * entries in.
  *
  * Refresh (oc_ocsp_cache_refresh; at start, then every revocation_interval
- * from the background thread, or at once when kicked) lists the CA's
- * certificates (store ca = "issuing", skipping the responder's own
- * certificate, which carries id-pkix-ocsp-nocheck) and signs, outside the
- * lock, every response that is missing, whose status changed, or that has
- * less than refresh_before left before its nextUpdate.  Only refresh
- * mutates the table, and refreshes are serialised, so a refresh may read
- * the table without the lock.  If signing fails (signer process gone) the
+ * from the background thread, or at once when kicked) reads from the store
+ * only the certificates of the CA (ca = "issuing") issued or whose status
+ * changed since the last refresh (oc_store_cert_changes, by the store's
+ * change number, which writers take in commit order in the transaction of
+ * the change: see store.h), and signs, outside the lock, the response of
+ * each one that is new or changed status.  The first refresh reads every
+ * certificate; so does one that finds the store's change number lower than
+ * what it has read up to (another database: a backup restored), and that
+ * one also forgets the serials it no longer lists.  The responder's own
+ * certificate, which carries id-pkix-ocsp-nocheck, is skipped.  Responses
+ * near their end are found without the store: every entry is on a list
+ * ordered by when it is due (no response first, then by nextUpdate; a
+ * response just signed goes to the tail, as its nextUpdate is the latest),
+ * and a refresh re-signs from the head while less than refresh_before is
+ * left.  A refresh thus costs the changes since the last one plus the
+ * responses due, not the size of the CA.  Only refresh mutates the table
+ * and the due list, and refreshes are serialised, so a refresh may read
+ * them without the lock.  If signing fails (signer process gone) the
  * refresh still records the new status of every certificate whose status
- * changed and drops its pre-signed responses, so a stale `good` is never
+ * changed and drops its pre-signed response, so a stale `good` is never
  * served for a revoked certificate; those are then answered live (or
- * internalError while the signer stays down).  A pre-signed response past
+ * internalError while the signer stays down), and re-signed from the head
+ * of the due list once signing works again.  A pre-signed response past
  * its nextUpdate is never served.
  *
  * What is signed live, per request: a nonce (the response must echo it);
@@ -56,10 +68,11 @@
  * response are still read from the table every time; the memo only saves
  * the parse.
  *
- * thisUpdate of a pre-signed response is the time of the listing that
- * produced it; of a live one, the time of the last successful listing
- * (the status is known to be correct as of then).  Live answers are
- * refused with tryLater once that listing is older than `validity`.
+ * thisUpdate of a pre-signed response is the start of the refresh that
+ * produced it; of a live one, the start of the last successful refresh
+ * (the status is known to be correct as of then: the store is read after
+ * it).  Live answers are refused with tryLater once that refresh is older
+ * than `validity`.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -97,7 +110,8 @@ struct entry {
 	unsigned char *der;            /* OPENSSL_malloc'd, both CertIDs;
 	                                  NULL: none */
 	size_t der_len;
-	uint64_t gen;                  /* refresh generation last listed */
+	uint64_t gen;                  /* full listing last listed in */
+	struct entry *due_prev, *due_next;  /* the due list (refresh only) */
 };
 
 struct oc_ocsp_cache {
@@ -118,8 +132,14 @@ struct oc_ocsp_cache {
 	time_t last_list;              /* start of the last good listing */
 	bool ready;
 
-	pthread_mutex_t refresh_mu;    /* one refresh at a time; owns st */
+	pthread_mutex_t refresh_mu;    /* one refresh at a time; owns st,
+	                                  gen, seen, listed and the due list */
 	uint64_t gen;
+	long long seen;                /* store change number read up to */
+	bool listed;                   /* a full listing was done */
+	/* Every entry, by when it is due for signing: no response first,
+	 * then by nextUpdate, earliest first. */
+	struct entry *due_head, *due_tail;
 	pthread_mutex_t sign_mu;       /* one signature at a time */
 
 	pthread_mutex_t bg_mu;
@@ -471,6 +491,56 @@ presign(struct oc_ocsp_cache *c, struct oc__ocsp_verifier *v,
 	return 0;
 }
 
+/* ---- the due list (refresh only) ---- */
+
+/* When e is due for signing: at once without a response, else by its
+ * nextUpdate. */
+static time_t
+due_key(const struct entry *e)
+{
+	return e->der != NULL ? e->next_update : 0;
+}
+
+static void
+due_unlink(struct oc_ocsp_cache *c, struct entry *e)
+{
+	if (e->due_prev != NULL)
+		e->due_prev->due_next = e->due_next;
+	else if (c->due_head == e)
+		c->due_head = e->due_next;
+	if (e->due_next != NULL)
+		e->due_next->due_prev = e->due_prev;
+	else if (c->due_tail == e)
+		c->due_tail = e->due_prev;
+	e->due_prev = e->due_next = NULL;
+}
+
+/* (Re)place e by due_key: one without a response at the head; one just
+ * signed from the tail, where it belongs unless the clock went back. */
+static void
+due_place(struct oc_ocsp_cache *c, struct entry *e)
+{
+	time_t k = due_key(e);
+	struct entry *p = NULL;
+
+	due_unlink(c, e);
+	if (k != 0)
+		for (p = c->due_tail; p != NULL && due_key(p) > k;
+		    p = p->due_prev)
+			;
+	/* after p (NULL: at the head) */
+	e->due_prev = p;
+	e->due_next = p != NULL ? p->due_next : c->due_head;
+	if (e->due_next != NULL)
+		e->due_next->due_prev = e;
+	else
+		c->due_tail = e;
+	if (p != NULL)
+		p->due_next = e;
+	else
+		c->due_head = e;
+}
+
 /* Put r (and its response, which it takes over; NULL = none) into the
  * table as of generation gen.  The old response is freed after the lock
  * is dropped. */
@@ -507,20 +577,94 @@ store_entry(struct oc_ocsp_cache *c, const struct rec *r, unsigned char *der,
 	e->produced = der != NULL ? produced : 0;
 	pthread_rwlock_unlock(&c->lock);
 	OPENSSL_free(old);
+	due_place(c, e);
 	return 0;
+}
+
+/* Sign r's response now (if signing still works in this refresh) and
+ * record it; if it cannot be signed, record r's status without a
+ * response when the status changed (never leave a stale one to be
+ * served), else keep the entry as it is.  0, or OC_ENOMEM. */
+static int
+resign(struct oc_ocsp_cache *c, struct oc__ocsp_verifier **v, bool *v_tried,
+    const struct rec *r, bool changed, time_t now, int *sign_rc,
+    size_t *signed_n, size_t *dropped, struct oc_err *err)
+{
+	unsigned char *der = NULL;
+	size_t len = 0;
+	time_t produced = 0;
+	struct oc_err e2;
+	int rc;
+
+	if (*sign_rc == 0) {
+		/* One verify context for the refresh's self-checks; if it
+		 * cannot be made, each check makes its own, as for a live
+		 * response. */
+		if (!*v_tried) {
+			*v_tried = true;
+			*v = oc__ocsp_verifier_new(c->resp.cert, NULL);
+			ERR_clear_error();
+		}
+		oc_err_clear(&e2);
+		*sign_rc = presign(c, *v, r, now, &der, &len, &produced, &e2);
+		if (*sign_rc != 0) {
+			OPENSSL_free(der);
+			der = NULL;
+			if (err != NULL)
+				*err = e2;
+		}
+	}
+	if (*sign_rc == 0) {
+		if ((rc = store_entry(c, r, der, len, now + c->o.validity,
+		    produced)) != 0) {
+			OPENSSL_free(der);
+			return rc;
+		}
+		(*signed_n)++;
+	} else if (changed) {
+		if ((rc = store_entry(c, r, NULL, 0, 0, 0)) != 0)
+			return rc;
+		(*dropped)++;
+	}
+	return 0;
+}
+
+/* Read what changed since c->seen (everything on the first refresh, or
+ * if the store's change number went back: another database) into rs;
+ * *full says which it was. */
+static int
+read_changes(struct oc_ocsp_cache *c, struct recs *rs, bool *full,
+    long long *upto, struct oc_err *err)
+{
+	int rc;
+
+	*full = !c->listed;
+	for (;;) {
+		rs->n = 0;
+		rs->err = 0;
+		rc = oc_store_cert_changes(c->st, "issuing", *full ? 0 : c->seen,
+		    collect, rs, upto, err);
+		if (rc == 0 && rs->err != 0)
+			rc = oc_err_set(err, rs->err, "内存不足 / out of memory");
+		if (rc != 0 || *full || *upto >= c->seen)
+			return rc;
+		oc_log(OC_LOG_WARN, "ocsp.store_replaced", "seen=%lld now=%lld",
+		    c->seen, *upto);
+		*full = true;
+	}
 }
 
 int
 oc_ocsp_cache_refresh(struct oc_ocsp_cache *c, struct oc_err *err)
 {
 	struct recs rs = { NULL, 0, 0, NULL, 0 };
-	struct oc_cert_filter f;
-	struct oc_err e2;
 	struct oc__ocsp_verifier *v = NULL;
+	struct entry *e;
 	time_t now;
+	long long upto = 0;
 	size_t signed_n = 0, dropped = 0;
 	int rc = 0, sign_rc = 0;
-	bool v_tried = false;
+	bool v_tried = false, full = false;
 
 	if (c == NULL)
 		return oc_err_set(err, OC_EINVAL, "缺少 OCSP 缓存 / no OCSP cache");
@@ -531,13 +675,8 @@ oc_ocsp_cache_refresh(struct oc_ocsp_cache *c, struct oc_err *err)
 		rc = err != NULL && err->code != 0 ? err->code : OC_ESTORE;
 		goto out;
 	}
-	memset(&f, 0, sizeof(f));
-	f.ca = "issuing";
 	rs.skip = c->responder_serial;
-	if ((rc = oc_store_cert_list(c->st, &f, collect, &rs, err)) != 0 ||
-	    rs.err != 0) {
-		if (rs.err != 0)
-			rc = oc_err_set(err, rs.err, "内存不足 / out of memory");
+	if ((rc = read_changes(c, &rs, &full, &upto, err)) != 0) {
 		/* Open a fresh handle next time: the database may have gone
 		 * away under this one. */
 		oc_store_close(c->st);
@@ -554,88 +693,86 @@ oc_ocsp_cache_refresh(struct oc_ocsp_cache *c, struct oc_err *err)
 		    "days_left=%lld", c->responder_serial,
 		    (long long)((c->responder_not_after - now) / 86400));
 	}
-	c->gen++;
+	if (full)
+		c->gen++;
+	/* What the store says is new or changed (or, in a full listing,
+	 * everything: the unchanged ones are only marked as listed). */
 	for (size_t i = 0; i < rs.n; i++) {
 		const struct rec *r = &rs.v[i];
-		struct entry *e = find(c, r->serial);   /* only we mutate */
-		unsigned char *der = NULL;
-		size_t len = 0;
-		time_t produced = 0;
-		bool changed = e == NULL || !same_status(e, r);
+		bool changed;
 
-		if (!changed && e->der != NULL &&
-		    e->next_update - now > c->o.refresh_before) {
-			e->gen = c->gen;   /* readers never look at gen */
+		e = find(c, r->serial);            /* only we mutate */
+		changed = e == NULL || !same_status(e, r);
+		if (!changed) {
+			e->gen = c->gen;           /* readers never look at gen */
 			continue;
 		}
-		if (sign_rc == 0) {
-			/* One verify context for the refresh's self-checks;
-			 * if it cannot be made, each check makes its own,
-			 * as for a live response. */
-			if (!v_tried) {
-				v_tried = true;
-				v = oc__ocsp_verifier_new(c->resp.cert, NULL);
-				ERR_clear_error();
-			}
-			oc_err_clear(&e2);
-			sign_rc = presign(c, v, r, now, &der, &len, &produced,
-			    &e2);
-			if (sign_rc != 0) {
-				OPENSSL_free(der);
-				der = NULL;
-				if (err != NULL)
-					*err = e2;
-			}
-		}
-		if (sign_rc == 0) {
-			if ((rc = store_entry(c, r, der, len, now +
-			    c->o.validity, produced)) != 0) {
-				OPENSSL_free(der);
-				oc_err_set(err, rc, "内存不足 / out of memory");
-				goto out;
-			}
-			signed_n++;
-		} else if (changed) {
-			/* Never leave a stale status to be served: record
-			 * the new one without responses (answered live). */
-			if ((rc = store_entry(c, r, NULL, 0, 0, 0)) != 0) {
-				oc_err_set(err, rc, "内存不足 / out of memory");
-				goto out;
-			}
-			dropped++;
-		} else {
-			e->gen = c->gen;   /* keep the still-valid responses */
+		if ((rc = resign(c, &v, &v_tried, r, changed, now, &sign_rc,
+		    &signed_n, &dropped, err)) != 0) {
+			oc_err_set(err, rc, "内存不足 / out of memory");
+			goto out;
 		}
 	}
-	/* Forget what the store no longer lists, and publish the listing
-	 * time. */
+	/* After a full listing, forget what the store no longer lists
+	 * (certificates are never deleted; a row deleted by hand is
+	 * forgotten at the next start, or with another database). */
+	if (full) {
+		pthread_rwlock_wrlock(&c->lock);
+		for (size_t b = 0; b < c->nbuckets; b++) {
+			struct entry **pp = &c->buckets[b];
+
+			while (*pp != NULL) {
+				struct entry *x = *pp;
+
+				if (x->gen != c->gen) {
+					*pp = x->next;
+					due_unlink(c, x);
+					entry_free(x);
+					c->nentries--;
+				} else {
+					pp = &x->next;
+				}
+			}
+		}
+		pthread_rwlock_unlock(&c->lock);
+	}
+	/* What is due: no response yet (a signing failed), or less than
+	 * refresh_before left.  The due list is in that order, so this stops
+	 * at the first entry that is not due; an entry signed here moves to
+	 * the tail (due validity − refresh_before from now), so each is
+	 * signed at most once per refresh. */
+	while (sign_rc == 0 && (e = c->due_head) != NULL &&
+	    (e->der == NULL || e->next_update - now <= c->o.refresh_before)) {
+		struct rec r;
+
+		memset(&r, 0, sizeof(r));
+		memcpy(r.serial, e->serial, sizeof(r.serial));
+		r.status = e->status;
+		r.revoked_at = e->revoked_at;
+		r.reason = e->reason;
+		if ((rc = resign(c, &v, &v_tried, &r, false, now, &sign_rc,
+		    &signed_n, &dropped, err)) != 0) {
+			oc_err_set(err, rc, "内存不足 / out of memory");
+			goto out;
+		}
+	}
+	/* Publish the listing time. */
 	pthread_rwlock_wrlock(&c->lock);
-	for (size_t b = 0; b < c->nbuckets; b++) {
-		struct entry **pp = &c->buckets[b];
-
-		while (*pp != NULL) {
-			struct entry *x = *pp;
-
-			if (x->gen != c->gen) {
-				*pp = x->next;
-				entry_free(x);
-				c->nentries--;
-			} else {
-				pp = &x->next;
-			}
-		}
-	}
 	c->last_list = now;
 	c->ready = true;
 	pthread_rwlock_unlock(&c->lock);
+	/* Every change up to upto is in the table now (statuses recorded
+	 * even where the signing failed). */
+	c->seen = upto;
+	c->listed = true;
 	rc = sign_rc;
 	if (sign_rc != 0)
 		oc_log(OC_LOG_ERROR, "ocsp.presign_failed",
 		    "signed=%zu dropped=%zu code=%s", signed_n, dropped,
 		    oc_err_name(sign_rc));
 	else if (signed_n > 0)
-		oc_log(OC_LOG_DEBUG, "ocsp.refreshed", "certs=%zu signed=%zu",
-		    rs.n, signed_n);
+		oc_log(OC_LOG_DEBUG, "ocsp.refreshed", "full=%d changed=%zu "
+		    "signed=%zu", full, rs.n, signed_n);
 out:
 	atomic_fetch_add(&c->n_refreshes, 1);
 	if (rc != 0)

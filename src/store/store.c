@@ -229,6 +229,20 @@ oc_store_cert_list(struct oc_store *st, const struct oc_cert_filter *f,
 }
 
 int
+oc_store_cert_changes(struct oc_store *st, const char *ca, long long after,
+    oc_cert_cb cb, void *arg, long long *upto, struct oc_err *err)
+{
+	long long dummy;
+	int rc;
+
+	if (ca == NULL || cb == NULL || after < 0)
+		return oc_err_set(err, OC_EINVAL, "oc_store_cert_changes: bad arguments");
+	rc = st->ops->cert_changes(st, ca, after, cb, arg,
+	    upto != NULL ? upto : &dummy, err);
+	return rc > 0 ? 0 : rc;
+}
+
+int
 oc_store_cert_revoke(struct oc_store *st, const char *serial, time_t at,
     int reason, const char *by, struct oc_err *err)
 {
@@ -401,6 +415,12 @@ oc_store_operator_check(struct oc_store *st, const char *serial, char *name,
     size_t cap, struct oc_err *err)
 {
 	return st->ops->operator_check(st, serial, name, cap, err);
+}
+
+int
+oc_store_auth_version(struct oc_store *st, long long *out, struct oc_err *err)
+{
+	return st->ops->auth_version(st, out, err);
 }
 
 int

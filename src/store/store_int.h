@@ -43,6 +43,8 @@ struct oc_store_ops {
 		enum oc_enroll_status, const char *, const char *, const char *, struct oc_err *);
 	int (*cert_insert)(struct oc_store *, const struct oc_cert_rec *, struct oc_err *);
 	int (*cert_list)(struct oc_store *, const struct oc_cert_filter *, oc_cert_cb, void *, struct oc_err *);
+	int (*cert_changes)(struct oc_store *, const char *, long long, oc_cert_cb, void *,
+		long long *, struct oc_err *);
 	int (*cert_revoke)(struct oc_store *, const char *, time_t, int, const char *, struct oc_err *);
 	int (*cert_set_replaced_by)(struct oc_store *, const char *, const char *, struct oc_err *);
 	int (*medium_put)(struct oc_store *, const struct oc_medium *, struct oc_err *);
@@ -55,6 +57,7 @@ struct oc_store_ops {
 	int (*operator_grant)(struct oc_store *, const char *, const char *, const char *, struct oc_err *);
 	int (*operator_revoke)(struct oc_store *, const char *, const char *, struct oc_err *);
 	int (*operator_check)(struct oc_store *, const char *, char *, size_t, struct oc_err *);
+	int (*auth_version)(struct oc_store *, long long *, struct oc_err *);
 	int (*app_open)(struct oc_store *, const char *, const char *, const char *, struct oc_err *);
 	int (*app_close)(struct oc_store *, const char *, const char *, const char *, struct oc_err *);
 	int (*app_list)(struct oc_store *, const char *, oc_app_cb, void *, struct oc_err *);

@@ -48,6 +48,7 @@ fi
 crlnum() { openssl crl -inform DER -in "$D/crl/ec-issuing.crl" -noout -crlnumber | sed 's/.*=//'; }
 N0=$(crlnum)
 start
+STARTED=$(date +%s)
 ok "ca serve is up (healthz)"
 for _ in $(seq 25); do [ "$(crlnum)" != "$N0" ] && break; sleep 0.2; done
 [ "$(crlnum)" != "$N0" ] || fail "ca serve publishes a fresh CRL at start-up (still $N0)"
@@ -121,6 +122,8 @@ ok "path traversal on /crl/ → 404"
 
 # revocation reaches OCSP within the interval, and the CRL at once
 S1=$(serial_of "$T/c1.pem")
+metric() { curl -s "$BASE/metrics" | awk -v m="$1" '$1 ~ "^" m "[{ ]" { print $2; exit }'; }
+P0=$(metric onecert_ocsp_presigns_total)
 expect_ok "ca revoke (CLI, another process)" "$ONECERT" ca revoke --dir "$D" --serial "$S1" --reason keyCompromise
 sleep 3
 R=$(openssl ocsp -issuer "$D/issuing.pem" -cert "$T/c1.pem" -url "$OCSP_URL" -CAfile "$D/ca.pem" -no_nonce 2>&1)
@@ -129,6 +132,13 @@ expect_grep "with its reason" "Reason: keyCompromise" "$R"
 R=$(openssl ocsp -issuer "$D/issuing.pem" -sha256 -cert "$T/c1.pem" -url "$OCSP_URL" -CAfile "$D/ca.pem" -no_nonce 2>&1)
 expect_grep "openssl ocsp -sha256: revoked within the interval" "c1.pem: revoked" "$R"
 expect_grep "openssl ocsp -sha256: with its reason" "Reason: keyCompromise" "$R"
+# The refreshes read what changed: the revoked certificate's response is
+# the one signed again (the others are due only 60 s after start).
+P1=$(metric onecert_ocsp_presigns_total)
+if [ $(($(date +%s) - STARTED)) -lt 55 ]; then
+	[ "$((P1 - P0))" = 1 ] || fail "only the revoked certificate is re-signed ($P0 → $P1)"
+	ok "only the revoked certificate is re-signed"
+fi
 expect_fail "openssl verify -crl_check -crl_download: revoked" "certificate revoked" \
 	openssl verify -crl_check -crl_download -CAfile "$D/ca.pem" "$T/c1.pem"
 

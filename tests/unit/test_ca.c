@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -28,6 +29,7 @@
 #include "onecert/log.h"
 #include "onecert/pki.h"
 #include "onecert/signer.h"
+#include "onecert/store.h"
 
 #define USCC "91310115MA1FL8XY7N"
 
@@ -417,9 +419,10 @@ test_issue_group(void **state)
 	rmdir_all();
 }
 
-/* oc_ca_operator_auth keeps a verified chain for a while on its handle;
- * what can change meanwhile — the certificate's status, the role — must
- * still be read every time. */
+/* oc_ca_operator_auth keeps a verified chain for a while on its handle,
+ * and the store's yes while the store's auth version stays; what can
+ * change meanwhile — the certificate's status, the role — must show on
+ * the very next request, whoever changed it. */
 static X509 *
 personal(struct oc_ca *ca, X509_REQ *r)
 {
@@ -463,6 +466,53 @@ test_operator_auth(void **state)
 	assert_int_equal(oc_ca_operator_auth(ca, b, name, sizeof(name), got, &err), 0);
 	assert_int_equal(oc_ca_operator_revoke(ca, &op, sb, &err), 0);
 	assert_int_equal(oc_ca_operator_auth(ca, b, name, sizeof(name), got, &err), OC_EPERM);
+
+	/* The handle keeps the store's yes only while nothing it depends on
+	 * changed — whoever changes it: another process (another store
+	 * handle on the database), or the sqlite3 shell. */
+	{
+		X509 *c = personal(ca, r);
+		char sc[43], db[1100], sql[200];
+		struct oc_store *other;
+		sqlite3 *h;
+
+		serial_of(c, sc);
+		snprintf(db, sizeof(db), "%s/ca.db", dir);
+		assert_non_null(other = oc_store_open(db, &err));
+		assert_int_equal(oc_store_operator_grant(other, sc, "柜员丙", "cli:root", &err), 0);
+		for (int i = 0; i < 3; i++) {
+			assert_int_equal(oc_ca_operator_auth(ca, c, name, sizeof(name), got, &err), 0);
+			assert_string_equal(name, "柜员丙");
+		}
+		/* the role taken away by another process: the very next request */
+		assert_int_equal(oc_store_operator_revoke(other, sc, "cli:root", &err), 0);
+		assert_int_equal(oc_ca_operator_auth(ca, c, name, sizeof(name), got, &err), OC_EPERM);
+		/* given back (a no is not kept) */
+		assert_int_equal(oc_store_operator_grant(other, sc, "柜员丁", "cli:root", &err), 0);
+		assert_int_equal(oc_ca_operator_auth(ca, c, name, sizeof(name), got, &err), 0);
+		assert_string_equal(name, "柜员丁");
+		/* another operator's certificate in between changes nothing */
+		assert_int_equal(oc_ca_operator_auth(ca, b, name, sizeof(name), got, &err), OC_EPERM);
+		assert_int_equal(oc_ca_operator_auth(ca, c, name, sizeof(name), got, &err), 0);
+		/* by hand in the database */
+		assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+		sqlite3_busy_timeout(h, 5000);
+		snprintf(sql, sizeof(sql), "UPDATE operators SET revoked_at = 1 WHERE serial = '%s'", sc);
+		assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+		assert_int_equal(oc_ca_operator_auth(ca, c, name, sizeof(name), got, &err), OC_EPERM);
+		snprintf(sql, sizeof(sql), "UPDATE operators SET revoked_at = 0 WHERE serial = '%s'", sc);
+		assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+		assert_int_equal(oc_ca_operator_auth(ca, c, name, sizeof(name), got, &err), 0);
+		sqlite3_close(h);
+		/* its certificate revoked by another process (`onecert ca
+		 * revoke` while `ca serve` runs) */
+		assert_int_equal(oc_store_cert_revoke(other, sc, time(NULL),
+		    CRL_REASON_KEY_COMPROMISE, "cli:root", &err), 0);
+		assert_int_equal(oc_ca_operator_auth(ca, c, name, sizeof(name), got, &err), OC_EPERM);
+		assert_non_null(strstr(err.msg, "revoked"));
+		oc_store_close(other);
+		X509_free(c);
+	}
 	X509_free(a);
 	X509_free(b);
 	X509_REQ_free(r);

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <openssl/ocsp.h>
+#include <sqlite3.h>
 
 #include "onecert/ca.h"
 #include "onecert/ocsp.h"
@@ -1883,6 +1884,227 @@ test_cache_expiry(void **state)
 	tmp_remove();
 }
 
+
+/* A request (SHA-1 CertID, no nonce) for serial hex of issuer's. */
+static unsigned char *
+serial_request(X509 *issuer, const char *hex, size_t *len)
+{
+	OCSP_REQUEST *req = OCSP_REQUEST_new();
+	BIGNUM *bn = NULL;
+	ASN1_INTEGER *ai;
+	OCSP_CERTID *id;
+	unsigned char *der = NULL;
+	int l;
+
+	assert_non_null(req);
+	assert_true(BN_hex2bn(&bn, hex) > 0);
+	assert_non_null(ai = BN_to_ASN1_INTEGER(bn, NULL));
+	id = OCSP_cert_id_new(EVP_sha1(), X509_get_subject_name(issuer),
+	    X509_get0_pubkey_bitstr(issuer), ai);
+	assert_non_null(id);
+	assert_non_null(OCSP_request_add0_id(req, id));
+	l = i2d_OCSP_REQUEST(req, &der);
+	assert_true(l > 0);
+	*len = (size_t)l;
+	ASN1_INTEGER_free(ai);
+	BN_free(bn);
+	OCSP_REQUEST_free(req);
+	return der;
+}
+
+/* The certStatus of the i-th SingleResponse. */
+static int
+single_status(OCSP_BASICRESP *bs, int i)
+{
+	OCSP_SINGLERESP *sr = OCSP_resp_get0(bs, i);
+
+	assert_non_null(sr);
+	return OCSP_single_get0_status(sr, NULL, NULL, NULL, NULL);
+}
+
+/* Insert n certificate rows of the issuing CA, serials 7A000000 + first…
+ * (only the serial and the status matter to the cache). */
+static void
+fake_certs(struct oc_store *st, int first, int n)
+{
+	static unsigned char der[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
+	struct oc_cert_rec r;
+
+	for (int i = first; i < first + n; i++) {
+		memset(&r, 0, sizeof(r));
+		snprintf(r.serial, sizeof(r.serial), "%08X", 0x7A000000 + i);
+		strcpy(r.ca, "issuing");
+		strcpy(r.profile, "enterprise");
+		strcpy(r.subject_cn, "某公司");
+		r.not_before = 1000;
+		r.not_after = 2000000000;
+		r.der = der;
+		r.der_len = sizeof(der);
+		assert_int_equal(oc_store_cert_insert(st, &r, NULL), 0);
+	}
+}
+
+static uint64_t
+presigns_of(struct oc_ocsp_cache *c)
+{
+	struct oc_ocsp_cache_stats st;
+
+	oc_ocsp_cache_get_stats(c, &st);
+	return st.presigns;
+}
+
+/* A refresh reads what changed, not the whole CA: with many certificates
+ * only the new and the revoked ones are signed, a revocation made through
+ * another handle on the database (another process: `onecert ca revoke`)
+ * is served at the next refresh, responses near their nextUpdate are
+ * re-signed — only those — without reading the store, a failed signing
+ * leaves a revoked certificate answered live until it can be re-signed,
+ * and a database whose change number went back is read whole again. */
+static void
+test_cache_incremental(void **state)
+{
+	struct oc_ca *ca;
+	struct counting cnt;
+	struct oc_signer *cs;
+	struct oc_ocsp_cache *c;
+	struct oc_ocsp_cache_opts o;
+	struct oc_ocsp_cache_stats st;
+	struct oc_ocsp_answer info;
+	struct oc_store *other;
+	struct oc_err err;
+	X509 *issuing;
+	unsigned char *req, *req2, *r;
+	size_t len, len2, rl;
+	OCSP_BASICRESP *bs;
+	time_t t = time(NULL);
+	char hex[43];
+	enum { N1 = 300, N2 = 40 };
+
+	(void)state;
+	ca = ca_make(OC_ALGO_EC, "incr");
+	issuing = oc_ca_get0_issuing(ca);
+	snprintf(ca_db_uri, sizeof(ca_db_uri), "%s", path("ca/ca.db"));
+	other = oc_store_open(ca_db_uri, &err);
+	assert_non_null(other);
+	fake_certs(other, 0, N1);
+	cs = counting_new(&cnt, oc_ca_signer(ca, "ocsp"));
+	memset(&o, 0, sizeof(o));
+	o.validity = 3600;              /* refresh_before 1800 */
+	o.clock = fake_clock;
+	atomic_store(&fake_now, (long)t);
+	c = oc_ocsp_cache_new(ca_db_uri, issuing, oc_ca_get0_ocsp(ca), cs, &o,
+	    &err);
+	assert_non_null(c);
+
+	/* Start: everything. */
+	assert_int_equal(oc_ocsp_cache_refresh(c, &err), 0);
+	assert_int_equal(presigns_of(c), N1);
+	assert_int_equal(oc_ocsp_cache_refresh(c, &err), 0);
+	assert_int_equal(presigns_of(c), N1);
+
+	/* Later, N2 more: only they are signed. */
+	atomic_store(&fake_now, (long)(t + 1000));
+	fake_certs(other, N1, N2);
+	assert_int_equal(oc_ocsp_cache_refresh(c, &err), 0);
+	assert_int_equal(presigns_of(c), N1 + N2);
+	oc_ocsp_cache_get_stats(c, &st);
+	assert_int_equal(st.entries, N1 + N2);
+
+	/* Revoked through another handle: that one alone, and served. */
+	assert_int_equal(oc_store_cert_revoke(other, "7A000007", t + 1000, 1,
+	    "cli:root", NULL), 0);
+	req = serial_request(issuing, "7A000007", &len);
+	r = answer(c, req, len, &rl, &info);
+	assert_true(info.presigned);
+	bs = basic_of(r, rl);
+	assert_int_equal(single_status(bs, 0), V_OCSP_CERTSTATUS_GOOD);
+	OCSP_BASICRESP_free(bs);
+	free(r);
+	assert_int_equal(oc_ocsp_cache_refresh(c, &err), 0);
+	assert_int_equal(presigns_of(c), N1 + N2 + 1);
+	r = answer(c, req, len, &rl, &info);
+	assert_true(info.presigned);
+	bs = basic_of(r, rl);
+	assert_int_equal(single_status(bs, 0), V_OCSP_CERTSTATUS_REVOKED);
+	OCSP_BASICRESP_free(bs);
+	free(r);
+
+	/* 1799 s left for the first N1 − 1 (the revoked one was re-signed
+	 * at t + 1000 like the N2): exactly those are re-signed. */
+	atomic_store(&fake_now, (long)(t + 1801));
+	assert_int_equal(oc_ocsp_cache_refresh(c, &err), 0);
+	assert_int_equal(presigns_of(c), N1 + N2 + 1 + N1 - 1);
+	req2 = serial_request(issuing, "7A000000", &len2);
+	r = answer(c, req2, len2, &rl, &info);
+	assert_true(info.presigned);
+	assert_int_equal(info.next_update, t + 1801 + 3600);
+	free(r);
+	assert_int_equal(oc_ocsp_cache_refresh(c, &err), 0);
+	assert_int_equal(presigns_of(c), N1 + N2 + N1);
+	/* … and then the others. */
+	atomic_store(&fake_now, (long)(t + 2801));
+	assert_int_equal(oc_ocsp_cache_refresh(c, &err), 0);
+	assert_int_equal(presigns_of(c), N1 + N2 + N1 + N2 + 1);
+
+	/* The signer fails while a certificate is revoked: its status is
+	 * recorded without a response (answered live, here internalError
+	 * as the live signature fails too), never the stale `good`; once
+	 * the signer is back the next refresh signs it, nothing else. */
+	snprintf(hex, sizeof(hex), "%08X", 0x7A000000 + N1 + 3);
+	assert_int_equal(oc_store_cert_revoke(other, hex, t + 2801, 4,
+	    "cli:root", NULL), 0);
+	atomic_store(&cnt.fail, true);
+	assert_int_not_equal(oc_ocsp_cache_refresh(c, &err), 0);
+	OPENSSL_free(req2);
+	req2 = serial_request(issuing, hex, &len2);
+	expect_error_answer(c, req2, len2, OC_OCSP_INTERNAL_ERROR);
+	atomic_store(&cnt.fail, false);
+	r = answer(c, req2, len2, &rl, &info);
+	assert_true(info.live);
+	bs = basic_of(r, rl);
+	assert_int_equal(single_status(bs, 0), V_OCSP_CERTSTATUS_REVOKED);
+	OCSP_BASICRESP_free(bs);
+	free(r);
+	{
+		uint64_t p0 = presigns_of(c);
+
+		assert_int_equal(oc_ocsp_cache_refresh(c, &err), 0);
+		assert_int_equal(presigns_of(c), p0 + 1);
+	}
+	r = answer(c, req2, len2, &rl, &info);
+	assert_true(info.presigned);
+	bs = basic_of(r, rl);
+	assert_int_equal(single_status(bs, 0), V_OCSP_CERTSTATUS_REVOKED);
+	OCSP_BASICRESP_free(bs);
+	free(r);
+
+	/* Another database under the same path (a backup restored: the
+	 * change number went back): read whole, and a serial it lacks is
+	 * forgotten; nothing unchanged is re-signed. */
+	oc_store_close(other);
+	{
+		sqlite3 *db;
+		uint64_t p0 = presigns_of(c);
+
+		assert_int_equal(sqlite3_open(path("ca/ca.db"), &db), SQLITE_OK);
+		sqlite3_busy_timeout(db, 5000);
+		assert_int_equal(sqlite3_exec(db, "DELETE FROM certificates"
+		    " WHERE serial = '7A000001'; UPDATE counters SET value = 1"
+		    " WHERE name = 'cert_change'", NULL, NULL, NULL), SQLITE_OK);
+		sqlite3_close(db);
+		assert_int_equal(oc_ocsp_cache_refresh(c, &err), 0);
+		oc_ocsp_cache_get_stats(c, &st);
+		assert_int_equal(st.entries, N1 + N2 - 1);
+		assert_int_equal(presigns_of(c), p0);
+	}
+	OPENSSL_free(req);
+	OPENSSL_free(req2);
+	oc_ocsp_cache_free(c);
+	oc_signer_free(cs);
+	oc_ca_close(ca);
+	tmp_remove();
+}
+
 /* Many readers while refreshes run (ASan/UBSan would see a use after
  * free or a race on the table's memory). */
 struct reader_arg {
@@ -1986,6 +2208,7 @@ main(void)
 		cmocka_unit_test(test_cache_sm2),
 		cmocka_unit_test(test_cache_background),
 		cmocka_unit_test(test_cache_expiry),
+		cmocka_unit_test(test_cache_incremental),
 		cmocka_unit_test(test_cache_concurrent),
 	};
 

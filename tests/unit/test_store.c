@@ -1,7 +1,8 @@
 /*
  * test_store.c — the SQLite store: migrations, companies, enrollment
- * transitions, certificate uniqueness and revocation, media, the audit hash
- * chain and nested transactions.
+ * transitions, certificate uniqueness and revocation, the certificates
+ * changed since a change number, media, the audit hash chain and nested
+ * transactions.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -52,11 +53,11 @@ teardown(void **state)
 static void
 test_migrated(void **state)
 {
-	assert_int_equal(oc_store_schema_version(*state), 2);
+	assert_int_equal(oc_store_schema_version(*state), 4);
 	/* reopening an up-to-date database changes nothing */
 	struct oc_store *again = oc_store_open(dbpath, NULL);
 	assert_non_null(again);
-	assert_int_equal(oc_store_schema_version(again), 2);
+	assert_int_equal(oc_store_schema_version(again), 4);
 	oc_store_close(again);
 }
 
@@ -191,6 +192,213 @@ test_certs(void **state)
 	assert_int_equal(n, 3);
 }
 
+/* What oc_store_cert_changes listed: serials in order, and statuses. */
+struct changes {
+	int n;
+	char serial[8][43];
+	enum oc_cert_status status[8];
+};
+
+static int
+changes_cb(const struct oc_cert_rec *r, void *arg)
+{
+	struct changes *c = arg;
+
+	assert_true(c->n < 8);
+	assert_null(r->der);
+	strcpy(c->serial[c->n], r->serial);
+	c->status[c->n++] = r->status;
+	return 0;
+}
+
+static void
+changes_since(struct oc_store *st, long long after, struct changes *c,
+    long long *upto)
+{
+	memset(c, 0, sizeof(*c));
+	assert_int_equal(oc_store_cert_changes(st, "issuing", after, changes_cb,
+	    c, upto, NULL), 0);
+}
+
+static void
+raw_exec(const char *sql)
+{
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* Inserts and status changes are numbered in the writing transaction, by
+ * any writer (another handle, the sqlite3 shell); other updates, failed
+ * inserts and rolled-back transactions are not changes. */
+static void
+test_cert_changes(void **state)
+{
+	struct oc_store *st = *state, *other;
+	struct oc_cert_rec r;
+	struct changes c;
+	struct oc_err err;
+	long long u0, u1, u2, u3;
+
+	changes_since(st, 0, &c, &u0);
+	assert_int_equal(c.n, 0);
+	assert_int_equal(u0, 0);
+	fill_cert(&r, "0A", "");
+	assert_int_equal(oc_store_cert_insert(st, &r, NULL), 0);
+	fill_cert(&r, "0B", "");
+	strcpy(r.ca, "root");               /* another CA's */
+	assert_int_equal(oc_store_cert_insert(st, &r, NULL), 0);
+	fill_cert(&r, "0C", "");
+	assert_int_equal(oc_store_cert_insert(st, &r, NULL), 0);
+	changes_since(st, 0, &c, &u1);
+	assert_int_equal(c.n, 2);
+	assert_string_equal(c.serial[0], "0A");
+	assert_string_equal(c.serial[1], "0C");
+	assert_int_equal(u1, 3);
+	changes_since(st, u1, &c, &u2);
+	assert_int_equal(c.n, 0);
+	assert_int_equal(u2, u1);
+
+	/* Not changes: a failed insert, a rolled-back one, a link. */
+	fill_cert(&r, "0A", "");
+	assert_int_equal(oc_store_cert_insert(st, &r, &err), OC_EEXIST);
+	assert_int_equal(oc_store_begin(st, NULL), 0);
+	fill_cert(&r, "0D", "");
+	assert_int_equal(oc_store_cert_insert(st, &r, NULL), 0);
+	oc_store_rollback(st);
+	assert_int_equal(oc_store_cert_set_replaced_by(st, "0A", "0C", NULL), 0);
+	changes_since(st, u1, &c, &u2);
+	assert_int_equal(c.n, 0);
+	assert_int_equal(u2, u1);
+
+	/* A revocation through another handle (as `onecert ca revoke` in
+	 * another process): only that certificate, once, as revoked. */
+	other = oc_store_open(dbpath, NULL);
+	assert_non_null(other);
+	assert_int_equal(oc_store_cert_revoke(other, "0A", 1500, 1, "op", NULL), 0);
+	oc_store_close(other);
+	changes_since(st, u1, &c, &u2);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.serial[0], "0A");
+	assert_int_equal(c.status[0], OC_CERT_REVOKED);
+	assert_true(u2 > u1);
+	/* Listed once, in the order of its latest change. */
+	changes_since(st, 0, &c, &u3);
+	assert_int_equal(c.n, 2);
+	assert_string_equal(c.serial[0], "0C");
+	assert_string_equal(c.serial[1], "0A");
+	assert_int_equal(u3, u2);
+
+	/* By hand, without onecert: still numbered (the triggers). */
+	raw_exec("UPDATE certificates SET status = 'revoked', revoked_at = 9,"
+	    " reason = 4 WHERE serial = '0C'");
+	changes_since(st, u2, &c, &u3);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.serial[0], "0C");
+	assert_int_equal(c.status[0], OC_CERT_REVOKED);
+	assert_true(u3 > u2);
+	raw_exec("UPDATE certificates SET revoked_by = 'x' WHERE serial = '0C'");
+	changes_since(st, u3, &c, &u2);
+	assert_int_equal(c.n, 0);
+
+	/* Inside a caller's transaction: its own writes. */
+	assert_int_equal(oc_store_begin(st, NULL), 0);
+	fill_cert(&r, "0E", "");
+	assert_int_equal(oc_store_cert_insert(st, &r, NULL), 0);
+	changes_since(st, u3, &c, &u2);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.serial[0], "0E");
+	assert_int_equal(oc_store_commit(st, NULL), 0);
+	assert_int_equal(oc_store_cert_changes(st, NULL, 0, changes_cb, &c,
+	    NULL, &err), OC_EINVAL);
+}
+
+/* A database made before migration 003: its certificates numbered, the
+ * counter above them. */
+static void
+test_changes_migration(void **state)
+{
+	struct oc_store *st = *state;
+	struct oc_cert_rec r;
+	struct changes c;
+	long long u;
+
+	fill_cert(&r, "0A", "");
+	assert_int_equal(oc_store_cert_insert(st, &r, NULL), 0);
+	fill_cert(&r, "0B", "");
+	assert_int_equal(oc_store_cert_insert(st, &r, NULL), 0);
+	oc_store_close(st);
+	/* back to schema 2 */
+	raw_exec("DROP TRIGGER operators_auth_insert; DROP TRIGGER operators_auth_update;"
+	    " DROP TRIGGER operators_auth_delete; DROP TRIGGER certificates_auth_update;"
+	    " DROP TRIGGER certificates_auth_delete;"
+	    " DELETE FROM counters WHERE name = 'auth_change';"
+	    " DROP TRIGGER certificates_chg_status; DROP INDEX certificates_chg;"
+	    " ALTER TABLE certificates DROP COLUMN chg;"
+	    " DELETE FROM counters WHERE name = 'cert_change';"
+	    " PRAGMA user_version = 2");
+	*state = st = oc_store_open(dbpath, NULL);
+	assert_non_null(st);
+	assert_int_equal(oc_store_schema_version(st), 4);
+	changes_since(st, 0, &c, &u);
+	assert_int_equal(c.n, 2);
+	assert_int_equal(u, 2);
+	fill_cert(&r, "0C", "");
+	assert_int_equal(oc_store_cert_insert(st, &r, NULL), 0);
+	changes_since(st, u, &c, &u);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.serial[0], "0C");
+	assert_int_equal(u, 3);
+}
+
+/* The auth version moves with what an operator check reads, and only
+ * with that. */
+static void
+test_auth_version(void **state)
+{
+	struct oc_store *st = *state;
+	struct oc_cert_rec r;
+	long long v0, v1;
+
+	assert_int_equal(oc_store_auth_version(st, &v0, NULL), 0);
+	fill_cert(&r, "0A", "");
+	assert_int_equal(oc_store_cert_insert(st, &r, NULL), 0);
+	fill_cert(&r, "0B", "");
+	assert_int_equal(oc_store_cert_insert(st, &r, NULL), 0);
+	assert_int_equal(oc_store_cert_set_replaced_by(st, "0A", "0B", NULL), 0);
+	assert_int_equal(oc_store_auth_version(st, &v1, NULL), 0);
+	assert_true(v1 == v0);          /* issuing does not move it */
+	assert_int_equal(oc_store_operator_grant(st, "0A", "甲", "root", NULL), 0);
+	assert_int_equal(oc_store_auth_version(st, &v1, NULL), 0);
+	assert_true(v1 > v0);
+	v0 = v1;
+	assert_int_equal(oc_store_operator_revoke(st, "0A", "root", NULL), 0);
+	assert_int_equal(oc_store_auth_version(st, &v1, NULL), 0);
+	assert_true(v1 > v0);
+	v0 = v1;
+	assert_int_equal(oc_store_cert_revoke(st, "0B", 1500, 1, "op", NULL), 0);
+	assert_int_equal(oc_store_auth_version(st, &v1, NULL), 0);
+	assert_true(v1 > v0);
+	v0 = v1;
+	raw_exec("DELETE FROM operators");
+	assert_int_equal(oc_store_auth_version(st, &v1, NULL), 0);
+	assert_true(v1 > v0);
+	v0 = v1;
+	raw_exec("UPDATE certificates SET profile = 'personal' WHERE serial = '0A'");
+	assert_int_equal(oc_store_auth_version(st, &v1, NULL), 0);
+	assert_true(v1 > v0);
+	/* rolled back with its transaction */
+	v0 = v1;
+	assert_int_equal(oc_store_begin(st, NULL), 0);
+	assert_int_equal(oc_store_operator_grant(st, "0B", "乙", "root", NULL), 0);
+	oc_store_rollback(st);
+	assert_int_equal(oc_store_auth_version(st, &v1, NULL), 0);
+	assert_true(v1 == v0);
+}
+
 static void
 test_medium(void **state)
 {
@@ -320,6 +528,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_company, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_enroll_transitions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_certs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cert_changes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_changes_migration, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_auth_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_medium, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nested_rollback, setup, teardown),
