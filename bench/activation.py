@@ -18,9 +18,11 @@ empty, one code and one notice per state change in the outbox.
 
 The scan: by default one JPEG rendered once from a real form (its QR code
 names another application, so the hall flags it "other"); the server still
-decodes the whole JPEG and searches it for QR codes, which is its real
-cost.  --real-scans renders each company's own PDF with pdftoppm (QR
-"match"), which adds client CPU on the same cores.
+decodes the whole JPEG and searches it for QR codes at upload, which is its
+real cost (submission judges the QR payloads stored with the scan, and must
+give the upload's verdict: the fields did not change in between).
+--real-scans renders each company's own PDF with pdftoppm (QR "match"),
+which adds client CPU on the same cores.
 
 Prints throughput (companies per second, end to end) and per-request
 latency (p50, p99) per endpoint.  Timings are for comparison between runs
@@ -261,10 +263,13 @@ def bench(a, oc, tmp, procs):
         st, app = c.req("PUT", f"/api/v1/applications/{aid}/scan", scan, "image/jpeg", name="PUT …/scan")
         if st != 200:
             raise RuntimeError(f"scan {st} {app}")
+        uploaded = app["qr"]
         st, app = c.req("POST", f"/api/v1/applications/{aid}/submit", b"", "application/octet-stream",
                         name="POST …/submit")
         if st != 200 or app["state"] != "submitted":
             raise RuntimeError(f"submit {st} {app}")
+        if app["qr"] != uploaded:
+            errors.append(("verdict at submit differs from upload", aid, uploaded, app["qr"]))
         for _ in range(6000):
             st, me = c.req("GET", "/api/v1/me", name="GET me (polling)")
             if me.get("company_state") == "main_active":

@@ -160,6 +160,14 @@ struct oc_hall_application {
 	char qr[16];                /* the scan's QR verdict (oc_qr_verdict_name) */
 	size_t scan_len;            /* 0 = no scan yet */
 	char scan_sha256[65];
+	/* The QR payloads read from the scan when it was stored
+	 * (oc_scan_check), kept with it and replaced with it: 保存提交 judges
+	 * them against the fields as submitted without decoding the scan
+	 * again.  scan_qr_known is false for a scan stored without them
+	 * (before schema 4, or by oc_hall_app_put_scan). */
+	bool scan_qr_known;
+	size_t n_scan_qr;
+	char scan_qr[4][128];
 	time_t created_at, updated_at, submitted_at, deadline, decided_at;
 	char decided_by[43];        /* the reviewer certificate's serial */
 	char reason[512];           /* why it was rejected */
@@ -185,6 +193,13 @@ int oc_hall_app_set_digest(struct oc_hall_store *st, long long id, const char *f
 /* Drafts only: store (or replace, atomically) the scan with its QR verdict. */
 int oc_hall_app_put_scan(struct oc_hall_store *st, long long id, const unsigned char *jpeg,
 	size_t len, const char *sha256_hex, const char *qr, struct oc_err *err);
+/* The same with the QR payloads read from it (text without NULs; at
+ * most 4 are kept, each cut to 127 bytes), stored in the same statement:
+ * payloads NULL stores none known (scan_qr_known false), n_payloads 0
+ * with payloads non-NULL a scan without QR codes. */
+int oc_hall_app_put_scan2(struct oc_hall_store *st, long long id, const unsigned char *jpeg,
+	size_t len, const char *sha256_hex, const char *qr, const char *const *payloads,
+	size_t n_payloads, struct oc_err *err);
 /* The scan into out (allocated with malloc; caller frees).  OC_ENOTFOUND
  * without a scan. */
 int oc_hall_app_get_scan(struct oc_hall_store *st, long long id, unsigned char **out,

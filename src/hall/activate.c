@@ -34,8 +34,12 @@
  * come from the session's certificate (and, for an update, the old
  * certificate from the company's record), never from the request.  The
  * QR verdict is judged against the fields as they are: at upload, and
- * again at submission (the stored scan is decoded once more), so fields
- * changed after printing are flagged "stale".
+ * again at submission, so fields changed after printing are flagged
+ * "stale".  The QR payloads read at upload are stored with the scan (the
+ * same statement; a new scan replaces them), and submission judges those:
+ * the same bytes give the same payloads, so decoding the JPEG again would
+ * only cost time.  A scan stored without them (before schema 4), or one
+ * over a scan_max lowered since, is decoded at submission as before.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -760,24 +764,35 @@ sha256_hex(const unsigned char *d, size_t n, char out[65])
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
-/* The QR verdict of a scan against the application's fields now. */
+/* The QR verdict of a scan's payloads against the application's fields
+ * now. */
+static enum oc_qr_verdict
+verdict(struct hall_call *c, const struct app_kind *k, const struct oc_hall_company *co,
+    const struct oc_hall_application *a, const char (*qr)[128], size_t n)
+{
+	const char *payloads[4];
+	char digest[65];
+
+	if (n > 4)
+		n = 4;
+	for (size_t i = 0; i < n; i++)
+		payloads[i] = qr[i];
+	digest_of(c, k, co, a, digest);
+	return oc_form_qr_judge(c->h->form_key, sizeof(c->h->form_key), a->id, digest,
+	    payloads, n);
+}
+
+/* Check and decode a scan (oc_scan_check into info), then its verdict. */
 static int
 judge(struct hall_call *c, const struct app_kind *k, const struct oc_hall_company *co,
     const struct oc_hall_application *a, const unsigned char *jpeg, size_t len,
-    enum oc_qr_verdict *v, struct oc_err *err)
+    struct oc_scan_info *info, enum oc_qr_verdict *v, struct oc_err *err)
 {
-	struct oc_scan_info info;
-	const char *payloads[4];
-	char digest[65];
 	int rc;
 
-	if ((rc = oc_scan_check(jpeg, len, (size_t)c->h->scan_max, &info, err)) != 0)
+	if ((rc = oc_scan_check(jpeg, len, (size_t)c->h->scan_max, info, err)) != 0)
 		return rc;
-	for (size_t i = 0; i < info.n_qr && i < 4; i++)
-		payloads[i] = info.qr[i];
-	digest_of(c, k, co, a, digest);
-	*v = oc_form_qr_judge(c->h->form_key, sizeof(c->h->form_key), a->id, digest,
-	    payloads, info.n_qr);
+	*v = verdict(c, k, co, a, (const char (*)[128])info->qr, info->n_qr);
 	return 0;
 }
 
@@ -791,6 +806,8 @@ scan_put(struct hall_call *c, long long id)
 	const unsigned char *body;
 	const char *ct;
 	enum oc_qr_verdict v = OC_QR_NONE;
+	struct oc_scan_info info;
+	const char *payloads[4];
 	char sha[65], detail[160];
 	size_t len;
 
@@ -812,13 +829,16 @@ scan_put(struct hall_call *c, long long id)
 	}
 	body = oc_http_req_body(c->req, &len);
 	oc_err_clear(&err);
-	if (judge(c, k, &co, a, body, len, &v, &err) != 0) {
+	if (judge(c, k, &co, a, body, len, &info, &v, &err) != 0) {
 		oc_log(OC_LOG_INFO, "hall.scan_refused", "app=%lld reason=%s", id, oc_err_name(err.code));
 		oc_http_reply_err(c->req, &err);
 		goto out;
 	}
 	sha256_hex(body, len, sha);
-	if (oc_hall_app_put_scan(c->st, id, body, len, sha, oc_qr_verdict_name(v), &err) != 0 ||
+	for (size_t i = 0; i < info.n_qr && i < 4; i++)
+		payloads[i] = info.qr[i];
+	if (oc_hall_app_put_scan2(c->st, id, body, len, sha, oc_qr_verdict_name(v), payloads,
+	    info.n_qr, &err) != 0 ||
 	    oc_hall_app_get(c->st, id, a, &err) != 0) {
 		oc_http_reply_err(c->req, &err);
 		goto out;
@@ -916,6 +936,7 @@ app_submit(struct hall_call *c, long long id)
 	const struct app_kind *k;
 	struct oc_err err;
 	enum oc_qr_verdict v = OC_QR_NONE;
+	struct oc_scan_info info;
 	unsigned char *jpeg = NULL;
 	size_t len = 0;
 	time_t now = time(NULL), deadline;
@@ -952,9 +973,13 @@ app_submit(struct hall_call *c, long long id)
 		    "请先上传签字盖章后的申请表扫描件 / upload the signed, sealed scan first");
 		goto out;
 	}
-	/* the verdict against the fields as submitted */
-	if (oc_hall_app_get_scan(c->st, id, &jpeg, &len, &err) != 0 ||
-	    judge(c, k, &co, a, jpeg, len, &v, &err) != 0) {
+	/* the verdict against the fields as submitted: from the payloads
+	 * read at upload; decoded again only for a scan stored without them
+	 * or one that a lowered scan_max would refuse now */
+	if (a->scan_qr_known && a->scan_len <= (size_t)c->h->scan_max) {
+		v = verdict(c, k, &co, a, (const char (*)[128])a->scan_qr, a->n_scan_qr);
+	} else if (oc_hall_app_get_scan(c->st, id, &jpeg, &len, &err) != 0 ||
+	    judge(c, k, &co, a, jpeg, len, &info, &v, &err) != 0) {
 		oc_http_reply_err(c->req, &err);
 		goto out;
 	}

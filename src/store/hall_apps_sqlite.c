@@ -16,7 +16,33 @@
 
 #define APP_COLS "id, company_id, account_id, kind, state, form, form_digest, qr," \
 	" length(scan), scan_sha256, created_at, updated_at, submitted_at, deadline," \
-	" decided_at, decided_by, reason, matter"
+	" decided_at, decided_by, reason, matter, scan_qr"
+
+/* The scan's QR payloads: each followed by a NUL; NULL when not known. */
+static void
+scan_qr_row(sqlite3_stmt *s, int i, struct oc_hall_application *a)
+{
+	const char *p = sqlite3_column_blob(s, i);
+	size_t n = (size_t)sqlite3_column_bytes(s, i);
+	size_t max = sizeof(a->scan_qr) / sizeof(a->scan_qr[0]);
+
+	if (sqlite3_column_type(s, i) == SQLITE_NULL)
+		return;
+	a->scan_qr_known = true;
+	while (n > 0 && a->n_scan_qr < max) {
+		const char *nul = memchr(p, '\0', n);
+		size_t len = nul != NULL ? (size_t)(nul - p) : n;
+		size_t cut = len < sizeof(a->scan_qr[0]) - 1 ? len : sizeof(a->scan_qr[0]) - 1;
+
+		memcpy(a->scan_qr[a->n_scan_qr], p, cut);
+		a->scan_qr[a->n_scan_qr][cut] = '\0';
+		a->n_scan_qr++;
+		if (nul == NULL)
+			break;
+		p += len + 1;
+		n -= len + 1;
+	}
+}
 
 static void
 app_row(sqlite3_stmt *s, struct oc_hall_application *a)
@@ -40,6 +66,7 @@ app_row(sqlite3_stmt *s, struct oc_hall_application *a)
 	hs_col(s, 15, a->decided_by, sizeof(a->decided_by));
 	hs_col(s, 16, a->reason, sizeof(a->reason));
 	hs_col(s, 17, a->matter, sizeof(a->matter));
+	scan_qr_row(s, 18, a);
 }
 
 /* Run a prepared statement that returns no rows; with want_change, one
@@ -200,15 +227,42 @@ int
 oc_hall_app_put_scan(struct oc_hall_store *st, long long id, const unsigned char *jpeg,
     size_t len, const char *sha256_hex, const char *qr, struct oc_err *err)
 {
-	sqlite3_stmt *s = hs_prep(st, "UPDATE applications SET scan = ?2, scan_sha256 = ?3,"
-	    " qr = ?4, updated_at = ?5 WHERE id = ?1 AND state = 'draft'", err);
+	return oc_hall_app_put_scan2(st, id, jpeg, len, sha256_hex, qr, NULL, 0, err);
+}
 
+int
+oc_hall_app_put_scan2(struct oc_hall_store *st, long long id, const unsigned char *jpeg,
+    size_t len, const char *sha256_hex, const char *qr, const char *const *payloads,
+    size_t n_payloads, struct oc_err *err)
+{
+	/* 4 payloads of at most 127 bytes, each with its NUL */
+	char blob[4 * 128];
+	size_t blen = 0;
+	sqlite3_stmt *s;
+
+	for (size_t i = 0; payloads != NULL && i < n_payloads && i < 4; i++) {
+		size_t n = strlen(payloads[i]);
+
+		if (n > 127)
+			n = 127;
+		memcpy(blob + blen, payloads[i], n);
+		blob[blen + n] = '\0';
+		blen += n + 1;
+	}
+	s = hs_prep(st, "UPDATE applications SET scan = ?2, scan_sha256 = ?3,"
+	    " qr = ?4, updated_at = ?5, scan_qr = ?6 WHERE id = ?1 AND state = 'draft'", err);
 	if (s != NULL) {
 		sqlite3_bind_int64(s, 1, id);
 		sqlite3_bind_blob64(s, 2, jpeg, len, SQLITE_STATIC);
 		hs_bt(s, 3, sha256_hex);
 		hs_bt(s, 4, qr);
 		sqlite3_bind_int64(s, 5, time(NULL));
+		if (payloads == NULL)
+			sqlite3_bind_null(s, 6);
+		else if (blen == 0)
+			sqlite3_bind_zeroblob(s, 6, 0);    /* known: no QR code */
+		else
+			sqlite3_bind_blob(s, 6, blob, (int)blen, SQLITE_TRANSIENT);
 	}
 	return step_change(st, s, true, "saving the scan",
 	    "申请已提交或已处理，不能更换扫描件 / only a draft's scan can be replaced", err);

@@ -124,6 +124,10 @@ static const char *const migrations[] = {
 	"CREATE TABLE attachments (app_id INTEGER NOT NULL, name TEXT NOT NULL,"
 	" content_type TEXT NOT NULL, data BLOB NOT NULL, size INTEGER NOT NULL,"
 	" sha256 TEXT NOT NULL, uploaded_at INTEGER NOT NULL, PRIMARY KEY (app_id, name));",
+	/* 4: the QR payloads read from the scan at upload, each followed by a
+	 * NUL (an empty blob: none found), so that 保存提交 judges them
+	 * without decoding the scan again; NULL for scans stored before */
+	"ALTER TABLE applications ADD COLUMN scan_qr BLOB;",
 };
 #define NMIG ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -205,8 +205,16 @@ R=$(upload b1 "$IDB" "$T/scan.jpg")
 expect_grep "another application's QR code is flagged (qr other)" '"qr":"other"' "$(flat "$R")"
 R=$(upload b1 "$IDB" "$T/scanb.jpg")
 expect_grep "its own QR code matches" '"qr":"match"' "$(flat "$R")"
+expect_grep "the QR payload read at upload is stored with the scan" "^OC1-$IDB-" \
+	"$(sqlite3 "$H/hall.db" "SELECT CAST(scan_qr AS TEXT) FROM applications WHERE id = $IDB")"
+# 保存提交 judges the payloads read at upload, not the JPEG again: the
+# stored bytes swapped behind the hall's back for a scan without a QR code
+# (decoded, "none") leave the verdict to the stored payload
+sqlite3 "$H/hall.db" "UPDATE applications SET scan = readfile('$T/noqr.jpg') WHERE id = $IDB" ||
+	fail "swap the stored scan"
 R=$(api b1 POST "applications/$IDB/submit" "$(form "$USCC_B" 010-88886667)")
 expect_grep "fields changed after printing: submitted, the QR flagged stale" '"state":"submitted".*"qr":"stale"' "$(flat "$R")"
+ok "…judged from the payload stored at upload (the swapped JPEG has none)"
 R=$(api b1 POST "applications/$IDB/withdraw")
 expect_grep "撤回 → withdrawn" '"state":"withdrawn".*200$' "$(flat "$R")"
 R=$(api rev POST "review/applications/$IDB/decision" '{"decision":"approve"}')

@@ -344,8 +344,13 @@ R=$(api a3 POST main-update "$(uform 遗失办证 "$A1NN")")
 RACE=$(idof "$R"); [ -n "$RACE" ] || fail "a3's update draft"
 scan a3 "$RACE" race
 R=$(upload a3 "$RACE" "$T/race.jpg")
+# a scan stored before its QR payloads were kept (schema 3): 保存提交
+# decodes it, and here it is the 开通 form's (qr other)
+sqlite3 "$H/hall.db" "UPDATE applications SET scan = readfile('$T/open.jpg'), scan_qr = NULL WHERE id = $RACE" ||
+	fail "make a3's scan one without stored payloads"
 R=$(api a3 POST "applications/$RACE/submit")
 expect_grep "a3's paper update is submitted" '"state":"submitted"' "$(flat "$R")"
+expect_grep "…a scan without stored payloads is decoded at submission (qr other)" '"qr":"other"' "$(flat "$R")"
 # … while a1nn is renewed and the holder signs
 renew a1nn a1n3
 login a1n3

@@ -8,7 +8,10 @@
  * pdftotext must find the title and Chinese field values, pdffonts the
  * embedded CJK font.  The round trip is the applicant's: the PDF rasterized
  * by pdftoppm to a 100 dpi JPEG of quality 75 (a plain office scan), under
- * 200 KB, read back by oc_scan_check, its QR code judged a match.
+ * 200 KB, read back by oc_scan_check, its QR code judged a match.  The
+ * payloads the hall stores with a scan (oc_hall_app_put_scan2), read back
+ * from the database, are judged as the decoded ones are: match, stale,
+ * other, forged, none.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,6 +26,7 @@
 
 #include "onecert/buf.h"
 #include "onecert/forms.h"
+#include "onecert/hall_store.h"
 
 #define SCAN_MAX (200 * 1024)
 
@@ -696,6 +700,83 @@ scan_without_qr(void **state)
 	oc_buf_cleanup(&jpg);
 }
 
+/* Each verdict of the payloads as oc_scan_check reads them equals that of
+ * the same payloads stored with the scan and read back: what 保存提交
+ * judges instead of decoding the scan again. */
+static void
+stored_payloads_judge_alike(void **state)
+{
+	static const unsigned char other_key[32] = { 0xee };
+	struct oc_hall_store *st;
+	struct oc_hall_company co;
+	struct oc_hall_account acc;
+	struct oc_hall_application *app;
+	struct oc_scan_info info;
+	struct oc_buf jpg;
+	struct oc_err err;
+	char db[4200], digest[65], stale[65];
+	const char *found[4], *stored[4];
+	const char *names[2] = { "scan.jpg", "noqr.jpg" };
+	const char *opts[2] = { "", "-x 0 -y 500 -W 827 -H 669" };
+
+	(void)state;
+	oc_form_digest(open_fields, N_OPEN, digest);
+	oc_form_digest(open_fields, N_OPEN - 1, stale);
+	path_of(db, sizeof(db), "hall.db");
+	assert_non_null(app = calloc(1, sizeof(*app)));
+	assert_non_null(st = oc_hall_store_open(db, NULL));
+	assert_int_equal(oc_hall_company_get_or_create(st, "MA1FL8XY7", "91310115MA1FL8XY7N",
+	    "上海浦江建筑工程有限公司", &co, NULL), 0);
+	memset(&acc, 0, sizeof(acc));
+	snprintf(acc.uid, sizeof(acc.uid), "OC20261204AAAAAAAAAA");
+	snprintf(acc.serial, sizeof(acc.serial), "01");
+	snprintf(acc.kind, sizeof(acc.kind), "enterprise");
+	acc.company_id = co.id;
+	assert_int_equal(oc_hall_account_login(st, &acc, NULL), 0);
+	app->company_id = co.id;
+	app->account_id = acc.id;
+	snprintf(app->kind, sizeof(app->kind), "main_open");
+	assert_int_equal(oc_hall_app_create(st, app, NULL), 0);
+	for (int i = 0; i < 2; i++) {
+		scan_jpeg(opts[i], names[i], &jpg);
+		oc_err_clear(&err);
+		if (oc_scan_check(jpg.p, jpg.len, SCAN_MAX, &info, &err) != 0)
+			fail_msg("oc_scan_check: %s (%s)", err.msg, err.detail);
+		assert_int_equal(info.n_qr, i == 0 ? 1 : 0);
+		for (size_t j = 0; j < info.n_qr; j++)
+			found[j] = info.qr[j];
+		assert_int_equal(oc_hall_app_put_scan2(st, app->id, jpg.p, jpg.len, "x", "none",
+		    found, info.n_qr, NULL), 0);
+		assert_int_equal(oc_hall_app_get(st, app->id, app, NULL), 0);
+		assert_true(app->scan_qr_known);
+		assert_int_equal(app->n_scan_qr, info.n_qr);
+		for (size_t j = 0; j < app->n_scan_qr; j++) {
+			assert_string_equal(app->scan_qr[j], info.qr[j]);
+			stored[j] = app->scan_qr[j];
+		}
+		/* match (none for the scan without a code), stale, other, forged */
+		assert_int_equal(oc_form_qr_judge(key, sizeof(key), 20250307, digest,
+		    stored, app->n_scan_qr), i == 0 ? OC_QR_MATCH : OC_QR_NONE);
+		assert_int_equal(oc_form_qr_judge(key, sizeof(key), 20250307, digest,
+		    found, info.n_qr), i == 0 ? OC_QR_MATCH : OC_QR_NONE);
+		assert_int_equal(oc_form_qr_judge(key, sizeof(key), 20250307, stale,
+		    stored, app->n_scan_qr), i == 0 ? OC_QR_STALE : OC_QR_NONE);
+		assert_int_equal(oc_form_qr_judge(key, sizeof(key), 20250307, stale,
+		    found, info.n_qr), i == 0 ? OC_QR_STALE : OC_QR_NONE);
+		assert_int_equal(oc_form_qr_judge(key, sizeof(key), 20250308, digest,
+		    stored, app->n_scan_qr), i == 0 ? OC_QR_OTHER : OC_QR_NONE);
+		assert_int_equal(oc_form_qr_judge(key, sizeof(key), 20250308, digest,
+		    found, info.n_qr), i == 0 ? OC_QR_OTHER : OC_QR_NONE);
+		assert_int_equal(oc_form_qr_judge(other_key, sizeof(other_key), 20250307,
+		    digest, stored, app->n_scan_qr), i == 0 ? OC_QR_FORGED : OC_QR_NONE);
+		assert_int_equal(oc_form_qr_judge(other_key, sizeof(other_key), 20250307,
+		    digest, found, info.n_qr), i == 0 ? OC_QR_FORGED : OC_QR_NONE);
+		oc_buf_cleanup(&jpg);
+	}
+	oc_hall_store_close(st);
+	free(app);
+}
+
 /* The fuzz corpus's hand-made scans (tests/fuzz/fuzz_scan.c): codes at
  * the smallest size we accept, CMYK, progressive. */
 static void
@@ -794,6 +875,7 @@ main(void)
 		cmocka_unit_test(round_trip),
 		cmocka_unit_test(scan_bad_input),
 		cmocka_unit_test(scan_without_qr),
+		cmocka_unit_test(stored_payloads_judge_alike),
 		cmocka_unit_test(scan_corpus_seeds),
 	};
 

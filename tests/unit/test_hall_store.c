@@ -3,8 +3,10 @@
  * application per company (enforced by the database), the transitions and
  * the company state that moves with them, impossible transitions refused
  * with nothing changed, two racing decisions of which exactly one wins, a
- * replaced scan, SMS codes and registration only by the main account;
- * sessions and transactions, and group commit from several threads.
+ * replaced scan and the QR payloads stored and replaced with it (and
+ * unknown for a scan stored before schema 4), SMS codes and registration
+ * only by the main account; sessions and transactions, and group commit
+ * from several threads.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -179,6 +181,93 @@ test_transitions(void **state)
 	assert_string_equal(company_state(f), "registered");
 	assert_int_equal(oc_hall_company_register(f->st, f->co.id, f->a1.id, "{}", 190, &err),
 	    OC_ECONFLICT);
+}
+
+/* The QR payloads read at upload are stored with the scan, byte for
+ * byte (whatever they hold), and replaced with it. */
+static void
+test_scan_qr(void **state)
+{
+	struct fx *f = *state;
+	struct oc_hall_application app;
+	struct oc_err err;
+	long long id = draft(f, &f->a1);
+	unsigned char jpeg[4] = { 0xff, 0xd8, 0xff, 0xd9 };
+	char longer[200];
+	const char *qr[5] = { "OC1-7-0123456789ABCDEF-0123456789ABCDEF0123456789ABCDEF",
+	    "\xff\xfe not UTF-8 \x01", longer, "", "fifth" };
+
+	memset(longer, 'L', sizeof(longer) - 1);
+	longer[sizeof(longer) - 1] = '\0';
+	assert_int_equal(oc_hall_app_get(f->st, id, &app, NULL), 0);
+	assert_false(app.scan_qr_known);
+	assert_int_equal(oc_hall_app_put_scan2(f->st, id, jpeg, 4, "aa", "match", qr, 5, NULL), 0);
+	assert_int_equal(oc_hall_app_get(f->st, id, &app, NULL), 0);
+	assert_true(app.scan_qr_known);
+	assert_int_equal(app.n_scan_qr, 4);         /* at most 4, as oc_scan_check */
+	assert_string_equal(app.scan_qr[0], qr[0]);
+	assert_string_equal(app.scan_qr[1], qr[1]);
+	assert_int_equal(strlen(app.scan_qr[2]), 127);
+	assert_memory_equal(app.scan_qr[2], longer, 127);
+	assert_string_equal(app.scan_qr[3], "");
+	/* a new scan without QR codes: none known, not the old ones */
+	assert_int_equal(oc_hall_app_put_scan2(f->st, id, jpeg, 3, "bb", "none", qr, 0, NULL), 0);
+	assert_int_equal(oc_hall_app_get(f->st, id, &app, NULL), 0);
+	assert_true(app.scan_qr_known);
+	assert_int_equal(app.n_scan_qr, 0);
+	assert_int_equal(app.scan_len, 3);
+	/* replaced again with one */
+	assert_int_equal(oc_hall_app_put_scan2(f->st, id, jpeg, 4, "cc", "match", qr, 1, NULL), 0);
+	assert_int_equal(oc_hall_app_current(f->st, f->co.id, "main_open", &app, NULL), 0);
+	assert_true(app.scan_qr_known);
+	assert_int_equal(app.n_scan_qr, 1);
+	assert_string_equal(app.scan_qr[0], qr[0]);
+	/* the old call stores a scan whose payloads are not known */
+	assert_int_equal(oc_hall_app_put_scan(f->st, id, jpeg, 4, "dd", "match", NULL), 0);
+	assert_int_equal(oc_hall_app_get(f->st, id, &app, NULL), 0);
+	assert_false(app.scan_qr_known);
+	assert_int_equal(app.n_scan_qr, 0);
+	/* once submitted, a refused replacement leaves scan and payloads */
+	assert_int_equal(oc_hall_app_put_scan2(f->st, id, jpeg, 4, "ee", "match", qr, 1, NULL), 0);
+	assert_int_equal(oc_hall_app_submit(f->st, id, 100, 200, "match", NULL), 0);
+	assert_int_equal(oc_hall_app_put_scan2(f->st, id, jpeg, 3, "ff", "none", qr + 1, 1, &err),
+	    OC_ECONFLICT);
+	assert_int_equal(oc_hall_app_get(f->st, id, &app, NULL), 0);
+	assert_string_equal(app.scan_sha256, "ee");
+	assert_int_equal(app.n_scan_qr, 1);
+	assert_string_equal(app.scan_qr[0], qr[0]);
+}
+
+/* A database of schema 3 with a scan: after the migration the scan is
+ * there and its payloads are not known (submission decodes it). */
+static void
+test_scan_qr_migration(void **state)
+{
+	struct fx *f = *state;
+	struct oc_hall_application app;
+	long long id = draft(f, &f->a1);
+	unsigned char jpeg[4] = { 0xff, 0xd8, 0xff, 0xd9 };
+	const char *qr[1] = { "OC1-1-X" };
+	int v = 0;
+	sqlite3_stmt *s;
+
+	assert_int_equal(oc_hall_app_put_scan2(f->st, id, jpeg, 4, "aa", "match", qr, 1, NULL), 0);
+	/* back to schema 3 */
+	assert_int_equal(sqlite3_exec(f->st->db, "ALTER TABLE applications DROP COLUMN scan_qr;"
+	    " PRAGMA user_version = 3;", NULL, NULL, NULL), SQLITE_OK);
+	oc_hall_store_close(f->st);
+	assert_non_null(f->st = oc_hall_store_open(dbpath, NULL));
+	assert_int_equal(sqlite3_prepare_v2(f->st->db, "PRAGMA user_version", -1, &s, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	v = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	assert_int_equal(v, 4);
+	assert_int_equal(oc_hall_app_get(f->st, id, &app, NULL), 0);
+	assert_int_equal(app.scan_len, 4);
+	assert_string_equal(app.scan_sha256, "aa");
+	assert_false(app.scan_qr_known);
+	assert_int_equal(app.n_scan_qr, 0);
 }
 
 static void
@@ -537,6 +626,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_one_open_application, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transitions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scan_qr, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scan_qr_migration, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reject_returns_to_none, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_racing_decisions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sms_codes, setup, teardown),
