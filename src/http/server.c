@@ -43,6 +43,7 @@
 #include <event2/listener.h>
 #include <event2/thread.h>
 #include <openssl/core_dispatch.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
@@ -355,6 +356,11 @@ tls_libctx_init(void)
 {
 	OSSL_LIB_CTX *lctx;
 
+	/* It leans on how 3.0 parses a certificate whose key no decoder
+	 * takes (the key left NULL, the verify callback called before the
+	 * key is read); later versions cache their decoders anyway. */
+	if (OPENSSL_version_major() != 3 || OPENSSL_version_minor() != 0)
+		return;
 	if ((tls_target = OSSL_PROVIDER_try_load(NULL, "default", 1)) == NULL)
 		goto fail;
 	if ((lctx = OSSL_LIB_CTX_new()) == NULL)

@@ -140,7 +140,8 @@ oc_spki_ec_key(X509_PUBKEY *spki, bool *other)
 		return NULL;
 	}
 	p = pk;
-	if (d2i_PublicKey(EVP_PKEY_get_id(key), &key, &p, pklen) == NULL ||
+	/* a one-byte point is the point at infinity, no key at all */
+	if (pklen < 2 || d2i_PublicKey(EVP_PKEY_get_id(key), &key, &p, pklen) == NULL ||
 	    p != pk + pklen) {
 		EVP_PKEY_free(key);
 		return NULL;

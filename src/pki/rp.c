@@ -765,7 +765,7 @@ with_key(X509 *x, STACK_OF(X509) **owned)
 	X509 *d = NULL;
 	int n;
 
-	ERR_clear_error();
+	ERR_set_mark();
 	if ((n = i2d_X509(x, &der)) <= 0)
 		goto out;
 	p = der;
@@ -782,7 +782,7 @@ with_key(X509 *x, STACK_OF(X509) **owned)
 	}
 out:
 	OPENSSL_free(der);
-	ERR_clear_error();
+	ERR_pop_to_mark();
 	return d;
 }
 

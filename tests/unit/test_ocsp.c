@@ -1414,6 +1414,26 @@ fake_clock(void)
 	return (time_t)atomic_load(&fake_now);
 }
 
+/* A cache of ca's certificates (ca/ca.db) signing through cs, with
+ * responses valid an hour (refreshed in the last half) on the fake clock,
+ * which is set to t. */
+static struct oc_ocsp_cache *
+fake_clock_cache(struct oc_ca *ca, struct oc_signer *cs, time_t t)
+{
+	struct oc_ocsp_cache_opts o;
+	struct oc_ocsp_cache *c;
+	struct oc_err err;
+
+	memset(&o, 0, sizeof(o));
+	o.validity = 3600;
+	o.clock = fake_clock;
+	atomic_store(&fake_now, (long)t);
+	c = oc_ocsp_cache_new(path("ca/ca.db"), oc_ca_get0_issuing(ca),
+	    oc_ca_get0_ocsp(ca), cs, &o, &err);
+	assert_non_null(c);
+	return c;
+}
+
 static void
 cache_flow(enum oc_algo a)
 {
@@ -1830,7 +1850,6 @@ test_cache_expiry(void **state)
 	struct counting cnt;
 	struct oc_signer *cs;
 	struct oc_ocsp_cache *c;
-	struct oc_ocsp_cache_opts o;
 	struct oc_ocsp_answer info;
 	struct oc_err err;
 	X509 *leaf, *issuing;
@@ -1844,13 +1863,7 @@ test_cache_expiry(void **state)
 	leaf = ca_issue_one(ca, OC_ALGO_EC);
 	snprintf(ca_db_uri, sizeof(ca_db_uri), "%s", path("ca/ca.db"));
 	cs = counting_new(&cnt, oc_ca_signer(ca, "ocsp"));
-	memset(&o, 0, sizeof(o));
-	o.validity = 3600;
-	o.clock = fake_clock;
-	atomic_store(&fake_now, (long)t);
-	c = oc_ocsp_cache_new(ca_db_uri, issuing, oc_ca_get0_ocsp(ca), cs, &o,
-	    &err);
-	assert_non_null(c);
+	c = fake_clock_cache(ca, cs, t);
 	assert_int_equal(oc_ocsp_cache_refresh(c, &err), 0);
 	assert_int_equal(atomic_load(&cnt.n), 1);
 	req = api_request(issuing, &leaf, 1, EVP_sha1(), 0, &len, NULL);
@@ -1967,7 +1980,6 @@ test_cache_incremental(void **state)
 	struct counting cnt;
 	struct oc_signer *cs;
 	struct oc_ocsp_cache *c;
-	struct oc_ocsp_cache_opts o;
 	struct oc_ocsp_cache_stats st;
 	struct oc_ocsp_answer info;
 	struct oc_store *other;
@@ -1988,13 +2000,7 @@ test_cache_incremental(void **state)
 	assert_non_null(other);
 	fake_certs(other, 0, N1);
 	cs = counting_new(&cnt, oc_ca_signer(ca, "ocsp"));
-	memset(&o, 0, sizeof(o));
-	o.validity = 3600;              /* refresh_before 1800 */
-	o.clock = fake_clock;
-	atomic_store(&fake_now, (long)t);
-	c = oc_ocsp_cache_new(ca_db_uri, issuing, oc_ca_get0_ocsp(ca), cs, &o,
-	    &err);
-	assert_non_null(c);
+	c = fake_clock_cache(ca, cs, t);   /* refresh_before 1800 */
 
 	/* Start: everything. */
 	assert_int_equal(oc_ocsp_cache_refresh(c, &err), 0);
