@@ -868,6 +868,9 @@ scan_get(struct hall_call *c, long long id)
 			oc_http_reply_err(c->req, &err);
 		} else {
 			oc_http_set_header(c->req, "Cache-Control", "private, no-store");
+			/* uploaded bytes: never sniffed, never run as a page */
+			oc_http_set_header(c->req, "X-Content-Type-Options", "nosniff");
+			oc_http_set_header(c->req, "Content-Security-Policy", "sandbox");
 			oc_http_reply(c->req, 200, "image/jpeg", jpeg, len);
 		}
 	}
@@ -955,16 +958,21 @@ app_submit(struct hall_call *c, long long id)
 		    "申请已提交或已处理，不能重复提交 / the application was already submitted or decided");
 		goto out;
 	}
-	/* 保存提交: the fields on the page are saved first */
+	/* 保存提交: the fields on the page are checked now, judged below as
+	 * the application's, and saved only once every check has passed — a
+	 * refused submission leaves the draft as it was (SPEC §7) */
 	if (json_object_size(body) > 0) {
 		if ((form = form_of(c, k, &co, body)) == NULL)
 			goto out;
-		if ((s = json_dumps(form, JSON_COMPACT | JSON_SORT_KEYS)) == NULL ||
-		    oc_hall_app_update_form(c->st, id, s, NULL, &err) != 0 ||
-		    oc_hall_app_get(c->st, id, a, &err) != 0) {
-			oc_http_reply_err(c->req, &err);
+		if ((s = json_dumps(form, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
+			oc_http_reply_error(c->req, 500, "internal_error", "out of memory");
 			goto out;
 		}
+		if (strlen(s) >= sizeof(a->form)) {
+			oc_http_reply_error(c->req, 413, "too_large", "填写内容过长 / the fields are too long");
+			goto out;
+		}
+		snprintf(a->form, sizeof(a->form), "%s", s);
 	}
 	if (!update_still_applies(c, k, &co, a))
 		goto out;
@@ -985,7 +993,8 @@ app_submit(struct hall_call *c, long long id)
 	}
 	if (oc_calendar_deadline(c->h->cal, now, 1, &deadline) != 0)
 		deadline = now + 86400;
-	if (oc_hall_app_submit(c->st, id, now, deadline, oc_qr_verdict_name(v), &err) != 0 ||
+	if ((s != NULL && oc_hall_app_update_form(c->st, id, s, NULL, &err) != 0) ||
+	    oc_hall_app_submit(c->st, id, now, deadline, oc_qr_verdict_name(v), &err) != 0 ||
 	    oc_hall_app_get(c->st, id, a, &err) != 0) {
 		oc_http_reply_err(c->req, &err);
 		goto out;

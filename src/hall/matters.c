@@ -618,8 +618,14 @@ parse_fields(struct hall_call *c, const json_t *matter, json_t *body)
 	}
 	json_object_foreach(body, k, v)
 		if (named(fields, "key", k) == NULL) {
-			snprintf(msg, sizeof(msg), "“%.60s”不是此事项的填写项 / %.60s is not a field of this matter",
-			    k, k);
+			/* quoted up to 60 bytes, cut between characters: a
+			 * message that is not UTF-8 would make no reply (500) */
+			int kn = (int)strlen(k);
+
+			for (kn = kn > 60 ? 60 : kn; kn > 0 && ((unsigned char)k[kn] & 0xc0) == 0x80; kn--)
+				;
+			snprintf(msg, sizeof(msg), "“%.*s”不是此事项的填写项 / %.*s is not a field of this matter",
+			    kn, k, kn, k);
 			reply_field(c, k, msg);
 			goto bad;
 		}
@@ -1052,16 +1058,12 @@ app_submit(struct mreq *r, long long id)
 		    "申请已提交或已处理，不能重复提交 / the application was already submitted or decided");
 		goto out;
 	}
-	/* 保存提交: the fields on the page are saved first */
-	if (json_object_size(body) > 0) {
-		if ((form = parse_fields(c, r->matter, body)) == NULL || (s = form_dump(c, form)) == NULL)
-			goto out;
-		if (oc_hall_app_update_form(c->st, id, s, NULL, &err) != 0 ||
-		    oc_hall_app_get(c->st, id, r->a, &err) != 0) {
-			oc_http_reply_err(c->req, &err);
-			goto out;
-		}
-	}
+	/* 保存提交: the fields on the page are checked now and saved only
+	 * once the submission's own checks have passed — a refused
+	 * submission leaves the draft as it was (SPEC §7) */
+	if (json_object_size(body) > 0 &&
+	    ((form = parse_fields(c, r->matter, body)) == NULL || (s = form_dump(c, form)) == NULL))
+		goto out;
 	/* attachments are only ever added or replaced in a draft, never
 	 * removed: what is present now is present at submission */
 	atts = hall_matter_attachments_json(c, r->a);
@@ -1086,7 +1088,8 @@ app_submit(struct mreq *r, long long id)
 	}
 	if (oc_calendar_deadline(c->h->cal, now, 1, &deadline) != 0)
 		deadline = now + 86400;
-	if (oc_hall_app_submit(c->st, id, now, deadline, "none", &err) != 0 ||
+	if ((s != NULL && oc_hall_app_update_form(c->st, id, s, NULL, &err) != 0) ||
+	    oc_hall_app_submit(c->st, id, now, deadline, "none", &err) != 0 ||
 	    oc_hall_app_get(c->st, id, r->a, &err) != 0) {
 		oc_http_reply_err(c->req, &err);
 		goto out;

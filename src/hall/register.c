@@ -9,8 +9,10 @@
  * The code is uniform over 000000–999999 (RAND_bytes with rejection), kept
  * only as an HMAC under the hall's key, valid for [hall] sms_ttl, resent
  * no sooner than sms_cooldown, and dead after sms_max_tries wrong tries
- * (then a new code must be sent).  It is bound to the mobile it was sent
- * to: registering another number needs a code sent to that number.
+ * (then a new code must be sent; each try is counted before the code is
+ * compared, so parallel requests get no more).  It is bound to the mobile
+ * it was sent to: registering another number needs a code sent to that
+ * number.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -314,11 +316,23 @@ hall_registration_submit(struct hall_call *c)
 		return bad_field(c, "holder_mobile",
 		    "证书持有人手机与接收验证码的手机不一致 / the code was sent to another number");
 	}
+	/* the try is counted before the code is compared, by one statement
+	 * that returns the new count: requests arriving together cannot all
+	 * read the same count and, between them, guess more often than
+	 * sms_max_tries (a right code's count is deleted with the code) */
+	if (oc_hall_sms_code_fail(c->st, c->a.id, &tries, &err) != 0) {
+		json_decref(body);
+		return err.code == OC_ENOTFOUND ?
+		    oc_http_reply_error(c->req, 403, "sms_code", err.msg) : oc_http_reply_err(c->req, &err);
+	}
+	if (tries > c->h->sms_max_tries) {
+		json_decref(body);
+		return oc_http_reply_error(c->req, 403, "sms_code",
+		    "验证码错误次数过多，请重新获取验证码 / too many wrong codes; request a new one");
+	}
 	code_hash(c, v[8], code, hash);
 	if (CRYPTO_memcmp(hash, sc.code_hash, 64) != 0) {
 		json_decref(body);
-		if (oc_hall_sms_code_fail(c->st, c->a.id, &tries, &err) != 0)
-			return oc_http_reply_err(c->req, &err);
 		oc_hall_audit(c->st, c->a.serial, oc_http_req_peer(c->req), "registration.code_wrong",
 		    co.org_code, "{}", NULL);
 		if (tries >= c->h->sms_max_tries)

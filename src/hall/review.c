@@ -259,6 +259,9 @@ hall_review_dispatch(struct hall_call *c)
 			oc_http_reply_err(c->req, &err);
 		} else {
 			oc_http_set_header(c->req, "Cache-Control", "private, no-store");
+			/* uploaded bytes: never sniffed, never run as a page */
+			oc_http_set_header(c->req, "X-Content-Type-Options", "nosniff");
+			oc_http_set_header(c->req, "Content-Security-Policy", "sandbox");
 			oc_http_reply(c->req, 200, "image/jpeg", jpeg, len);
 		}
 		free(jpeg);

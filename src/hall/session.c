@@ -477,7 +477,10 @@ hall_session_require(struct hall_call *c, bool state_change)
 	}
 	if (state_change) {
 		csrf = oc_http_req_header(c->req, "X-CSRF-Token");
-		if (csrf == NULL || CRYPTO_memcmp(csrf, c->s.csrf, strlen(c->s.csrf) + 1) != 0) {
+		/* the lengths first: the header may be shorter than the token,
+		 * and CRYPTO_memcmp reads every byte it is given */
+		if (csrf == NULL || strlen(csrf) != strlen(c->s.csrf) ||
+		    CRYPTO_memcmp(csrf, c->s.csrf, strlen(c->s.csrf)) != 0) {
 			oc_http_reply_error(c->req, 403, "csrf",
 			    "请求缺少有效的 CSRF 令牌 / missing or wrong CSRF token");
 			return false;

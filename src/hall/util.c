@@ -3,6 +3,7 @@
  * notifications of state changes, the hall's MAC.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -23,20 +24,72 @@ hall_staff_role(struct hall_call *c, char *buf, size_t cap)
 	return buf;
 }
 
+/* The length of the UTF-8 character at p (1–4 bytes), or 0 when the bytes
+ * there are not one: no overlong forms, surrogates or code points past
+ * U+10FFFF, as the SMS backend judges. */
+static size_t
+utf8_char(const unsigned char *p)
+{
+	unsigned cp;
+	size_t n;
+
+	if (*p < 0x80)
+		return 1;
+	if (*p >= 0xc2 && *p <= 0xdf)
+		n = 1, cp = *p & 0x1f;
+	else if (*p >= 0xe0 && *p <= 0xef)
+		n = 2, cp = *p & 0x0f;
+	else if (*p >= 0xf0 && *p <= 0xf4)
+		n = 3, cp = *p & 0x07;
+	else
+		return 0;
+	for (size_t i = 1; i <= n; i++) {
+		if ((p[i] & 0xc0) != 0x80)       /* the NUL too: cut short */
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n + 1;
+}
+
 void
 hall_notify(struct hall_call *c, const char *mobile, const char *purpose, const char *text)
 {
 	struct oc_err err;
-	char q[OC_LOG_QBUF];
+	char q[OC_LOG_QBUF], *t;
+	size_t o = 0;
 
 	if (mobile == NULL || !oc_mobile_valid(mobile)) {
 		oc_log(OC_LOG_INFO, "hall.notify_skipped", "purpose=%s reason=not_a_mobile", purpose);
 		return;
 	}
+	/* a text made with "%.300s" of a longer value (a reviewer's reason, a
+	 * company's name) can hold a character cut in two, and the SMS
+	 * backend refuses a text that is not UTF-8 whole: the cut bytes are
+	 * dropped and the rest is sent */
+	if ((t = malloc(strlen(text) + 1)) == NULL) {
+		oc_log(OC_LOG_WARN, "hall.notify_failed", "purpose=%s msg=out_of_memory", purpose);
+		return;
+	}
+	for (const unsigned char *p = (const unsigned char *)text; *p; ) {
+		size_t n = utf8_char(p);
+
+		if (n == 0) {
+			p++;
+			continue;
+		}
+		memcpy(t + o, p, n);
+		o += n;
+		p += n;
+	}
+	t[o] = '\0';
 	oc_err_clear(&err);
-	if (oc_notify_sms(c->h->notify, c->st, mobile, text, purpose, &err) != 0)
+	if (oc_notify_sms(c->h->notify, c->st, mobile, t, purpose, &err) != 0)
 		oc_log(OC_LOG_WARN, "hall.notify_failed", "purpose=%s msg=%s", purpose,
 		    oc_log_q(q, sizeof(q), err.msg));
+	free(t);
 }
 
 void
