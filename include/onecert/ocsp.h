@@ -15,15 +15,17 @@
  *
  *  - src/ca/ocsp_cache.c: the pre-signed response cache of one issuing
  *    CA.  A refresh (at start, then every revocation_interval from a
- *    background thread) lists the CA's certificates in the store and signs
- *    a response for each one that is new, changed status, or comes within
- *    refresh_before of its nextUpdate: one response with two
- *    SingleResponses, a SHA-1 CertID and a SHA-256 CertID, as clients ask
- *    with either and find theirs among several.  Answering a
+ *    background thread) reads the CA's certificates issued or changed
+ *    since the last one and signs responses for each one that is new,
+ *    changed status, or comes within refresh_before of its nextUpdate:
+ *    two responses, one for the SHA-1 CertID and one for the SHA-256
+ *    CertID, each with that one SingleResponse, as clients ask with
+ *    either and some expect exactly the one they asked for.  Answering a
  *    request for one known certificate without a nonce copies the
- *    pre-signed DER out of an rwlock-protected hash table: no signature.
- *    Only a nonce, several CertIDs in one request, or a serial the cache
- *    does not know (answered `unknown`) costs a live signature.
+ *    pre-signed DER for its CertID out of an rwlock-protected hash table:
+ *    no signature.  Only a nonce, several CertIDs in one request, a serial
+ *    the cache does not know (answered `unknown`), or a CertID encoded
+ *    otherwise than ours costs a live signature.
  *
  * Thread safety: the oc_ocsp_* parse/build functions are reentrant.  A
  * cache may be answered from any number of threads at once; refresh runs
@@ -152,8 +154,8 @@ int oc_ocsp_certid_find_issuer(const struct oc_ocsp_certid *id,
 int oc_ocsp_certid_make(X509 *issuer, enum oc_ocsp_hash hash,
 	const char *serial_hex, struct oc_ocsp_certid *out, struct oc_err *err);
 /* The same CertID (byte for byte) from the issuer's hashes computed once
- * by oc_ocsp_issuer_hashes: what the OCSP cache uses for the two CertIDs
- * of every response it pre-signs. */
+ * by oc_ocsp_issuer_hashes: what the OCSP cache uses for the CertIDs
+ * of the responses it pre-signs, one per hash. */
 int oc_ocsp_certid_from_hashes(const struct oc_ocsp_issuer_hashes *h,
 	enum oc_ocsp_hash hash, const char *serial_hex,
 	struct oc_ocsp_certid *out, struct oc_err *err);
@@ -282,7 +284,7 @@ int oc_ocsp_cache_answer_nosign(struct oc_ocsp_cache *c, const unsigned char *re
 struct oc_ocsp_cache_stats {
 	uint64_t hits;           /* answered from a pre-signed response */
 	uint64_t live_signs;     /* responses signed for a request */
-	uint64_t presigns;       /* responses signed by refreshes */
+	uint64_t presigns;       /* certificates pre-signed (a response per hash) */
 	uint64_t malformed;      /* malformedRequest sent */
 	uint64_t unauthorized;   /* unauthorized sent */
 	uint64_t try_later;      /* tryLater sent */

@@ -3,20 +3,18 @@
  * serving does not sign (SPEC §3.5).
  *
  * Shape.  A hash table keyed by serial (canonical hex) holds, per
- * certificate of the CA, the status last read from the store and one
- * pre-signed OCSPResponse whose ResponseData carries two SingleResponses
- * for it: the first with a SHA-1 CertID (what `openssl ocsp`, browsers and
- * RFC 5019 clients send), the second with a SHA-256 CertID.  Clients match
- * the response's CertID, hash algorithm included, against the one they
- * asked with, and look for it among all the SingleResponses of a response
- * (RFC 6960 4.2.1 allows several, as RFC 5019 2.2.1 does "to improve
- * response pre-generation performance"; OpenSSL's OCSP_resp_find_status,
- * which `openssl ocsp` uses, searches them all), so the one response serves
- * a request with either CertID: one signature and one self-check per
- * certificate instead of two.  The SHA-1 one comes first for clients that
- * read only the first.  Readers take the table's rwlock shared and copy the
- * DER blob out; only a refresh takes it exclusively, briefly, to swap
- * entries in.
+ * certificate of the CA, the status last read from the store and two
+ * pre-signed OCSPResponses, one per CertID hash a client may ask with:
+ * SHA-1 (what `openssl ocsp`, browsers, Java and RFC 5019 clients send)
+ * and SHA-256.  Each carries exactly one SingleResponse, for the CertID
+ * the request named.  One response holding both CertIDs would cost half
+ * the signatures, and RFC 6960 4.2.2.3 tolerates the extra SingleResponse,
+ * but clients that expect the one they asked for break on it: Python's
+ * `cryptography` (48) raises ValueError from the response's status
+ * accessors, Go's ocsp.ParseResponse refuses "bad number of responses"
+ * (docs/ocsp.md has the survey).  Readers take the table's rwlock shared
+ * and copy the DER blob out; only a refresh takes it exclusively, briefly,
+ * to swap entries in.
  *
  * Refresh (oc_ocsp_cache_refresh; at start, then every revocation_interval
  * from the background thread, or at once when kicked) reads from the store
@@ -46,6 +44,7 @@
  *
  * What is signed live, per request: a nonce (the response must echo it);
  * several CertIDs in one request (one signature covers them all); a
+ * CertID encoded otherwise than the pre-signed one (certid_is_ours); a
  * serial the CA never issued, or issued after the last refresh — answered
  * `unknown` with nextUpdate at most revocation_interval ahead, so a
  * relying party that caches it asks again once the certificate is known.
@@ -94,7 +93,7 @@
 #include "onecert/store.h"
 #include "pki/internal.h"
 
-#define NHASH 2   /* CertIDs per pre-signed response: SHA-1, SHA-256 */
+#define NHASH 2   /* pre-signed responses per certificate: SHA-1, SHA-256 */
 #define MEMO_N       16     /* request encodings remembered per thread */
 #define MEMO_REQ_MAX 256    /* … each at most this long */
 
@@ -105,11 +104,13 @@ struct entry {
 	enum oc_ocsp_cert_status status;   /* GOOD or REVOKED */
 	time_t revoked_at;
 	int reason;
-	time_t next_update;            /* of der; 0 when none */
-	time_t produced;               /* producedAt of der */
-	unsigned char *der;            /* OPENSSL_malloc'd, both CertIDs;
-	                                  NULL: none */
-	size_t der_len;
+	time_t next_update;            /* of der[]; 0 when none */
+	time_t produced;               /* producedAt of der[] */
+	/* The pre-signed responses, one per CertID hash (hash_index: SHA-1,
+	 * SHA-256), each with the one SingleResponse for its CertID;
+	 * OPENSSL_malloc'd, both or neither (NULL: none). */
+	unsigned char *der[NHASH];
+	size_t der_len[NHASH];
 	uint64_t gen;                  /* full listing last listed in */
 	struct entry *due_prev, *due_next;  /* the due list (refresh only) */
 };
@@ -167,6 +168,11 @@ struct memo {
 
 static _Thread_local struct memo memos[MEMO_N];
 
+/* The CertID hash of each pre-signed response of an entry (der[i]); see
+ * hash_index. */
+static const enum oc_ocsp_hash presign_hashes[NHASH] = { OC_OCSP_HASH_SHA1,
+    OC_OCSP_HASH_SHA256 };
+
 static struct memo *
 memo_slot(const unsigned char *req, size_t len)
 {
@@ -215,7 +221,8 @@ entry_free(struct entry *e)
 {
 	if (e == NULL)
 		return;
-	OPENSSL_free(e->der);
+	for (int i = 0; i < NHASH; i++)
+		OPENSSL_free(e->der[i]);
 	free(e);
 }
 
@@ -455,38 +462,49 @@ same_status(const struct entry *e, const struct rec *r)
 	    (e->revoked_at == r->revoked_at && e->reason == r->reason);
 }
 
-/* Sign the response for r as of `at`, with both CertIDs (SHA-1 first,
- * then SHA-256), its self-check with v (NULL: without a verify context of
- * the refresh's own).  *der is OPENSSL_malloc'd. */
+/* Sign r's responses as of `at`, one per CertID hash (der[i] for
+ * presign_hashes[i]), each holding the one SingleResponse for that
+ * CertID, their self-checks with v (NULL: without a verify context of the
+ * refresh's own).  All or none: on failure nothing is left in der[].
+ * der[i] are OPENSSL_malloc'd. */
 static int
 presign(struct oc_ocsp_cache *c, struct oc__ocsp_verifier *v,
-    const struct rec *r, time_t at, unsigned char **der, size_t *len,
-    time_t *produced, struct oc_err *err)
+    const struct rec *r, time_t at, unsigned char *der[NHASH],
+    size_t len[NHASH], time_t *produced, struct oc_err *err)
 {
-	static const enum oc_ocsp_hash hashes[NHASH] = { OC_OCSP_HASH_SHA1,
-	    OC_OCSP_HASH_SHA256 };
-	struct oc_ocsp_certid id[NHASH];
-	struct oc_ocsp_single s[NHASH];
-	int rc;
+	struct oc_ocsp_certid id;
+	struct oc_ocsp_single s;
+	int rc = 0;
 
 	*produced = now_of(c);
 	if (*produced < at)
 		*produced = at;
-	memset(s, 0, sizeof(s));
 	for (int i = 0; i < NHASH; i++) {
-		if ((rc = oc_ocsp_certid_from_hashes(&c->ih, hashes[i],
-		    r->serial, &id[i], err)) != 0)
-			return rc;
-		s[i].id = &id[i];
-		s[i].status = r->status;
-		s[i].revoked_at = r->revoked_at;
-		s[i].reason = r->reason;
-		s[i].this_update = at;
-		s[i].next_update = at + c->o.validity;
+		der[i] = NULL;
+		len[i] = 0;
 	}
-	if ((rc = sign_singles(c, v, s, NHASH, NULL, 0, *produced, der, len,
-	    err)) != 0)
+	for (int i = 0; i < NHASH && rc == 0; i++) {
+		if ((rc = oc_ocsp_certid_from_hashes(&c->ih, presign_hashes[i],
+		    r->serial, &id, err)) != 0)
+			break;
+		memset(&s, 0, sizeof(s));
+		s.id = &id;
+		s.status = r->status;
+		s.revoked_at = r->revoked_at;
+		s.reason = r->reason;
+		s.this_update = at;
+		s.next_update = at + c->o.validity;
+		rc = sign_singles(c, v, &s, 1, NULL, 0, *produced, &der[i],
+		    &len[i], err);
+	}
+	if (rc != 0) {
+		for (int i = 0; i < NHASH; i++) {
+			OPENSSL_free(der[i]);
+			der[i] = NULL;
+			len[i] = 0;
+		}
 		return rc;
+	}
 	atomic_fetch_add(&c->n_presign, 1);
 	return 0;
 }
@@ -498,7 +516,7 @@ presign(struct oc_ocsp_cache *c, struct oc__ocsp_verifier *v,
 static time_t
 due_key(const struct entry *e)
 {
-	return e->der != NULL ? e->next_update : 0;
+	return e->der[0] != NULL ? e->next_update : 0;
 }
 
 static void
@@ -541,15 +559,17 @@ due_place(struct oc_ocsp_cache *c, struct entry *e)
 		c->due_head = e;
 }
 
-/* Put r (and its response, which it takes over; NULL = none) into the
- * table as of generation gen.  The old response is freed after the lock
- * is dropped. */
+/* Put r (and its responses, which it takes over; der NULL or der[0]
+ * NULL: none) into the table as of generation gen.  The old responses are
+ * freed after the lock is dropped. */
 static int
-store_entry(struct oc_ocsp_cache *c, const struct rec *r, unsigned char *der,
-    size_t len, time_t next_update, time_t produced)
+store_entry(struct oc_ocsp_cache *c, const struct rec *r,
+    unsigned char *const *der, const size_t *len, time_t next_update,
+    time_t produced)
 {
-	unsigned char *old;
+	unsigned char *old[NHASH];
 	struct entry *e, *fresh = NULL;
+	bool have = der != NULL && der[0] != NULL;
 	int rc = 0;
 
 	if (find(c, r->serial) == NULL) {
@@ -570,13 +590,16 @@ store_entry(struct oc_ocsp_cache *c, const struct rec *r, unsigned char *der,
 	e->revoked_at = r->revoked_at;
 	e->reason = r->reason;
 	e->gen = c->gen;
-	old = e->der;
-	e->der = der;
-	e->der_len = der != NULL ? len : 0;
-	e->next_update = der != NULL ? next_update : 0;
-	e->produced = der != NULL ? produced : 0;
+	for (int i = 0; i < NHASH; i++) {
+		old[i] = e->der[i];
+		e->der[i] = have ? der[i] : NULL;
+		e->der_len[i] = have ? len[i] : 0;
+	}
+	e->next_update = have ? next_update : 0;
+	e->produced = have ? produced : 0;
 	pthread_rwlock_unlock(&c->lock);
-	OPENSSL_free(old);
+	for (int i = 0; i < NHASH; i++)
+		OPENSSL_free(old[i]);
 	due_place(c, e);
 	return 0;
 }
@@ -590,8 +613,8 @@ resign(struct oc_ocsp_cache *c, struct oc__ocsp_verifier **v, bool *v_tried,
     const struct rec *r, bool changed, time_t now, int *sign_rc,
     size_t *signed_n, size_t *dropped, struct oc_err *err)
 {
-	unsigned char *der = NULL;
-	size_t len = 0;
+	unsigned char *der[NHASH] = { NULL };
+	size_t len[NHASH] = { 0 };
 	time_t produced = 0;
 	struct oc_err e2;
 	int rc;
@@ -606,23 +629,20 @@ resign(struct oc_ocsp_cache *c, struct oc__ocsp_verifier **v, bool *v_tried,
 			ERR_clear_error();
 		}
 		oc_err_clear(&e2);
-		*sign_rc = presign(c, *v, r, now, &der, &len, &produced, &e2);
-		if (*sign_rc != 0) {
-			OPENSSL_free(der);
-			der = NULL;
-			if (err != NULL)
-				*err = e2;
-		}
+		*sign_rc = presign(c, *v, r, now, der, len, &produced, &e2);
+		if (*sign_rc != 0 && err != NULL)
+			*err = e2;
 	}
 	if (*sign_rc == 0) {
 		if ((rc = store_entry(c, r, der, len, now + c->o.validity,
 		    produced)) != 0) {
-			OPENSSL_free(der);
+			for (int i = 0; i < NHASH; i++)
+				OPENSSL_free(der[i]);
 			return rc;
 		}
 		(*signed_n)++;
 	} else if (changed) {
-		if ((rc = store_entry(c, r, NULL, 0, 0, 0)) != 0)
+		if ((rc = store_entry(c, r, NULL, NULL, 0, 0)) != 0)
 			return rc;
 		(*dropped)++;
 	}
@@ -742,7 +762,8 @@ oc_ocsp_cache_refresh(struct oc_ocsp_cache *c, struct oc_err *err)
 	 * the tail (due validity − refresh_before from now), so each is
 	 * signed at most once per refresh. */
 	while (sign_rc == 0 && (e = c->due_head) != NULL &&
-	    (e->der == NULL || e->next_update - now <= c->o.refresh_before)) {
+	    (e->der[0] == NULL ||
+	    e->next_update - now <= c->o.refresh_before)) {
 		struct rec r;
 
 		memset(&r, 0, sizeof(r));
@@ -913,14 +934,37 @@ reply_const(struct oc_ocsp_cache *c, enum oc_ocsp_resp_status s,
 	return 0;
 }
 
+/* Which pre-signed response of an entry (der[i]) is for CertIDs of hash
+ * h; -1: none. */
 static int
 hash_index(enum oc_ocsp_hash h)
 {
-	return h == OC_OCSP_HASH_SHA1 ? 0 : h == OC_OCSP_HASH_SHA256 ? 1 : -1;
+	for (int i = 0; i < NHASH; i++)
+		if (presign_hashes[i] == h)
+			return i;
+	return -1;
+}
+
+/* Whether id is, byte for byte, the CertID our pre-signed response for
+ * its serial and hash carries.  It may differ in the hash's
+ * AlgorithmIdentifier only: we write NULL parameters, as OpenSSL, NSS and
+ * Go do, while RFC 5754 has SHA-2 identifiers written without them, and a
+ * client may compare the whole CertID (NSS compares the parameters).  A
+ * request whose CertID is not ours is answered live, which echoes its
+ * CertID as it came. */
+static bool
+certid_is_ours(const struct oc_ocsp_cache *c, const struct oc_ocsp_certid *id)
+{
+	struct oc_ocsp_certid mine;
+
+	return oc_ocsp_certid_from_hashes(&c->ih, id->hash, id->serial, &mine,
+	    NULL) == 0 && mine.der_len == id->der_len &&
+	    memcmp(mine.der, id->der, id->der_len) == 0;
 }
 
 /* The pre-signed answer for serial, asked with a CertID of hash index hi
- * (0 or 1: the response holds both): 1 with *resp set (caller owns), 0 if
+ * (hash_index: the response with that CertID): 1 with *resp set (caller
+ * owns), 0 if
  * there is none that may be served (not ready, unknown serial, none
  * signed, past its nextUpdate), -1 out of memory. */
 static int
@@ -932,11 +976,11 @@ presigned(struct oc_ocsp_cache *c, const char *serial, int hi, time_t now,
 
 	pthread_rwlock_rdlock(&c->lock);
 	if (hi >= 0 && hi < NHASH && c->ready && (e = find(c, serial)) !=
-	    NULL && e->der != NULL && e->next_update > now) {
+	    NULL && e->der[hi] != NULL && e->next_update > now) {
 		rc = -1;
-		if ((*resp = malloc(e->der_len)) != NULL) {
-			memcpy(*resp, e->der, e->der_len);
-			*resp_len = e->der_len;
+		if ((*resp = malloc(e->der_len[hi])) != NULL) {
+			memcpy(*resp, e->der[hi], e->der_len[hi]);
+			*resp_len = e->der_len[hi];
 			if (info != NULL) {
 				info->status = OC_OCSP_SUCCESSFUL;
 				info->presigned = true;
@@ -1013,7 +1057,8 @@ answer(struct oc_ocsp_cache *c, const unsigned char *req, size_t len,
 	}
 	now = now_of(c);
 
-	if (r->n == 1 && !r->has_nonce && hash_index(r->ids[0].hash) >= 0) {
+	if (r->n == 1 && !r->has_nonce && hash_index(r->ids[0].hash) >= 0 &&
+	    certid_is_ours(c, &r->ids[0])) {
 		int hi = hash_index(r->ids[0].hash);
 
 		switch (presigned(c, r->ids[0].serial, hi, now, resp, resp_len,
@@ -1213,7 +1258,8 @@ oc_ocsp_cache_metrics(struct oc_ocsp_cache *const *caches,
 		    "OCSP responses signed for a request (nonce, several "
 		    "CertIDs, unknown serial)", live_signs),
 		M("onecert_ocsp_presigns_total", "counter",
-		    "OCSP responses signed ahead by refreshes", presigns),
+		    "certificates whose OCSP responses (one per CertID hash) "
+		    "refreshes signed ahead", presigns),
 		M("onecert_ocsp_malformed_total", "counter",
 		    "malformedRequest answers", malformed),
 		M("onecert_ocsp_unauthorized_total", "counter",

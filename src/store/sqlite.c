@@ -591,7 +591,9 @@ sq_cert_changes(struct oc_store *st, const char *ca, long long after,
 		goto out;
 	}
 	bt(s, 1, ca);
-	sqlite3_bind_int64(s, 2, after);
+	/* after 0 is "all of them": rows without a number (chg 0, inserted
+	 * by hand) included. */
+	sqlite3_bind_int64(s, 2, after > 0 ? after : -1);
 	while ((x = sqlite3_step(s)) == SQLITE_ROW) {
 		cert_row(s, &r, false);
 		if ((rc = cb(&r, arg)) != 0)
