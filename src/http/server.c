@@ -269,9 +269,27 @@ bind_listeners(struct oc_http_server *srv, int which, const char *addr,
  * hall uses only those it does not hold itself, and decodes their keys
  * then (src/pki/rp.c).  The server's own certificate and key are read in
  * the default library context.
+ *
+ * Lifetime.  The library context borrows the default provider's context
+ * (fwd_init), so it must go before the default provider does, and that
+ * goes in OPENSSL_cleanup (atexit) at the latest; and it must outlive every
+ * SSL_CTX, SSL, session and certificate made in it.  It is therefore
+ * counted: each TLS context made in it holds one use (tls_libctx_get in
+ * tls_ctx_new), given back by oc_http_server_free once the loops have been
+ * joined (run), the connections and their SSLs freed (event_base_free) and
+ * the SSL_CTX freed; the last one frees the library context and then lets
+ * go of the default provider.  Joined first matters beyond the SSLs: each
+ * loop thread keeps thread-local random generators of the library context,
+ * which OpenSSL 3.0 frees when the thread exits, and OSSL_LIB_CTX_free
+ * cleans up after the calling thread only.  A process that never frees its
+ * server (none here does) would leave the context to the end of the
+ * process, never used after OPENSSL_cleanup since nothing runs then.
  */
+static pthread_mutex_t tls_mu = PTHREAD_MUTEX_INITIALIZER;
+static int tls_users;                   /* TLS contexts made, not yet freed */
 static OSSL_PROVIDER *tls_target;       /* "default" of the default libctx */
 static OSSL_LIB_CTX *tls_lctx;
+static OSSL_PROVIDER *tls_fwd;          /* "onecert-tls", loaded in tls_lctx */
 
 /*
  * Every certificate parse still walks all key managers of the library
@@ -351,6 +369,7 @@ fwd_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
 	return 1;
 }
 
+/* Sets up tls_lctx and tls_target (tls_mu held, no users). */
 static void
 tls_libctx_init(void)
 {
@@ -366,7 +385,7 @@ tls_libctx_init(void)
 	if ((lctx = OSSL_LIB_CTX_new()) == NULL)
 		goto fail;
 	if (OSSL_PROVIDER_add_builtin(lctx, "onecert-tls", fwd_init) != 1 ||
-	    OSSL_PROVIDER_load(lctx, "onecert-tls") == NULL) {
+	    (tls_fwd = OSSL_PROVIDER_load(lctx, "onecert-tls")) == NULL) {
 		OSSL_LIB_CTX_free(lctx);
 		goto fail;
 	}
@@ -376,19 +395,52 @@ fail:
 	/* TLS then runs in the default library context, as OpenSSL's own
 	 * does: certificates arrive with their key, the callback has
 	 * nothing to do. */
+	if (tls_target != NULL)
+		OSSL_PROVIDER_unload(tls_target);
+	tls_target = NULL;
 	oc_log(OC_LOG_WARN, "http.tls_libctx", "msg=\"no TLS library context "
 	    "of its own; client certificates are parsed with decoders\"");
 	ERR_clear_error();
 }
 
-/* The library context the TLS contexts are made in (NULL: the default). */
+/* The library context to make one TLS context in (NULL: the default),
+ * counted as one use until tls_libctx_put. */
 static OSSL_LIB_CTX *
-tls_libctx(void)
+tls_libctx_get(void)
 {
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	OSSL_LIB_CTX *lctx;
 
-	pthread_once(&once, tls_libctx_init);
-	return tls_lctx;
+	pthread_mutex_lock(&tls_mu);
+	if (tls_users++ == 0)
+		tls_libctx_init();
+	lctx = tls_lctx;
+	pthread_mutex_unlock(&tls_mu);
+	return lctx;
+}
+
+/* Gives back one use, once the TLS context made in it and everything made
+ * from that (SSLs, sessions, peer certificates) is freed and no thread
+ * that ran a handshake in it is left.  The last use unloads the provider
+ * (the reference OSSL_PROVIDER_load handed over: OSSL_LIB_CTX_free does
+ * not drop it, and the provider and its name would be lost with it, 370
+ * bytes), frees the library context, then drops the reference to the
+ * default provider whose context that provider borrowed (last: freeing
+ * the context unqueries through tls_target). */
+static void
+tls_libctx_put(void)
+{
+	pthread_mutex_lock(&tls_mu);
+	if (tls_users > 0 && --tls_users == 0) {
+		if (tls_fwd != NULL)
+			OSSL_PROVIDER_unload(tls_fwd);
+		tls_fwd = NULL;
+		OSSL_LIB_CTX_free(tls_lctx);
+		tls_lctx = NULL;
+		if (tls_target != NULL)
+			OSSL_PROVIDER_unload(tls_target);
+		tls_target = NULL;
+	}
+	pthread_mutex_unlock(&tls_mu);
 }
 
 /* Gives x, whose key was left undecoded, its P-256 key in place: 0 when
@@ -537,7 +589,10 @@ tls_ctx_new(const struct oc_http_config *cfg, struct oc_err *err)
 		oc_err_set(err, OC_ECONFIG, "tls_listen needs tls_cert and tls_key");
 		return NULL;
 	}
-	if ((ctx = SSL_CTX_new_ex(tls_libctx(), NULL, TLS_server_method())) == NULL)
+	/* one use of the library context from here on: given back below on
+	 * failure, else by oc_http_server_free after SSL_CTX_free */
+	if ((ctx = SSL_CTX_new_ex(tls_libctx_get(), NULL,
+	    TLS_server_method())) == NULL)
 		goto ossl;
 	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1)
 		goto ossl;
@@ -595,6 +650,7 @@ ossl:
 	oc_err_openssl(err, OC_ECRYPTO, "cannot set up TLS");
 fail:
 	SSL_CTX_free(ctx);
+	tls_libctx_put();
 	return NULL;
 }
 
@@ -1052,7 +1108,13 @@ oc_http_server_free(struct oc_http_server *srv)
 		pthread_mutex_destroy(&loop->live_mu);
 	}
 	free(srv->loops);
-	SSL_CTX_free(srv->ssl_ctx);
+	/* Last: the loops are joined (run) and every connection's SSL is
+	 * gone with its base above, so this frees the TLS context itself,
+	 * and then its library context may go (tls_libctx_put). */
+	if (srv->ssl_ctx != NULL) {
+		SSL_CTX_free(srv->ssl_ctx);
+		tls_libctx_put();
+	}
 	for (int i = 0; i < 2; i++)
 		if (srv->wake_fd[i] >= 0)
 			close(srv->wake_fd[i]);

@@ -25,9 +25,39 @@
  * leaves what FULL would: NORMAL differs from FULL only by the commit's
  * sync (the WAL header and checkpoints are synced alike), which is done
  * here before the caller is told the data is stored.  Statements outside
- * oc_hall_begin (autocommit) stay at FULL.  Unlike FULL, other connections
- * may read a transaction between its commit and the shared sync; a power
- * cut in that window loses it together with its writer's (unsent) answer.
+ * oc_hall_begin (autocommit) stay at FULL.
+ *
+ * Why a sync begun after a commit covers it: the commit's frames were
+ * written (write(2) returned) before it counted itself in, fsync flushes
+ * every dirty page of the file whichever descriptor asks, and the WAL is
+ * one file for every connection of every process: SQLite deletes it only
+ * when the last connection closes (a handle of the group is open while it
+ * syncs), and restarting or truncating it after a checkpoint keeps the
+ * file.  A checkpoint never overwrites unsynced frames: at NORMAL it syncs
+ * the WAL before copying pages back, and the database before it records
+ * the last frame copied; the WAL starts over only once every frame is
+ * recorded copied (and its new header is then synced, at NORMAL too).  Several hall
+ * processes on one file each have their own group; each still syncs after
+ * its own commits, they only share fewer syncs.
+ *
+ * When a write or sync fails, nothing is vouched for any more (group_sync:
+ * after a failed write-back Linux reports the error once per open file and
+ * then syncs "successfully" without the lost pages, and SQLite's recovery
+ * drops every frame after the first bad one).  Every committer waiting is
+ * told its data is not stored, and every write of this process is refused
+ * from then on, at FULL too, until a restart.  Failed syncs are caught
+ * where SQLite would let them pass: the automatic checkpoint (wal_hook,
+ * which replaces SQLite's, whose result is ignored) and any statement of a
+ * group handle that reports an I/O error (write_failed).
+ *
+ * Trade-offs, deliberate: unlike FULL, other connections (and processes:
+ * the CLI) may read a transaction between its commit and the shared sync;
+ * a power cut in that window loses it together with its writer's
+ * (unsent) answer.  A committer told "not stored" after a failed sync may
+ * find its transaction stored after all (it was committed; a restart may
+ * recover it).  Other processes do not learn that this one broke its
+ * group; their own descriptors, if open before the failure, get its error
+ * reported by Linux at their next sync.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -131,12 +161,16 @@ static const char *const migrations[] = {
 };
 #define NMIG ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
+static void write_failed(struct oc_hall_store *, int);
+
 int
 hs_dberr(struct oc_hall_store *st, struct oc_err *err, const char *what)
 {
 	int ec = sqlite3_extended_errcode(st->db);
 	int code = ec == SQLITE_CONSTRAINT_UNIQUE || ec == SQLITE_CONSTRAINT_PRIMARYKEY ?
 	    OC_EEXIST : (ec & 0xff) == SQLITE_CONSTRAINT ? OC_EINVAL : OC_ESTORE;
+
+	write_failed(st, ec);
 
 	oc_err_set(err, code, "database error while %s", what);
 	oc_err_detail(err, "sqlite: %s (%d)", sqlite3_errmsg(st->db), ec);
@@ -156,6 +190,7 @@ hs_exec(struct oc_hall_store *st, const char *sql, struct oc_err *err)
 	if (sync_full_for(st, NULL, sql, err) != 0)
 		return OC_ESTORE;
 	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		write_failed(st, sqlite3_extended_errcode(st->db));
 		oc_err_set(err, OC_ESTORE, "database error");
 		oc_err_detail(err, "sqlite: %s", msg ? msg : "?");
 		sqlite3_free(msg);
@@ -284,7 +319,18 @@ struct hs_group {
 	unsigned long long committed;/* transactions committed at NORMAL */
 	unsigned long long synced;   /* of those, the first n are durable */
 	bool syncing;                /* a committer is syncing the WAL */
-	bool broken;                 /* a WAL sync failed: no more writes */
+	atomic_bool broken;          /* a WAL sync failed: no more writes */
+	int ckpt_frames;             /* wal_hook checkpoints at this many frames */
+	/* The writer gate (oc_hall_begin): a handle of this process is
+	 * between its BEGIN IMMEDIATE and its COMMIT or ROLLBACK.  The
+	 * others wait on gate_cv, woken the moment it ends, instead of
+	 * SQLite's busy handler, which sleeps 1, 2, 5, 10… ms between tries
+	 * of the write lock while a login's transaction takes about 0.1 ms:
+	 * concurrent logins spent more time asleep there than in their
+	 * fsync.  Another process (the CLI) still meets the busy timeout. */
+	bool writing;
+	bool gate_ready;             /* gate_cv initialised (group_join) */
+	pthread_cond_t gate_cv;      /* never destroyed: glibc's holds nothing */
 };
 
 /* Sync this handle's WAL file (every handle's WAL file is the same file:
@@ -300,12 +346,15 @@ wal_sync(struct oc_hall_store *st)
 	return f->pMethods->xSync(f, SQLITE_SYNC_NORMAL);
 }
 
+static int wal_hook(void *, sqlite3 *, const char *, int);
+
 /* Join the group of the database file at path when it is in WAL mode. */
 static void
 group_join(struct oc_hall_store *st, const char *path)
 {
 	sqlite3_stmt *s;
 	bool wal = false;
+	int ckpt = -1;
 
 	if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode", -1, &s, NULL) != SQLITE_OK)
 		return;
@@ -318,7 +367,58 @@ group_join(struct oc_hall_store *st, const char *path)
 	 * NORMAL would not. */
 	if (!wal || wal_sync(st) != SQLITE_OK)
 		return;
+	if (sqlite3_prepare_v2(st->db, "PRAGMA wal_autocheckpoint", -1, &s,
+	    NULL) == SQLITE_OK) {
+		if (sqlite3_step(s) == SQLITE_ROW)
+			ckpt = sqlite3_column_int(s, 0);
+		sqlite3_finalize(s);
+	}
 	st->group = oc__dbshared_get(path, "hall.wal_sync", sizeof(struct hs_group));
+	if (st->group != NULL) {
+		pthread_mutex_lock(&st->group->sh.mu);
+		if (!st->group->gate_ready) {
+			pthread_cond_init(&st->group->gate_cv, NULL);
+			st->group->gate_ready = true;
+		}
+		/* SQLite's automatic checkpoint, with its threshold (1000
+		 * frames unless built otherwise), made by wal_hook instead;
+		 * set by the first handle only (the hooks read it unlocked) */
+		if (ckpt > 0 && st->group->ckpt_frames == 0)
+			st->group->ckpt_frames = ckpt;
+		pthread_mutex_unlock(&st->group->sh.mu);
+		sqlite3_wal_hook(st->db, wal_hook, st);
+	}
+}
+
+/* The writer gate (struct hs_group): wait until no other handle of this
+ * process is in a group transaction, and enter. */
+static void
+gate_enter(struct oc_hall_store *st)
+{
+	struct hs_group *g = st->group;
+
+	pthread_mutex_lock(&g->sh.mu);
+	while (g->writing)
+		pthread_cond_wait(&g->gate_cv, &g->sh.mu);
+	g->writing = true;
+	pthread_mutex_unlock(&g->sh.mu);
+	st->gated = true;
+}
+
+/* Leave the gate if this handle is in it (a commit, a rollback, a BEGIN
+ * that failed), and let the next writer in. */
+static void
+gate_leave(struct oc_hall_store *st)
+{
+	struct hs_group *g = st->group;
+
+	if (!st->gated)
+		return;
+	st->gated = false;
+	pthread_mutex_lock(&g->sh.mu);
+	g->writing = false;
+	pthread_cond_signal(&g->gate_cv);
+	pthread_mutex_unlock(&g->sh.mu);
 }
 
 static void
@@ -328,16 +428,82 @@ group_leave(struct oc_hall_store *st)
 	st->group = NULL;
 }
 
+/* Breaks the group for good (see group_sync): ec, an SQLite error code,
+ * came from an I/O that may have lost frames of the WAL.  Wakes the
+ * committers waiting for a sync: they are told their data is not known
+ * to be on disk. */
+static void
+group_break(struct hs_group *g, int ec, const char *what)
+{
+	bool was;
+
+	pthread_mutex_lock(&g->sh.mu);
+	was = atomic_exchange(&g->broken, true);
+	pthread_cond_broadcast(&g->sh.cv);
+	pthread_mutex_unlock(&g->sh.mu);
+	if (!was)
+		oc_log(OC_LOG_ERROR, "store.wal_sync_failed", "rc=%d in=%s "
+		    "writes=refused_until_restart", ec, what);
+}
+
+/* A statement of st failed with ec: a write or sync that failed breaks
+ * the group.  The error is reported once per open file (Linux's errseq),
+ * to whichever sync or write meets it first; a later sync of the same
+ * descriptor succeeds though the pages it lost are still lost, so the
+ * group's next sync would vouch for them. */
+static void
+write_failed(struct oc_hall_store *st, int ec)
+{
+	if (st->group == NULL || (ec & 0xff) != SQLITE_IOERR ||
+	    ec == SQLITE_IOERR_NOMEM || ec == SQLITE_IOERR_SHORT_READ ||
+	    ec == SQLITE_IOERR_READ)
+		return;
+	group_break(st->group, ec, "statement");
+}
+
+/*
+ * The WAL hook, in place of SQLite's automatic checkpoint (its
+ * sqlite3WalDefaultHook, which this replaces with the same threshold and
+ * mode, PASSIVE): SQLite's ignores the checkpoint's result, and a
+ * checkpoint begins by syncing the WAL at NORMAL.  Were that sync to fail
+ * inside a commit, the error would be spent on this handle's descriptor
+ * and the group's sync that follows, through the same descriptor, would
+ * succeed for frames that never reached the disk.  Here an I/O error of
+ * the checkpoint breaks the group and fails the statement that committed
+ * (SQLite reports a hook's error from it; the commit itself stands).
+ */
+static int
+wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct oc_hall_store *st = arg;
+	int rc;
+
+	/* the commit is done and its write lock released: the next writer
+	 * need not wait for this checkpoint (a PASSIVE one lets it write) */
+	gate_leave(st);
+	if (st->group->ckpt_frames <= 0 || frames < st->group->ckpt_frames)
+		return SQLITE_OK;
+	rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	if ((rc & 0xff) != SQLITE_IOERR)
+		return SQLITE_OK;       /* busy: the next commit tries again */
+	group_break(st->group, rc, "checkpoint");
+	return rc;
+}
+
 /* After a commit at NORMAL: return once a WAL sync begun after it has
  * ended (made by this thread or by another committer).
  *
  * A failed sync breaks the group for good, as PostgreSQL does since
  * "fsyncgate": Linux may mark the pages of a failed write-back clean, so
- * a later sync that succeeds proves nothing about the frames before it.
- * Every committer still waiting, and every later one, is told its data is
- * not known to be on disk, and oc_hall_begin refuses new transactions on
- * this database until the process restarts (and SQLite recovers the WAL
- * from what really is on disk). */
+ * a later sync that succeeds proves nothing about the frames before it
+ * (and SQLite's recovery stops at the first frame whose checksum fails,
+ * dropping every later transaction with it).  Every committer still
+ * waiting, and every later one, is told its data is not known to be on
+ * disk; oc_hall_begin refuses new transactions on this database, and
+ * sync_full_for every other write, until the process restarts (and SQLite
+ * recovers the WAL from what really is on disk).  A sync that succeeds
+ * after the group broke another way (write_failed, wal_hook) vouches for
+ * nothing either. */
 static int
 group_sync(struct oc_hall_store *st, struct oc_err *err)
 {
@@ -348,7 +514,7 @@ group_sync(struct oc_hall_store *st, struct oc_err *err)
 	pthread_mutex_lock(&g->sh.mu);
 	mine = ++g->committed;
 	while (g->synced < mine) {
-		if (g->broken) {
+		if (atomic_load(&g->broken)) {
 			rc = OC_ESTORE;
 			break;
 		}
@@ -362,17 +528,17 @@ group_sync(struct oc_hall_store *st, struct oc_err *err)
 		src = wal_sync(st);
 		pthread_mutex_lock(&g->sh.mu);
 		g->syncing = false;
-		if (src == SQLITE_OK && upto > g->synced)
+		if (src != SQLITE_OK)
+			atomic_store(&g->broken, true);
+		else if (upto > g->synced && !atomic_load(&g->broken))
 			g->synced = upto;
-		else if (src != SQLITE_OK)
-			g->broken = true;
 		pthread_cond_broadcast(&g->sh.cv);
 	}
 	pthread_mutex_unlock(&g->sh.mu);
 	if (rc != 0) {
 		if (src != SQLITE_OK)
-			oc_log(OC_LOG_ERROR, "store.wal_sync_failed", "rc=%d writes=refused_until_restart",
-			    src);
+			oc_log(OC_LOG_ERROR, "store.wal_sync_failed", "rc=%d in=group_sync "
+			    "writes=refused_until_restart", src);
 		oc_err_set(err, OC_ESTORE, "database error while committing");
 		oc_err_detail(err, "sqlite: a WAL sync failed; the hall must be restarted");
 	}
@@ -382,12 +548,7 @@ group_sync(struct oc_hall_store *st, struct oc_err *err)
 static bool
 group_broken(struct hs_group *g)
 {
-	bool b;
-
-	pthread_mutex_lock(&g->sh.mu);
-	b = g->broken;
-	pthread_mutex_unlock(&g->sh.mu);
-	return b;
+	return atomic_load(&g->broken);
 }
 
 static int
@@ -461,7 +622,9 @@ oc_hall_store_close(struct oc_hall_store *st)
 		return;
 	for (int i = 0; i < st->ncache; i++)
 		sqlite3_finalize(st->cache[i].stmt);
-	sqlite3_close(st->db);
+	sqlite3_close(st->db);       /* rolls back a transaction left open */
+	if (st->group != NULL)
+		gate_leave(st);
 	group_leave(st);
 	free(st);
 }
@@ -493,12 +656,43 @@ set_sync(struct oc_hall_store *st, bool normal, struct oc_err *err)
 	return rc;
 }
 
+/* Whether sql (prepared as s, or NULL: not known) may commit a write: a
+ * statement that may write, outside a transaction; BEGIN IMMEDIATE or
+ * EXCLUSIVE; the COMMIT, END or RELEASE of a transaction that has
+ * written.  Not a ROLLBACK, a read, or the end of a read transaction. */
+static bool
+may_commit(struct oc_hall_store *st, sqlite3_stmt *s, const char *sql)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		return (sqlite3_strnicmp(sql, "COMMIT", 6) == 0 ||
+		    sqlite3_strnicmp(sql, "END", 3) == 0 ||
+		    sqlite3_strnicmp(sql, "RELEASE", 7) == 0) &&
+		    sqlite3_txn_state(st->db, NULL) == SQLITE_TXN_WRITE;
+	if (sqlite3_strnicmp(sql, "BEGIN", 5) == 0)
+		return sqlite3_strnicmp(sql, "BEGIN IMMEDIATE", 15) == 0 ||
+		    sqlite3_strnicmp(sql, "BEGIN EXCLUSIVE", 15) == 0;
+	if (sqlite3_strnicmp(sql, "SAVEPOINT", 9) == 0 ||
+	    sqlite3_strnicmp(sql, "ROLLBACK", 8) == 0)
+		return false;
+	return s == NULL || !sqlite3_stmt_readonly(s);
+}
+
 /* Switch to FULL before sql (prepared as s, or NULL: not known) runs
  * outside a transaction, unless it neither writes nor begins one. */
 static int
 sync_full_for(struct oc_hall_store *st, sqlite3_stmt *s, const char *sql,
     struct oc_err *err)
 {
+	/* after a failed sync no write is durable, at FULL either (group_sync);
+	 * a transaction that cannot commit is rolled back at once, so that
+	 * the handle is not left in it, holding the write lock, when its
+	 * caller's error path only releases a savepoint */
+	if (st->group != NULL && group_broken(st->group) && may_commit(st, s, sql)) {
+		if (!sqlite3_get_autocommit(st->db))
+			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		return oc_err_set(err, OC_ESTORE, "database error: a WAL sync "
+		    "failed; the hall must be restarted");
+	}
 	if (!st->at_normal || !sqlite3_get_autocommit(st->db) || sql == begin_group)
 		return 0;
 	/* BEGIN and SAVEPOINT count as read-only for SQLite */
@@ -520,8 +714,14 @@ oc_hall_begin(struct oc_hall_store *st, struct oc_err *err)
 			    "failed; the hall must be restarted");
 		if (!st->at_normal && (rc = set_sync(st, true, err)) != 0)
 			return rc;
+		/* still in it when SQLite rolled this handle's last
+		 * transaction back by itself and no rollback followed */
+		if (!st->gated)
+			gate_enter(st);
 	}
-	return hs_run(st, begin_group, err);
+	if ((rc = hs_run(st, begin_group, err)) != 0)
+		gate_leave(st);
+	return rc;
 }
 
 int
@@ -533,6 +733,8 @@ oc_hall_commit(struct oc_hall_store *st, struct oc_err *err)
 		oc_hall_rollback(st);
 		return OC_ESTORE;
 	}
+	/* the write lock is free: the next writer need not wait for our sync */
+	gate_leave(st);
 	/* a transaction oc_hall_begin did not start at NORMAL (nested in
 	 * one of hs_exec's, or without a group) committed at FULL */
 	if (st->group == NULL || !grouped)
@@ -545,6 +747,7 @@ oc_hall_rollback(struct oc_hall_store *st)
 {
 	if (!sqlite3_get_autocommit(st->db))
 		hs_run(st, "ROLLBACK", NULL);
+	gate_leave(st);
 }
 
 int

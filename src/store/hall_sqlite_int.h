@@ -32,6 +32,7 @@ struct oc_hall_store {
 	 * commit (hall_sqlite.c, oc_hall_commit); NULL: not in WAL mode. */
 	struct hs_group *group;
 	bool at_normal;              /* PRAGMA synchronous = NORMAL is in force */
+	bool gated;                  /* in the group's writer gate (oc_hall_begin) */
 	unsigned long long serial;   /* this handle's number in the process */
 };
 

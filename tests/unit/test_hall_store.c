@@ -545,6 +545,81 @@ test_group_commit(void **state)
 	assert_int_equal(oc_hall_commit(f->st, NULL), 0);
 }
 
+/* The writer gate (hall_sqlite.c, struct hs_group): while one handle of
+ * the process is in an oc_hall_begin transaction, another handle's
+ * oc_hall_begin waits for it without trying SQLite's write lock, so
+ * SQLite's busy handler (which sleeps 1, 2, 5… ms between tries) is never
+ * called between handles of one process; and every way a transaction
+ * ends lets the next writer in. */
+struct gated {
+	struct oc_hall_store *st;
+	int busy_calls;
+	int rc;
+};
+
+static int
+count_busy(void *arg, int n)
+{
+	(void)n;
+	((struct gated *)arg)->busy_calls++;
+	return 1;                    /* try again at once */
+}
+
+static void *
+begin_commit(void *arg)
+{
+	struct gated *g = arg;
+
+	g->rc = oc_hall_begin(g->st, NULL);
+	if (g->rc == 0) {
+		oc_hall_audit(g->st, "02", "test", "gate", "", "{}", NULL);
+		g->rc = oc_hall_commit(g->st, NULL);
+	}
+	return NULL;
+}
+
+static void
+test_writer_gate(void **state)
+{
+	struct fx *f = *state;
+	struct gated g = { 0 };
+	struct oc_hall_store *other;
+	pthread_t t;
+
+	assert_non_null(g.st = oc_hall_store_open(dbpath, NULL));
+	sqlite3_busy_handler(g.st->db, count_busy, &g);
+	/* f->st writes while the other handle begins: it waits at the gate */
+	assert_int_equal(oc_hall_begin(f->st, NULL), 0);
+	assert_int_equal(oc_hall_audit(f->st, "01", "test", "gate", "", "{}", NULL), 0);
+	assert_int_equal(pthread_create(&t, NULL, begin_commit, &g), 0);
+	usleep(50 * 1000);           /* let it reach the gate (or SQLite's lock) */
+	assert_int_equal(oc_hall_commit(f->st, NULL), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(g.rc, 0);
+	assert_int_equal(g.busy_calls, 0);
+
+	/* a rollback, and a BEGIN after SQLite rolled back by itself,
+	 * leave the gate */
+	assert_int_equal(oc_hall_begin(f->st, NULL), 0);
+	oc_hall_rollback(f->st);
+	begin_commit(&g);
+	assert_int_equal(g.rc, 0);
+	assert_int_equal(oc_hall_begin(f->st, NULL), 0);
+	assert_int_equal(sqlite3_exec(f->st->db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(oc_hall_begin(f->st, NULL), 0);   /* its own gate: no wait */
+	assert_int_equal(oc_hall_commit(f->st, NULL), 0);
+	begin_commit(&g);
+	assert_int_equal(g.rc, 0);
+	/* a handle closed in the middle of a transaction leaves it too */
+	assert_non_null(other = oc_hall_store_open(dbpath, NULL));
+	assert_int_equal(oc_hall_begin(other, NULL), 0);
+	oc_hall_store_close(other);
+	begin_commit(&g);
+	assert_int_equal(g.rc, 0);
+	assert_int_equal(g.busy_calls, 0);
+	oc_hall_store_close(g.st);
+}
+
 static int
 sync_level(sqlite3 *db)
 {
@@ -635,6 +710,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_data_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_writes_outside_group_at_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writer_gate, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

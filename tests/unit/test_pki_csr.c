@@ -7,6 +7,8 @@
 
 #include <stdlib.h>
 
+#include <openssl/core_names.h>
+
 #include "onecert/error.h"
 
 static unsigned char *
@@ -416,6 +418,243 @@ test_csr_short_road_refused(void **state)
 	short_road_refused(OC_ALGO_SM2);
 }
 
+/*
+ * Requests built here byte by byte, so that the public key's BIT STRING
+ * can hold what no encoder would write.  DER throughout: a tag, a length
+ * (short or long form) and the contents.
+ */
+struct der {
+	unsigned char b[4096];
+	size_t n;
+};
+
+static void
+der_put(struct der *d, const void *p, size_t n)
+{
+	assert_true(d->n + n <= sizeof(d->b));
+	memcpy(d->b + d->n, p, n);
+	d->n += n;
+}
+
+static void
+der_tlv(struct der *d, unsigned char tag, const void *p, size_t n)
+{
+	unsigned char h[4] = { tag };
+	size_t hn;
+
+	if (n < 0x80) {
+		h[1] = (unsigned char)n;
+		hn = 2;
+	} else if (n < 0x100) {
+		h[1] = 0x81;
+		h[2] = (unsigned char)n;
+		hn = 3;
+	} else {
+		assert_true(n < 0x10000);
+		h[1] = 0x82;
+		h[2] = (unsigned char)(n >> 8);
+		h[3] = (unsigned char)n;
+		hn = 4;
+	}
+	der_put(d, h, hn);
+	der_put(d, p, n);
+}
+
+/* The DER of an OpenSSL object through its i2d function, appended. */
+#define DER_I2D(d, fn, obj) do {                                        \
+	unsigned char *der_ = NULL;                                     \
+	int n_ = fn(obj, &der_);                                        \
+	assert_true(n_ > 0);                                            \
+	der_put((d), der_, (size_t)n_);                                 \
+	OPENSSL_free(der_);                                             \
+} while (0)
+
+/* The CertificationRequestInfo of tmpl (version, subject, no attributes)
+ * with the subject public key point pt (the BIT STRING's contents after
+ * its unused-bits byte) on tmpl's curve. */
+static void
+cri_with_point(struct der *cri, X509_REQ *tmpl, const unsigned char *pt,
+    size_t ptlen)
+{
+	static const unsigned char v1[] = { 0x02, 0x01, 0x00 };
+	static const unsigned char no_attrs[] = { 0xa0, 0x00 };
+	struct der spki = { .n = 0 }, in = { .n = 0 }, bits = { .n = 0 };
+	ASN1_OBJECT *kalg;
+	const unsigned char *pk;
+	X509_ALGOR *pa;
+	int pklen;
+
+	assert_true(X509_PUBKEY_get0_param(&kalg, &pk, &pklen, &pa,
+	    X509_REQ_get_X509_PUBKEY(tmpl)));
+	DER_I2D(&spki, i2d_X509_ALGOR, pa);
+	der_put(&bits, "\x00", 1);
+	der_put(&bits, pt, ptlen);
+	der_tlv(&spki, 0x03, bits.b, bits.n);
+	der_put(&in, v1, sizeof(v1));
+	DER_I2D(&in, i2d_X509_NAME, X509_REQ_get_subject_name(tmpl));
+	der_tlv(&in, 0x30, spki.b, spki.n);
+	der_put(&in, no_attrs, sizeof(no_attrs));
+	cri->n = 0;
+	der_tlv(cri, 0x30, in.b, in.n);
+}
+
+/* A CertificationRequest: cri, tmpl's signature algorithm, and sig. */
+static void
+csr_assemble(struct der *csr, const struct der *cri, X509_REQ *tmpl,
+    const unsigned char *sig, size_t siglen)
+{
+	struct der in = { .n = 0 }, bits = { .n = 0 };
+	const ASN1_BIT_STRING *osig;
+	const X509_ALGOR *alg;
+
+	X509_REQ_get0_signature(tmpl, &osig, &alg);
+	der_put(&in, cri->b, cri->n);
+	DER_I2D(&in, i2d_X509_ALGOR, alg);
+	der_put(&bits, "\x00", 1);
+	der_put(&bits, sig, siglen);
+	der_tlv(&in, 0x03, bits.b, bits.n);
+	csr->n = 0;
+	der_tlv(csr, 0x30, in.b, in.n);
+}
+
+/* key's signature over cri, as oc_csr_build signs (P-256: ECDSA with
+ * SHA-256; SM2: SM3 with the GM/T default ID). */
+static size_t
+sign_cri(EVP_PKEY *key, enum oc_algo a, const struct der *cri,
+    unsigned char *sig, size_t max)
+{
+	EVP_MD_CTX *m = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
+	size_t n = max;
+
+	if (a == OC_ALGO_SM2)
+		assert_true(EVP_PKEY_CTX_set1_id(pc, OC_SM2_DISTID,
+		    OC_SM2_DISTID_LEN) > 0);
+	EVP_MD_CTX_set_pkey_ctx(m, pc);
+	assert_int_equal(EVP_DigestSignInit(m, NULL, a == OC_ALGO_SM2 ?
+	    EVP_sm3() : EVP_sha256(), NULL, key), 1);
+	assert_int_equal(EVP_DigestSign(m, sig, &n, cri->b, cri->n), 1);
+	EVP_MD_CTX_free(m);
+	EVP_PKEY_CTX_free(pc);
+	return n;
+}
+
+/* key's public point, uncompressed (04, X, Y): the octets after the BIT
+ * STRING's unused-bits byte. */
+static size_t
+point_of(EVP_PKEY *key, unsigned char *out, size_t max)
+{
+	size_t n = 0;
+
+	assert_int_equal(EVP_PKEY_get_octet_string_param(key,
+	    OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, out, max, &n), 1);
+	assert_int_equal(n, 65);
+	assert_int_equal(out[0], 0x04);
+	return n;
+}
+
+/*
+ * The point at infinity, a point off the curve and a compressed point, in
+ * requests that are correct DER but for the key.  csr.c reads the key
+ * before it looks at the signature, so the infinity and off-curve ones are
+ * refused as keys ("cannot be decoded"), not as signatures, even though
+ * their signature was made over other bytes; the compressed point is a key
+ * like any other (no special case): a request signed over it is accepted
+ * with the same key.
+ */
+static void
+short_road_points(enum oc_algo a)
+{
+	static const unsigned char infinity[] = { 0x00 };
+	struct oc_err err;
+	EVP_PKEY *key = oc_pkey_generate(a, 0, NULL);
+	struct oc_signer *s = oc_signer_from_pkey(key, NULL);
+	X509_REQ *tmpl = oc_csr_build(NULL, s, &err), *back;
+	const ASN1_BIT_STRING *osig;
+	const X509_ALGOR *alg;
+	struct der cri, csr;
+	unsigned char *der, pt[133], sig[160];
+	size_t ptn, sign;
+	int n;
+
+	assert_non_null(tmpl);
+	X509_REQ_get0_signature(tmpl, &osig, &alg);
+
+	/* The builder itself: with the real point and signature it gives
+	 * back exactly the request oc_csr_build made, which is accepted. */
+	ptn = point_of(key, pt, sizeof(pt));
+	cri_with_point(&cri, tmpl, pt, ptn);
+	csr_assemble(&csr, &cri, tmpl, ASN1_STRING_get0_data(osig),
+	    (size_t)ASN1_STRING_length(osig));
+	der = csr_der(tmpl, &n);
+	assert_int_equal(csr.n, (size_t)n);
+	assert_memory_equal(csr.b, der, csr.n);
+	OPENSSL_free(der);
+	back = oc_csr_parse(csr.b, csr.n, &err);
+	assert_non_null(back);
+	X509_REQ_free(back);
+
+	/* The one-byte 0x00 encoding: no key at all.  The signature is the
+	 * template's, and would not verify either; the message says the key
+	 * was refused first. */
+	cri_with_point(&cri, tmpl, infinity, sizeof(infinity));
+	csr_assemble(&csr, &cri, tmpl, ASN1_STRING_get0_data(osig),
+	    (size_t)ASN1_STRING_length(osig));
+	expect_csr_refused(csr.b, csr.n, OC_EINVAL,
+	    "public key cannot be decoded");
+	/* … and so is it when the signature is the key's own over these
+	 * very bytes (there is no key it could be checked with) */
+	sign = sign_cri(key, a, &cri, sig, sizeof(sig));
+	csr_assemble(&csr, &cri, tmpl, sig, sign);
+	expect_csr_refused(csr.b, csr.n, OC_EINVAL,
+	    "public key cannot be decoded");
+
+	/* Off the curve: Y changed by one, signed over by the key. */
+	pt[64] ^= 0x01;
+	cri_with_point(&cri, tmpl, pt, ptn);
+	sign = sign_cri(key, a, &cri, sig, sizeof(sig));
+	csr_assemble(&csr, &cri, tmpl, sig, sign);
+	expect_csr_refused(csr.b, csr.n, OC_EINVAL,
+	    "public key cannot be decoded");
+
+	/* Compressed (02 or 03 for Y's parity, then X; SEC 1 2.3.3):
+	 * decoded to the same key, and the request, signed over that
+	 * encoding, verifies. */
+	ptn = point_of(key, pt, sizeof(pt));
+	pt[0] = (unsigned char)(0x02 | (pt[64] & 0x01));
+	ptn = 33;
+	cri_with_point(&cri, tmpl, pt, ptn);
+	sign = sign_cri(key, a, &cri, sig, sizeof(sig));
+	csr_assemble(&csr, &cri, tmpl, sig, sign);
+	oc_err_clear(&err);
+	back = oc_csr_parse(csr.b, csr.n, &err);
+	if (back == NULL)
+		fail_msg("compressed point refused: %s | %s", err.msg, err.detail);
+	assert_int_equal(EVP_PKEY_eq(X509_REQ_get0_pubkey(back), key), 1);
+	assert_int_equal(oc_algo_of_pkey(X509_REQ_get0_pubkey(back)), a);
+	X509_REQ_free(back);
+	/* The other parity names the point's negative, on the curve too:
+	 * a key that decodes, so that request (the same signature, over
+	 * other bytes, by another key) is refused by its signature. */
+	pt[0] ^= 0x01;
+	cri_with_point(&cri, tmpl, pt, ptn);
+	csr_assemble(&csr, &cri, tmpl, sig, sign);
+	expect_csr_refused(csr.b, csr.n, OC_EINVAL,
+	    "CSR signature does not verify");
+
+	X509_REQ_free(tmpl);
+	oc_signer_free(s);
+	EVP_PKEY_free(key);
+}
+
+static void
+test_csr_short_road_points(void **state)
+{
+	(void)state;
+	short_road_points(OC_ALGO_EC);
+	short_road_points(OC_ALGO_SM2);
+}
+
 /* CSRs made by the openssl command (tests/unit/data): `openssl req -sm3
  * -sigopt distid:1234567812345678` is accepted; the same without the ID
  * (OpenSSL 3.0 then signs with an empty ID) is refused; a P-256 one with a
@@ -473,6 +712,7 @@ main(void)
 		cmocka_unit_test(test_csr_bad_input),
 		cmocka_unit_test(test_csr_from_openssl_command),
 		cmocka_unit_test(test_csr_short_road_refused),
+		cmocka_unit_test(test_csr_short_road_points),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
