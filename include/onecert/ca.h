@@ -99,6 +99,13 @@ int oc_ca_decide(struct oc_ca *ca, const struct oc_actor *who, long long id,
  * (group commit, src/ca/group.c); each still gets its own result. */
 X509 *oc_ca_issue(struct oc_ca *ca, const struct oc_actor *who, long long id,
 	X509_REQ *csr, const char *medium, struct oc_err *err);
+/* oc_ca_issue, and the certificate's DER as stored (OPENSSL_malloc'd, the
+ * caller frees it; *der NULL if it could not be had, the certificate
+ * issued all the same) in *der, *derlen: for the RA API's reply, without
+ * encoding the certificate once more. */
+X509 *oc_ca_issue_der(struct oc_ca *ca, const struct oc_actor *who, long long id,
+	X509_REQ *csr, const char *medium, unsigned char **der, size_t *derlen,
+	struct oc_err *err);
 
 /* One certificate of a batch (oc_ca_issue_batch).  The caller fills the
  * inputs and zeroes the rest. */

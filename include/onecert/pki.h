@@ -93,6 +93,14 @@ struct oc_cert_issuer {
  * profile, OC_EINVAL for a template that is incomplete. */
 X509 *oc_cert_issue(const struct oc_cert_template *t,
 	const struct oc_cert_issuer *iss, struct oc_err *err);
+/* oc_cert_issue, and the certificate's DER (exactly what the result
+ * encodes to; OPENSSL_malloc'd, the caller frees it) in *der, *derlen:
+ * for a caller that stores or sends the bytes, so that it need not encode
+ * the certificate again (i2d_X509 of a built certificate re-encodes every
+ * field). */
+X509 *oc_cert_issue_der(const struct oc_cert_template *t,
+	const struct oc_cert_issuer *iss, unsigned char **der, size_t *derlen,
+	struct oc_err *err);
 
 /* Our pre-issuance lint: version, serial (positive, 64..160 bits),
  * signature algorithm of the issuer's key type, validity inside the

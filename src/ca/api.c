@@ -136,9 +136,11 @@ json_plain(const char *s)
  * compact as oc_http_reply_json writes them), written directly: the PEM
  * base64'd in one call with its line breaks as JSON escapes, with no BIO,
  * JSON tree or dump on the way.  Falls back to cert_json where a member
- * would need escaping. */
+ * would need escaping.  der: what cert encodes to, when the caller has it
+ * (oc_ca_issue_der), or NULL: encode it here. */
 static void
-reply_cert(struct oc_http_req *req, int status, X509 *cert, const char *medium)
+reply_cert(struct oc_http_req *req, int status, X509 *cert, const unsigned char *der_in,
+    size_t der_len, const char *medium)
 {
 	static const char head[] = "-----BEGIN CERTIFICATE-----\\n";
 	static const char tail[] = "-----END CERTIFICATE-----\\n";
@@ -155,14 +157,17 @@ reply_cert(struct oc_http_req *req, int status, X509 *cert, const char *medium)
 	oc_cert_ext_string(cert, OC_OID_UNIQUE_ID, uid, sizeof(uid), NULL);
 	if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm))
 		strftime(na, sizeof(na), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (!json_plain(medium) || !json_plain(uid) ||
-	    (dlen = i2d_X509(cert, &der)) <= 0 ||
+	if (der_in != NULL && der_len > 0 && der_len <= MAX_BODY)
+		dlen = (int)der_len;
+	else if ((dlen = i2d_X509(cert, &der)) > 0)
+		der_in = der;
+	if (!json_plain(medium) || !json_plain(uid) || dlen <= 0 ||
 	    (b64 = malloc(4 * (((size_t)dlen + 2) / 3) + 1)) == NULL) {
 		OPENSSL_free(der);
 		oc_http_reply_json(req, status, cert_json(cert, medium));
 		return;
 	}
-	n64 = (size_t)EVP_EncodeBlock(b64, der, dlen);
+	n64 = (size_t)EVP_EncodeBlock(b64, der_in, dlen);
 	OPENSSL_free(der);
 	oc_buf_init(&b, 1 << 20);
 	rc = oc_buf_printf(&b, "{\"serial\":\"%s\",\"unique_id\":\"%s\","
@@ -370,14 +375,17 @@ issue(struct call *c, long long id)
 	const char *medium = NULL;
 	X509_REQ *csr;
 	X509 *cert;
+	unsigned char *der = NULL;
+	size_t dlen = 0;
 
 	if (!opt_str(c, "medium", 17, &medium) || (csr = body_csr(c)) == NULL)
 		return;
-	cert = oc_ca_issue(c->ca, &c->who, id, csr, medium, &err);
+	cert = oc_ca_issue_der(c->ca, &c->who, id, csr, medium, &der, &dlen, &err);
 	X509_REQ_free(csr);
 	if (cert == NULL)
 		return fail(c, &err);
-	reply_cert(c->req, 201, cert, medium);
+	reply_cert(c->req, 201, cert, der, dlen, medium);
+	OPENSSL_free(der);
 	X509_free(cert);
 }
 
@@ -401,7 +409,7 @@ issue_direct(struct call *c)
 		return fail(c, &err);
 	}
 	X509_REQ_free(csr);
-	reply_cert(c->req, 201, cert, r.medium);
+	reply_cert(c->req, 201, cert, NULL, 0, r.medium);
 	X509_free(cert);
 }
 
@@ -429,7 +437,7 @@ replace(struct call *c, const char *serial, const char *what)
 	X509_REQ_free(csr);
 	if (cert == NULL)
 		return fail(c, &err);
-	reply_cert(c->req, 201, cert, medium);
+	reply_cert(c->req, 201, cert, NULL, 0, medium);
 	X509_free(cert);
 }
 

@@ -119,6 +119,16 @@ oc__store_cert(struct oc_store *st, X509 *cert, const char *ca_key,
     long long enrollment_id, const char *medium, const char *org_code,
     const char *replaces, struct oc_err *err)
 {
+	return oc__store_cert_der(st, cert, NULL, 0, ca_key, profile, uid, company_id,
+	    enrollment_id, medium, org_code, replaces, err);
+}
+
+int
+oc__store_cert_der(struct oc_store *st, X509 *cert, const unsigned char *der_in,
+    size_t derlen, const char *ca_key, enum oc_profile profile, const char *uid,
+    long long company_id, long long enrollment_id, const char *medium,
+    const char *org_code, const char *replaces, struct oc_err *err)
+{
 	struct oc_cert_rec r;
 	unsigned char *der = NULL;
 	int n, rc;
@@ -147,10 +157,15 @@ oc__store_cert(struct oc_store *st, X509 *cert, const char *ca_key,
 			r.not_after = timegm(&tm);
 	}
 	r.issued_at = time(NULL);
-	if ((n = i2d_X509(cert, &der)) <= 0)
-		return oc_err_openssl(err, OC_ECRYPTO, "cannot encode the certificate");
-	r.der = der;
-	r.der_len = (size_t)n;
+	if (der_in != NULL) {
+		r.der = (unsigned char *)der_in;   /* only read by the insert */
+		r.der_len = derlen;
+	} else {
+		if ((n = i2d_X509(cert, &der)) <= 0)
+			return oc_err_openssl(err, OC_ECRYPTO, "cannot encode the certificate");
+		r.der = der;
+		r.der_len = (size_t)n;
+	}
 	rc = oc_store_cert_insert(st, &r, err);
 	OPENSSL_free(der);
 	return rc;

@@ -44,6 +44,13 @@ int oc__store_cert(struct oc_store *st, X509 *cert, const char *ca_key,
 	enum oc_profile profile, const char *uid, long long company_id,
 	long long enrollment_id, const char *medium, const char *org_code,
 	const char *replaces, struct oc_err *err);
+/* oc__store_cert with the certificate's DER already at hand (exactly what
+ * cert encodes to: oc_cert_issue_der), stored as it is instead of
+ * encoding cert again; der NULL: encode it. */
+int oc__store_cert_der(struct oc_store *st, X509 *cert, const unsigned char *der,
+	size_t derlen, const char *ca_key, enum oc_profile profile, const char *uid,
+	long long company_id, long long enrollment_id, const char *medium,
+	const char *org_code, const char *replaces, struct oc_err *err);
 /* The CRL of `key` with a fresh number; who != NULL: a crl.issue audit
  * row.  Hold the CRL lock (ca.c) around it and the publication. */
 X509_CRL *oc__crl_build(const struct oc_config *cfg, struct oc_store *st,
@@ -56,6 +63,8 @@ int oc__crl_publish(const char *dir, const struct oc_config *cfg,
 /* A certificate signed for an enrollment, not stored yet. */
 struct oc__made {
 	X509 *cert;                    /* owned (oc__made_cleanup) */
+	unsigned char *der;            /* what cert encodes to; owned */
+	size_t derlen;
 	enum oc_profile profile;
 	char uid[OC_UID_LEN + 1];      /* its unique ID */
 	char org[20];                  /* its GM/T .4 value; "" for personal */
@@ -66,7 +75,7 @@ struct oc__made {
  * key, with a fresh serial and unique ID (lifecycle.c).  Reads the
  * company and writes nothing, so it may run outside a transaction: that e
  * is still approved is checked when the certificate is recorded.  On
- * success the caller owns m->cert. */
+ * success the caller owns m->cert and m->der (oc__made_cleanup). */
 int oc__ca_cert_make(struct oc_ca *ca, const struct oc_enrollment *e,
 	X509_REQ *csr, struct oc__made *m, struct oc_err *err);
 void oc__made_cleanup(struct oc__made *m);

@@ -372,7 +372,7 @@ oc__ca_cert_make(struct oc_ca *ca, const struct oc_enrollment *e, X509_REQ *csr,
 	iss.ca_issuers_url = ca->urls.ca_issuers;
 	oc_unique_id_new(m->uid);
 	t.unique_id = m->uid;
-	if ((m->cert = oc_cert_issue(&t, &iss, err)) == NULL)
+	if ((m->cert = oc_cert_issue_der(&t, &iss, &m->der, &m->derlen, err)) == NULL)
 		return err != NULL && err->code != 0 ? err->code : OC_ECRYPTO;
 	oc_serial_hex(X509_get0_serialNumber(m->cert), m->serial);
 	return 0;
@@ -383,6 +383,26 @@ oc__made_cleanup(struct oc__made *m)
 {
 	X509_free(m->cert);
 	m->cert = NULL;
+	OPENSSL_free(m->der);
+	m->der = NULL;
+	m->derlen = 0;
+}
+
+/* m's certificate for the caller, and its DER when der is not NULL;
+ * nothing of m is left to clean up. */
+static X509 *
+made_take(struct oc__made *m, unsigned char **der, size_t *derlen)
+{
+	X509 *cert = m->cert;
+
+	if (der != NULL) {
+		*der = m->der;
+		*derlen = m->derlen;
+	} else {
+		OPENSSL_free(m->der);
+	}
+	memset(m, 0, sizeof(*m));
+	return cert;
 }
 
 /* Store m for e inside the caller's transaction (ca_priv.h). */
@@ -395,7 +415,8 @@ oc__ca_cert_record(struct oc_ca *ca, const struct oc_actor *who,
 	char *d;
 	int rc;
 
-	if ((rc = oc__store_cert(ca->st, m->cert, "issuing", m->profile, m->uid,
+	if ((rc = oc__store_cert_der(ca->st, m->cert, m->der, m->derlen, "issuing",
+	    m->profile, m->uid,
 	    e->company_id, e->id, medium, m->org[0] ? m->org : NULL,
 	    old ? old->serial : NULL, err)) != 0)
 		return rc;
@@ -432,7 +453,7 @@ oc__ca_issue_locked(struct oc_ca *ca, const struct oc_actor *who,
 		if ((rc = oc__ca_cert_record(ca, who, e, &m, medium, old, err)) != 0)
 			oc__made_cleanup(&m);
 	}
-	return rc == 0 ? m.cert : NULL;
+	return rc == 0 ? made_take(&m, NULL, NULL) : NULL;
 }
 
 /* Outside a caller's transaction oc_ca_issue works in two phases, like
@@ -470,10 +491,18 @@ X509 *
 oc_ca_issue(struct oc_ca *ca, const struct oc_actor *who, long long id,
     X509_REQ *csr, const char *medium, struct oc_err *err)
 {
+	return oc_ca_issue_der(ca, who, id, csr, medium, NULL, NULL, err);
+}
+
+X509 *
+oc_ca_issue_der(struct oc_ca *ca, const struct oc_actor *who, long long id,
+    X509_REQ *csr, const char *medium, unsigned char **der, size_t *derlen,
+    struct oc_err *err)
+{
 	struct oc_enrollment e;
 	struct oc__made m;
 	X509 *cert = NULL;
-	int rc = OC_EEXIST;
+	int rc = OC_EEXIST, n;
 
 	if (medium != NULL && oc__check_medium(medium, err) != 0)
 		return NULL;
@@ -491,7 +520,7 @@ oc_ca_issue(struct oc_ca *ca, const struct oc_actor *who, long long id,
 		if (rc != 0)
 			return NULL;
 		oc_log(OC_LOG_INFO, "cert.issued", "enrollment=%lld", id);
-		return m.cert;
+		return made_take(&m, der, derlen);
 	}
 
 	/* inside the caller's transaction: everything in it */
@@ -506,6 +535,12 @@ oc_ca_issue(struct oc_ca *ca, const struct oc_actor *who, long long id,
 		return NULL;
 	}
 	oc_log(OC_LOG_INFO, "cert.issued", "enrollment=%lld", id);
+	if (der != NULL) {
+		/* stored and committed: a failure to encode it now is the
+		 * caller's to report, not an unissued certificate */
+		*der = NULL;
+		*derlen = (n = i2d_X509(cert, der)) > 0 ? (size_t)n : 0;
+	}
 	return cert;
 fail:
 	oc_store_rollback(ca->st);

@@ -174,9 +174,19 @@ test_transitions(void **state)
 	assert_int_equal(err.code, OC_EINVAL);
 	assert_null(oc_ca_issue(ca, &op, 999, r1, NULL, &err));
 	assert_int_equal(err.code, OC_ENOTFOUND);
-	c1 = oc_ca_issue(ca, &op, approved, r1, "0123456789abcdef", &err);
+	unsigned char *der = NULL, *enc = NULL;
+	size_t derlen = 0;
+	int enclen;
+	c1 = oc_ca_issue_der(ca, &op, approved, r1, "0123456789abcdef", &der, &derlen, &err);
 	assert_non_null(c1);
 	serial_of(c1, s1);
+	/* the DER handed back is what c1 encodes to (and, below, what the
+	 * store holds) */
+	assert_non_null(der);
+	enclen = i2d_X509(c1, &enc);
+	assert_int_equal((size_t)enclen, derlen);
+	assert_memory_equal(der, enc, derlen);
+	OPENSSL_free(enc);
 	assert_null(oc_ca_issue(ca, &op, approved, r2, NULL, &err));
 	assert_int_equal(err.code, OC_ECONFLICT);
 	/* decide: pending only; a rejection needs a reason */
@@ -193,6 +203,9 @@ test_transitions(void **state)
 	assert_int_equal(oc_cert_ext_string(c1, OC_OID_UNIQUE_ID, uid, sizeof(uid), NULL), 0);
 	assert_string_equal(rec.uid, uid);
 	assert_string_equal(rec.org_code, USCC);
+	assert_int_equal(rec.der_len, derlen);
+	assert_memory_equal(rec.der, der, derlen);
+	OPENSSL_free(der);
 	free(rec.der);
 
 	/* renew: a new certificate, old one linked, still valid */
