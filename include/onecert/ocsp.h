@@ -212,6 +212,12 @@ struct oc_ocsp_cache_opts {
 	                            Beyond it a request gets tryLater, so a
 	                            flood of nonces cannot tie up every
 	                            worker behind the signer */
+	long expired_grace;      /* s after a certificate's notAfter during
+	                            which its responses are still pre-signed;
+	                            after it the certificate is answered live
+	                            (its status kept, as long as the store has
+	                            it) and costs refreshes nothing.  0 = 7
+	                            days; < 0: pre-signed forever */
 	/* Tests only: the clock (NULL = time(NULL)). */
 	time_t (*clock)(void);
 };
@@ -232,8 +238,10 @@ void oc_ocsp_cache_free(struct oc_ocsp_cache *c);
 
 /* Read the issuing CA's certificates changed since the last refresh (all
  * of them the first time, or when the store's change number went back;
- * the responder's own skipped) and sign what is new, changed status, or
- * near expiry; serials the store no longer has are forgotten only on such
+ * the responder's own skipped) and sign what is new or changed status,
+ * then re-sign a bounded share of what nears its nextUpdate (all that is
+ * urgent); certificates expired beyond expired_grace are recorded, not
+ * signed; serials the store no longer has are forgotten only on such
  * a full listing (docs/ocsp.md).  On a signing or store failure the
  * entries already signed stay; the error is returned (and counted). */
 int oc_ocsp_cache_refresh(struct oc_ocsp_cache *c, struct oc_err *err);
@@ -242,7 +250,9 @@ int oc_ocsp_cache_refresh(struct oc_ocsp_cache *c, struct oc_err *err);
 int oc_ocsp_cache_start(struct oc_ocsp_cache *c, struct oc_err *err);
 void oc_ocsp_cache_stop(struct oc_ocsp_cache *c);
 /* Wake the background thread for a refresh now (e.g. right after a
- * revocation or an issue in this process). */
+ * revocation or an issue in this process committed).  Never blocks on a
+ * refresh; kicks made while one runs, or shortly after, are coalesced
+ * into one refresh. */
 void oc_ocsp_cache_kick(struct oc_ocsp_cache *c);
 
 /* What an answer was. */

@@ -31,8 +31,18 @@
  * ordered by when it is due (no response first, then by nextUpdate; a
  * response just signed goes to the tail, as its nextUpdate is the latest),
  * and a refresh re-signs from the head while less than refresh_before is
- * left.  A refresh thus costs the changes since the last one plus the
- * responses due, not the size of the CA.  Only refresh mutates the table
+ * left — at most a budget of them per refresh, enough to re-sign the whole
+ * list within the first half of refresh_before, plus the urgent ones (no
+ * response, or less than refresh_before / 2 left), so that the responses
+ * signed together at start-up are not all re-signed by one long refresh
+ * that a revocation would wait behind.  A certificate expired for longer
+ * than expired_grace is kept (its status) but off the due list and
+ * without responses: answered live, so the refreshes' cost does not grow
+ * with every certificate ever issued.  A refresh thus costs the changes
+ * since the last one plus a bounded share of the responses due, not the
+ * size of the CA.  Kicks (oc_ocsp_cache_kick: the RA API after a change
+ * it committed) are coalesced, and a kicked refresh starts no sooner than
+ * KICK_GAP_MS after the previous one ended.  Only refresh mutates the table
  * and the due list, and refreshes are serialised, so a refresh may read
  * them without the lock.  If signing fails (signer process gone) the
  * refresh still records the new status of every certificate whose status
@@ -42,7 +52,8 @@
  * of the due list once signing works again.  A pre-signed response past
  * its nextUpdate is never served.
  *
- * What is signed live, per request: a nonce (the response must echo it);
+ * What is signed live, per request: a certificate expired beyond
+ * expired_grace (with its status); a nonce (the response must echo it);
  * several CertIDs in one request (one signature covers them all); a
  * CertID encoded otherwise than the pre-signed one (certid_is_ours); a
  * serial the CA never issued, or issued after the last refresh — answered
@@ -96,6 +107,11 @@
 #define NHASH 2   /* pre-signed responses per certificate: SHA-1, SHA-256 */
 #define MEMO_N       16     /* request encodings remembered per thread */
 #define MEMO_REQ_MAX 256    /* … each at most this long */
+/* A kicked refresh starts no sooner than this after the previous one
+ * ended, so that a burst of kicks (RA API issuance under load: one per
+ * certificate) makes one refresh per gap reading them all, not one
+ * refresh per certificate. */
+#define KICK_GAP_MS  200
 
 struct entry {
 	struct entry *next;            /* bucket chain */
@@ -111,8 +127,10 @@ struct entry {
 	 * OPENSSL_malloc'd, both or neither (NULL: none). */
 	unsigned char *der[NHASH];
 	size_t der_len[NHASH];
+	time_t not_after;              /* of the certificate; 0: unknown */
 	uint64_t gen;                  /* full listing last listed in */
 	struct entry *due_prev, *due_next;  /* the due list (refresh only) */
+	bool on_due;                   /* on it: not retired (expired_grace) */
 };
 
 struct oc_ocsp_cache {
@@ -141,12 +159,16 @@ struct oc_ocsp_cache {
 	/* Every entry, by when it is due for signing: no response first,
 	 * then by nextUpdate, earliest first. */
 	struct entry *due_head, *due_tail;
+	size_t ndue;                   /* entries on the due list */
+	time_t last_start;             /* start of the previous refresh; 0 */
 	pthread_mutex_t sign_mu;       /* one signature at a time */
 
 	pthread_mutex_t bg_mu;
 	pthread_cond_t bg_cv;
 	pthread_t bg;
 	bool bg_running, bg_stop, bg_kick;
+	struct timespec bg_last_end;   /* CLOCK_MONOTONIC, end of the last
+	                                  background refresh */
 
 	uint64_t id;                   /* unique per cache, for the memo */
 	atomic_int live_inflight;
@@ -285,6 +307,8 @@ oc_ocsp_cache_new(const char *store_uri, X509 *issuer, X509 *responder,
 		o.revocation_interval = 60;
 	if (o.live_max == 0)
 		o.live_max = 4;
+	if (o.expired_grace == 0)
+		o.expired_grace = 7 * 86400;
 	if (o.validity < 60 || o.refresh_before <= 0 ||
 	    o.refresh_before >= o.validity || o.revocation_interval <= 0 ||
 	    o.revocation_interval >= o.refresh_before || o.live_max < 0) {
@@ -410,6 +434,7 @@ struct rec {
 	enum oc_ocsp_cert_status status;
 	time_t revoked_at;
 	int reason;
+	time_t not_after;
 };
 
 struct recs {
@@ -442,6 +467,7 @@ collect(const struct oc_cert_rec *r, void *arg)
 	memset(x, 0, sizeof(*x));
 	memcpy(x->serial, r->serial, sizeof(x->serial));
 	x->serial[sizeof(x->serial) - 1] = '\0';
+	x->not_after = r->not_after;
 	if (r->status == OC_CERT_REVOKED) {
 		x->status = OC_OCSP_REVOKED;
 		x->revoked_at = r->revoked_at;
@@ -522,6 +548,9 @@ due_key(const struct entry *e)
 static void
 due_unlink(struct oc_ocsp_cache *c, struct entry *e)
 {
+	if (e->on_due)
+		c->ndue--;
+	e->on_due = false;
 	if (e->due_prev != NULL)
 		e->due_prev->due_next = e->due_next;
 	else if (c->due_head == e)
@@ -557,15 +586,29 @@ due_place(struct oc_ocsp_cache *c, struct entry *e)
 		p->due_next = e;
 	else
 		c->due_head = e;
+	e->on_due = true;
+	c->ndue++;
+}
+
+/* Whether a certificate that expired at not_after is past expired_grace
+ * at now: its responses are no longer pre-signed (it is off the due list
+ * and answered live), so that the refreshes' cost does not grow with
+ * every certificate ever issued. */
+static bool
+retired(const struct oc_ocsp_cache *c, time_t not_after, time_t now)
+{
+	return c->o.expired_grace >= 0 && not_after != 0 &&
+	    now - not_after >= c->o.expired_grace;
 }
 
 /* Put r (and its responses, which it takes over; der NULL or der[0]
- * NULL: none) into the table as of generation gen.  The old responses are
- * freed after the lock is dropped. */
+ * NULL: none) into the table as of generation gen, on the due list
+ * unless retired as of now.  The old responses are freed after the lock
+ * is dropped. */
 static int
 store_entry(struct oc_ocsp_cache *c, const struct rec *r,
     unsigned char *const *der, const size_t *len, time_t next_update,
-    time_t produced)
+    time_t produced, time_t now)
 {
 	unsigned char *old[NHASH];
 	struct entry *e, *fresh = NULL;
@@ -589,6 +632,7 @@ store_entry(struct oc_ocsp_cache *c, const struct rec *r,
 	e->status = r->status;
 	e->revoked_at = r->revoked_at;
 	e->reason = r->reason;
+	e->not_after = r->not_after;
 	e->gen = c->gen;
 	for (int i = 0; i < NHASH; i++) {
 		old[i] = e->der[i];
@@ -600,7 +644,10 @@ store_entry(struct oc_ocsp_cache *c, const struct rec *r,
 	pthread_rwlock_unlock(&c->lock);
 	for (int i = 0; i < NHASH; i++)
 		OPENSSL_free(old[i]);
-	due_place(c, e);
+	if (retired(c, e->not_after, now))
+		due_unlink(c, e);
+	else
+		due_place(c, e);
 	return 0;
 }
 
@@ -635,14 +682,14 @@ resign(struct oc_ocsp_cache *c, struct oc__ocsp_verifier **v, bool *v_tried,
 	}
 	if (*sign_rc == 0) {
 		if ((rc = store_entry(c, r, der, len, now + c->o.validity,
-		    produced)) != 0) {
+		    produced, now)) != 0) {
 			for (int i = 0; i < NHASH; i++)
 				OPENSSL_free(der[i]);
 			return rc;
 		}
 		(*signed_n)++;
 	} else if (changed) {
-		if ((rc = store_entry(c, r, NULL, NULL, 0, 0)) != 0)
+		if ((rc = store_entry(c, r, NULL, NULL, 0, 0, now)) != 0)
 			return rc;
 		(*dropped)++;
 	}
@@ -682,7 +729,7 @@ oc_ocsp_cache_refresh(struct oc_ocsp_cache *c, struct oc_err *err)
 	struct entry *e;
 	time_t now;
 	long long upto = 0;
-	size_t signed_n = 0, dropped = 0;
+	size_t signed_n = 0, dropped = 0, retired_n = 0, budget;
 	int rc = 0, sign_rc = 0;
 	bool v_tried = false, full = false;
 
@@ -727,6 +774,18 @@ oc_ocsp_cache_refresh(struct oc_ocsp_cache *c, struct oc_err *err)
 			e->gen = c->gen;           /* readers never look at gen */
 			continue;
 		}
+		if (retired(c, r->not_after, now)) {
+			/* Long expired: the status is recorded (and a stale
+			 * response dropped), answered live. */
+			if ((rc = store_entry(c, r, NULL, NULL, 0, 0,
+			    now)) != 0) {
+				oc_err_set(err, rc, "内存不足 / out of "
+				    "memory");
+				goto out;
+			}
+			retired_n++;
+			continue;
+		}
 		if ((rc = resign(c, &v, &v_tried, r, changed, now, &sign_rc,
 		    &signed_n, &dropped, err)) != 0) {
 			oc_err_set(err, rc, "内存不足 / out of memory");
@@ -760,17 +819,58 @@ oc_ocsp_cache_refresh(struct oc_ocsp_cache *c, struct oc_err *err)
 	 * refresh_before left.  The due list is in that order, so this stops
 	 * at the first entry that is not due; an entry signed here moves to
 	 * the tail (due validity − refresh_before from now), so each is
-	 * signed at most once per refresh. */
+	 * signed at most once per refresh.
+	 *
+	 * Bounded: the responses signed together (all of them at start-up)
+	 * fall due together, and re-signing them in one refresh would hold
+	 * up the next one, and with it every revocation, for as long as that
+	 * takes.  So a refresh re-signs at most `budget` of them, earliest
+	 * nextUpdate first: enough that, at this pace, every entry on the
+	 * list is re-signed within the first half of refresh_before (one
+	 * refresh per max(revocation_interval, time since the last one)).
+	 * Urgent ones — no response, or less than refresh_before / 2 left —
+	 * are signed whatever the budget, so no response gets closer than
+	 * that to its nextUpdate while signing works (docs/ocsp.md). */
+	{
+		time_t step = c->o.revocation_interval, window;
+
+		if (c->last_start != 0 && now - c->last_start > step)
+			step = now - c->last_start;
+		window = c->o.refresh_before - c->o.refresh_before / 2;
+		budget = (size_t)(((unsigned long long)c->ndue *
+		    (unsigned long long)step + (unsigned long long)window - 1) /
+		    (unsigned long long)window);
+	}
+	c->last_start = now;
 	while (sign_rc == 0 && (e = c->due_head) != NULL &&
 	    (e->der[0] == NULL ||
 	    e->next_update - now <= c->o.refresh_before)) {
 		struct rec r;
+		bool urgent = e->der[0] == NULL ||
+		    e->next_update - now <= c->o.refresh_before / 2;
 
 		memset(&r, 0, sizeof(r));
 		memcpy(r.serial, e->serial, sizeof(r.serial));
 		r.status = e->status;
 		r.revoked_at = e->revoked_at;
 		r.reason = e->reason;
+		r.not_after = e->not_after;
+		if (retired(c, e->not_after, now)) {
+			/* Expired past the grace since it was signed: off
+			 * the list, its response dropped. */
+			if ((rc = store_entry(c, &r, NULL, NULL, 0, 0,
+			    now)) != 0) {
+				oc_err_set(err, rc, "内存不足 / out of "
+				    "memory");
+				goto out;
+			}
+			retired_n++;
+			continue;
+		}
+		if (!urgent && budget == 0)
+			break;
+		if (!urgent)
+			budget--;
 		if ((rc = resign(c, &v, &v_tried, &r, false, now, &sign_rc,
 		    &signed_n, &dropped, err)) != 0) {
 			oc_err_set(err, rc, "内存不足 / out of memory");
@@ -791,9 +891,9 @@ oc_ocsp_cache_refresh(struct oc_ocsp_cache *c, struct oc_err *err)
 		oc_log(OC_LOG_ERROR, "ocsp.presign_failed",
 		    "signed=%zu dropped=%zu code=%s", signed_n, dropped,
 		    oc_err_name(sign_rc));
-	else if (signed_n > 0)
+	else if (signed_n > 0 || retired_n > 0)
 		oc_log(OC_LOG_DEBUG, "ocsp.refreshed", "full=%d changed=%zu "
-		    "signed=%zu", full, rs.n, signed_n);
+		    "signed=%zu retired=%zu", full, rs.n, signed_n, retired_n);
 out:
 	atomic_fetch_add(&c->n_refreshes, 1);
 	if (rc != 0)
@@ -830,6 +930,17 @@ bg_main(void *arg)
 				;
 		}
 		first = false;
+		if (!c->bg_stop && c->bg_kick && c->bg_last_end.tv_sec != 0) {
+			dl = c->bg_last_end;
+			dl.tv_nsec += KICK_GAP_MS * 1000000L;
+			if (dl.tv_nsec >= 1000000000L) {
+				dl.tv_sec += dl.tv_nsec / 1000000000L;
+				dl.tv_nsec %= 1000000000L;
+			}
+			while (!c->bg_stop && pthread_cond_timedwait(&c->bg_cv,
+			    &c->bg_mu, &dl) != ETIMEDOUT)
+				;
+		}
 		if (c->bg_stop)
 			break;
 		c->bg_kick = false;
@@ -843,6 +954,7 @@ bg_main(void *arg)
 			    oc_log_q(q, sizeof(q), err.msg));
 		}
 		pthread_mutex_lock(&c->bg_mu);
+		clock_gettime(CLOCK_MONOTONIC, &c->bg_last_end);
 	}
 	pthread_mutex_unlock(&c->bg_mu);
 	return NULL;

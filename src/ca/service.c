@@ -16,6 +16,9 @@
  */
 #include <errno.h>
 #include <grp.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <pthread.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -131,6 +134,23 @@ static void
 h_cacert(struct oc_http_req *req, void *arg)
 {
 	serve_file(req, "ca", ".cer", "application/pkix-cert", arg);
+}
+
+/* The RA API, then a kick of the OCSP cache after anything but a GET (an
+ * issue, revocation, renewal, change or reissue has committed by the time
+ * the handler returns), so that a new certificate is not `unknown` and a
+ * revocation not `good` until the next poll.  The kick only wakes the
+ * cache's thread (coalesced there): the signing never runs on this one.
+ * The method is read first: once replied to, req belongs to its loop. */
+static void
+h_api(struct oc_http_req *req, void *arg)
+{
+	struct svc *s = arg;
+	bool write = strcmp(oc_http_req_method(req), "GET") != 0;
+
+	oc__ca_api_handle(req, arg);
+	if (write)
+		oc_ocsp_cache_kick(s->ocsp);
 }
 
 static void
@@ -284,6 +304,26 @@ split_host(const char *addr, char *host, size_t cap)
 	}
 }
 
+/* glibc gives the free top of a heap back to the kernel as soon as it
+ * passes M_TRIM_THRESHOLD (128 KiB at first): in a thread's arena with
+ * madvise(MADV_DONTNEED), whose TLB shoot-down interrupts every core
+ * running one of our threads, and the next request faults the same pages
+ * in again.  Under RA API issuance each worker's SQLite connection frees
+ * and re-allocates its page cache whenever another connection has
+ * committed (every group commit), so this churn cost 6–11 % of the
+ * service's CPU (bench/README.md, "RA API issuance, 2026-12-05").  Fixed
+ * thresholds keep that memory in the arenas: the service's heap stays at
+ * its working size instead of shrinking between requests.  Set before the
+ * signer processes are forked, so they inherit it. */
+static void
+malloc_tune(void)
+{
+#ifdef __GLIBC__
+	mallopt(M_MMAP_THRESHOLD, 1 << 20);
+	mallopt(M_TRIM_THRESHOLD, 16 << 20);
+#endif
+}
+
 int
 oc_ca_serve(const struct oc_ca_serve_opts *o, struct oc_err *err)
 {
@@ -329,6 +369,7 @@ oc_ca_serve(const struct oc_ca_serve_opts *o, struct oc_err *err)
 		workers = 1;
 
 	/* 3. every fork before any thread */
+	malloc_tune();
 	s.ncas = (int)workers + 1;
 	if ((s.cas = calloc((size_t)s.ncas, sizeof(*s.cas))) == NULL) {
 		rc = oc_err_set(err, OC_ENOMEM, "out of memory");
@@ -369,6 +410,9 @@ oc_ca_serve(const struct oc_ca_serve_opts *o, struct oc_err *err)
 	if ((rc = oc_config_get_duration(cfg, "serve", "revocation_interval", 60, &v, err)) != 0)
 		goto out;
 	oo.revocation_interval = (int)v;
+	if ((rc = oc_config_get_duration(cfg, "serve", "ocsp_expired_grace", 7 * 86400, &v, err)) != 0)
+		goto out;
+	oo.expired_grace = v > 0 ? v : -1;      /* 0: never stop pre-signing */
 	snprintf(path, sizeof(path), "%s/%s", o->dir, oc_config_get(cfg, "ca", "database", "ca.db"));
 	if ((s.ocsp = oc_ocsp_cache_new(path, oc_ca_get0_issuing(s.cas[0]), oc_ca_get0_ocsp(s.cas[0]),
 	    oc_ca_signer(s.cas[0], "ocsp"), &oo, err)) == NULL ||
@@ -396,7 +440,7 @@ oc_ca_serve(const struct oc_ca_serve_opts *o, struct oc_err *err)
 		    OC_HTTP_BLOCKING | OC_HTTP_LOOP_FIRST | OC_HTTP_PREFIX },
 		{ "GET", "/crl/", h_crl, &s, 0, OC_HTTP_BLOCKING | OC_HTTP_PREFIX },
 		{ "GET", "/ca/", h_cacert, &s, 0, OC_HTTP_BLOCKING | OC_HTTP_PREFIX },
-		{ NULL, "/api/v1/", oc__ca_api_handle, &s, 64 * 1024,
+		{ NULL, "/api/v1/", h_api, &s, 64 * 1024,
 		    OC_HTTP_BLOCKING | OC_HTTP_TLS_ONLY | OC_HTTP_PREFIX },
 		/* public: no operator certificate (the longer prefix wins) */
 		{ "GET", "/api/v1/public/lineage/", oc__ca_lineage_handle, &s, 0,

@@ -252,6 +252,35 @@ R=$(api "${OP[@]}" -d '{"reason":"superseded"}' "$API/certs/$S2/revoke")
 expect_grep "revoking twice → 409" "^409$" "$R"
 expect_ok "audit" "$ONECERT" ca audit --dir "$D" --json
 expect_grep "API calls are audit-logged with the operator" "\"actor\": \"op:$OPS\"" "$OUT"
+# Changes made through the RA API kick the OCSP cache: a certificate just
+# issued is `good` (not `unknown`: Firefox hard-fails on that) and one just
+# revoked is `revoked` at once, not after the next poll — here 30 s away.
+kill -TERM "$SPID"; wait "$SPID"
+sed -i 's/^revocation_interval = 1$/revocation_interval = 30/' "$D/ca.ini"    # below ocsp_refresh_before (60)
+start
+ocsp_now() {    # $1: certificate, $2: status wanted; at most ~2 s
+	for _ in $(seq 10); do
+		R=$(openssl ocsp -issuer "$D/issuing.pem" -cert "$1" -url "$OCSP_URL" -CAfile "$D/ca.pem" -no_nonce 2>&1)
+		grep -q ": $2\$" <<<"$R" && return 0
+		sleep 0.2
+	done
+	return 1
+}
+R=$(api "${OP[@]}" -d '{"name":"'"$NAME"'","uscc":"'"$USCC"'","materials":["营业执照副本","申请表"]}' "$API/enrollments")
+EID=$(echo "$R" | head -1 | sed -nE 's/.*"enrollment":([0-9]+).*/\1/p')
+api "${OP[@]}" -X POST "$API/enrollments/$EID/approve" >/dev/null
+new_csr ec "$T/k3.pem" "$T/r3.pem"
+CSRJ=$(python3 -c 'import json,sys;print(json.dumps({"csr":open(sys.argv[1]).read()}))' "$T/r3.pem")
+R=$(api "${OP[@]}" -d "$CSRJ" "$API/enrollments/$EID/issue")
+expect_grep "issue over the API (revocation_interval 30)" "^201$" "$R"
+echo "$R" | head -1 | python3 -c 'import json,sys;print(json.load(sys.stdin)["certificate"],end="")' > "$T/c3.pem"
+S3=$(serial_of "$T/c3.pem")
+ocsp_now "$T/c3.pem" good || fail "a certificate issued through the API is good over OCSP within 2 s: $R"
+ok "issued through the API: OCSP good at once, not unknown until the next poll"
+R=$(api "${OP[@]}" -d '{"reason":"keyCompromise"}' "$API/certs/$S3/revoke")
+expect_grep "revoke over the API (revocation_interval 30)" "^200$" "$R"
+ocsp_now "$T/c3.pem" revoked || fail "a certificate revoked through the API is revoked over OCSP within 2 s: $R"
+ok "revoked through the API: OCSP revoked at once, not after the next poll"
 expect_ok "ca revoke the operator's certificate" "$ONECERT" ca revoke --dir "$D" --serial "$OPS" --reason affiliationChanged
 R=$(api "${OP[@]}" "$API/certs?uscc=$USCC")
 expect_grep "a revoked operator → 403" "^403$" "$R"

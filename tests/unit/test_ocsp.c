@@ -2130,6 +2130,218 @@ test_cache_incremental(void **state)
 	tmp_remove();
 }
 
+/* The responses signed together fall due together (all of them at
+ * start-up): a refresh re-signs only a share of them, earliest nextUpdate
+ * first, so that no refresh — and no revocation waiting behind it — takes
+ * the time of re-signing the whole CA, yet every response is re-signed
+ * with at least refresh_before / 2 left.  A revocation made meanwhile is
+ * signed by the next refresh, whatever is still due. */
+static void
+test_cache_spread(void **state)
+{
+	struct oc_ca *ca;
+	struct counting cnt;
+	struct oc_signer *cs;
+	struct oc_ocsp_cache *c;
+	struct oc_ocsp_answer info;
+	struct oc_store *other;
+	struct oc_err err;
+	X509 *issuing;
+	unsigned char *req[3], *r;
+	size_t len[3], rl;
+	OCSP_BASICRESP *bs;
+	time_t t = time(NULL), now;
+	uint64_t p0, p;
+	/* ceil(N × revocation_interval / (refresh_before / 2)) */
+	enum { N = 120, SHARE = (N * 60 + 899) / 900 };
+	const char *hex[3] = { "7A000000", "7A00003B", "7A000077" };
+
+	(void)state;
+	ca = ca_make(OC_ALGO_EC, "spread");
+	issuing = oc_ca_get0_issuing(ca);
+	snprintf(ca_db_uri, sizeof(ca_db_uri), "%s", path("ca/ca.db"));
+	other = oc_store_open(ca_db_uri, &err);
+	assert_non_null(other);
+	fake_certs(other, 0, N);
+	cs = counting_new(&cnt, oc_ca_signer(ca, "ocsp"));
+	c = fake_clock_cache(ca, cs, t);   /* 3600 s, refresh_before 1800 */
+	for (int i = 0; i < 3; i++)
+		req[i] = serial_request(issuing, hex[i], &len[i]);
+
+	/* Start: every certificate is new, all signed at once. */
+	assert_int_equal(oc_ocsp_cache_refresh(c, &err), 0);
+	assert_int_equal(presigns_of(c), N);
+	/* A refresh every revocation_interval (60 s): nothing until 1800 s
+	 * are left, then at most SHARE per refresh, until all are done —
+	 * each response served pre-signed, never with less than 900 s left
+	 * (refresh_before / 2), minus the one interval to the next refresh. */
+	p0 = N;
+	for (now = t + 60; now <= t + 3000; now += 60) {
+		atomic_store(&fake_now, (long)now);
+		assert_int_equal(oc_ocsp_cache_refresh(c, &err), 0);
+		p = presigns_of(c);
+		if (now < t + 1800)
+			assert_int_equal(p, p0);
+		else
+			assert_true(p - p0 <= SHARE + (now == t + 1920));
+		if (now == t + 1800)
+			assert_true(p > p0);
+		/* A revocation while the re-signing is under way: signed by
+		 * the next refresh, besides its share. */
+		if (now == t + 1860)
+			assert_int_equal(oc_store_cert_revoke(other, hex[2], now, 1,
+			    "cli:root", NULL), 0);
+		if (now == t + 1920) {
+			r = answer(c, req[2], len[2], &rl, &info);
+			assert_true(info.presigned);
+			bs = basic_of(r, rl);
+			assert_int_equal(single_status(bs, 0),
+			    V_OCSP_CERTSTATUS_REVOKED);
+			OCSP_BASICRESP_free(bs);
+			free(r);
+		}
+		p0 = p;
+		for (int i = 0; i < 3; i++) {
+			r = answer(c, req[i], len[i], &rl, &info);
+			assert_true(info.presigned);
+			assert_true(info.next_update - now > 900 - 60);
+			free(r);
+		}
+	}
+	/* All re-signed once (the revoked one by its revocation), nothing
+	 * more. */
+	assert_int_equal(presigns_of(c), 2 * N);
+	for (int i = 0; i < 3; i++)
+		OPENSSL_free(req[i]);
+	oc_store_close(other);
+	oc_ocsp_cache_free(c);
+	oc_signer_free(cs);
+	oc_ca_close(ca);
+	tmp_remove();
+}
+
+/* Insert a certificate row of the issuing CA with serial hex, expiring at
+ * not_after. */
+static void
+fake_cert_until(struct oc_store *st, const char *hex, time_t not_after)
+{
+	static unsigned char der[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
+	struct oc_cert_rec r;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.serial, sizeof(r.serial), "%s", hex);
+	strcpy(r.ca, "issuing");
+	strcpy(r.profile, "enterprise");
+	strcpy(r.subject_cn, "某公司");
+	r.not_before = 1000;
+	r.not_after = not_after;
+	r.der = der;
+	r.der_len = sizeof(der);
+	assert_int_equal(oc_store_cert_insert(st, &r, NULL), 0);
+}
+
+/* A certificate expired for longer than expired_grace is no longer
+ * pre-signed — not at start-up, not by the refreshes — and is answered
+ * live with its status (a revoked one stays revoked); one that expires
+ * while cached stops being re-signed once the grace is over. */
+static void
+test_cache_expired(void **state)
+{
+	struct oc_ca *ca;
+	struct counting cnt;
+	struct oc_signer *cs;
+	struct oc_ocsp_cache *c;
+	struct oc_ocsp_cache_opts o;
+	struct oc_ocsp_cache_stats st;
+	struct oc_ocsp_answer info;
+	struct oc_store *other;
+	struct oc_err err;
+	X509 *issuing;
+	unsigned char *req[4], *r;
+	size_t len[4], rl;
+	OCSP_BASICRESP *bs;
+	time_t t = time(NULL);
+	/* long expired; long expired and revoked; expiring in 1000 s; valid */
+	const char *hex[4] = { "7B000001", "7B000002", "7B000003", "7B000004" };
+	const int want[4] = { V_OCSP_CERTSTATUS_GOOD, V_OCSP_CERTSTATUS_REVOKED,
+	    V_OCSP_CERTSTATUS_GOOD, V_OCSP_CERTSTATUS_GOOD };
+
+	(void)state;
+	ca = ca_make(OC_ALGO_EC, "expired");
+	issuing = oc_ca_get0_issuing(ca);
+	snprintf(ca_db_uri, sizeof(ca_db_uri), "%s", path("ca/ca.db"));
+	other = oc_store_open(ca_db_uri, &err);
+	assert_non_null(other);
+	fake_cert_until(other, hex[0], t - 2 * 86400);
+	fake_cert_until(other, hex[1], t - 2 * 86400);
+	assert_int_equal(oc_store_cert_revoke(other, hex[1], t - 3 * 86400, 1,
+	    "cli:root", NULL), 0);
+	fake_cert_until(other, hex[2], t + 1000);
+	fake_cert_until(other, hex[3], t + 400 * 86400);
+	cs = counting_new(&cnt, oc_ca_signer(ca, "ocsp"));
+	memset(&o, 0, sizeof(o));
+	o.validity = 3600;
+	o.expired_grace = 86400;
+	o.clock = fake_clock;
+	atomic_store(&fake_now, (long)t);
+	c = oc_ocsp_cache_new(ca_db_uri, issuing, oc_ca_get0_ocsp(ca), cs, &o,
+	    &err);
+	assert_non_null(c);
+	for (int i = 0; i < 4; i++)
+		req[i] = serial_request(issuing, hex[i], &len[i]);
+
+	/* Start: the two long expired are known, not signed. */
+	assert_int_equal(oc_ocsp_cache_refresh(c, &err), 0);
+	assert_int_equal(presigns_of(c), 2);
+	oc_ocsp_cache_get_stats(c, &st);
+	assert_int_equal(st.entries, 4);
+	for (int i = 0; i < 4; i++) {
+		r = answer(c, req[i], len[i], &rl, &info);
+		assert_true(i < 2 ? info.live : info.presigned);
+		bs = basic_of(r, rl);
+		assert_int_equal(single_status(bs, 0), want[i]);
+		OCSP_BASICRESP_free(bs);
+		free(r);
+	}
+
+	/* Within the grace, the one that expired is still re-signed … */
+	atomic_store(&fake_now, (long)(t + 1801));
+	assert_int_equal(oc_ocsp_cache_refresh(c, &err), 0);
+	assert_int_equal(presigns_of(c), 4);
+	/* … after it, no longer: only the valid one, and the expired one is
+	 * answered live. */
+	atomic_store(&fake_now, (long)(t + 1000 + 86400 + 1));
+	assert_int_equal(oc_ocsp_cache_refresh(c, &err), 0);
+	assert_int_equal(presigns_of(c), 5);
+	for (int i = 0; i < 4; i++) {
+		r = answer(c, req[i], len[i], &rl, &info);
+		assert_true(i < 3 ? info.live : info.presigned);
+		bs = basic_of(r, rl);
+		assert_int_equal(single_status(bs, 0), want[i]);
+		OCSP_BASICRESP_free(bs);
+		free(r);
+	}
+	/* A revocation of a retired certificate is still seen (live). */
+	assert_int_equal(oc_store_cert_revoke(other, hex[2], t + 87500, 1,
+	    "cli:root", NULL), 0);
+	assert_int_equal(oc_ocsp_cache_refresh(c, &err), 0);
+	assert_int_equal(presigns_of(c), 5);
+	r = answer(c, req[2], len[2], &rl, &info);
+	assert_true(info.live);
+	bs = basic_of(r, rl);
+	assert_int_equal(single_status(bs, 0), V_OCSP_CERTSTATUS_REVOKED);
+	OCSP_BASICRESP_free(bs);
+	free(r);
+
+	for (int i = 0; i < 4; i++)
+		OPENSSL_free(req[i]);
+	oc_store_close(other);
+	oc_ocsp_cache_free(c);
+	oc_signer_free(cs);
+	oc_ca_close(ca);
+	tmp_remove();
+}
+
 /* A row without a change number (chg 0, the column's default: what an
  * INSERT typed into the sqlite3 shell, or an import by another tool,
  * leaves) is read by the full listing at start: the certificate is
@@ -2410,6 +2622,8 @@ main(void)
 		cmocka_unit_test(test_cache_expiry),
 		cmocka_unit_test(test_cache_incremental),
 		cmocka_unit_test(test_cache_unnumbered),
+		cmocka_unit_test(test_cache_spread),
+		cmocka_unit_test(test_cache_expired),
 		cmocka_unit_test(test_cache_certid_encoding),
 		cmocka_unit_test(test_cache_concurrent),
 	};
