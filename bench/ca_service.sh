@@ -241,9 +241,9 @@ for r in $(seq "$rounds"); do
 	sleep 1
 	one() {
 		local c0 c1 p0 p1
-		# certificates with a pre-signed OCSP response, and responses
-		# signed ahead (one per certificate since both CertIDs share one
-		# response; two before that)
+		# certificates with pre-signed OCSP responses, and certificates
+		# signed ahead (the counter counts certificates: each gets two
+		# responses, one per CertID hash, docs/ocsp.md)
 		c0=$(metric onecert_ocsp_cached_certificates)
 		p0=$(metric onecert_ocsp_presigns_total)
 		timed "$serve_pid" "$tmp/out" "$tmp/ca_load" -p "$tport" "${OP[@]}" -c "$clients" -m POST \
@@ -449,8 +449,8 @@ ratio = onecert / that row (per-round ratios vs HTTPS cfssl: $(range issue_onece
   target (issue 3) ≥ 2.00 × cfssl: $(verdict "$r_tls" 2) ($r_tls vs cfssl over HTTPS, $r_http vs plain HTTP)
 onecert stored $stored_ok of $stored_want certificates (SQLite WAL, synchronous=FULL, group
   commit), audit chain verified; it pre-signs the OCSP response of every new certificate
-  in the background ($presigns responses for $stored_want certificates: one holds both CertIDs,
-  SHA-1 and SHA-256), $presigned of the $stored_want inside the windows
+  in the background ($presigns of $stored_want certificates pre-signed: two responses each, one
+  per CertID hash, SHA-1 and SHA-256), $presigned of the $stored_want inside the windows
   (serve.revocation_interval = 1 s here; 60 s by default); cfssl's certdb holds $cfdb_rows rows
 cfssl $cver (Debian golang-cfssl), in-process P-256 key; onecert's CA key on SoftHSM2 via its
   signer processes

@@ -209,6 +209,11 @@ int oc_hall_app_get_scan(struct oc_hall_store *st, long long id, unsigned char *
 /* draft → submitted (company none → main_pending for main_open). */
 int oc_hall_app_submit(struct oc_hall_store *st, long long id, time_t now, time_t deadline,
 	const char *qr, struct oc_err *err);
+/* 保存提交: the form (form_json; NULL keeps the stored one) saved and the
+ * application submitted in one transaction — a refused or failed
+ * submission leaves the draft's fields as they were. */
+int oc_hall_app_submit_form(struct oc_hall_store *st, long long id, const char *form_json,
+	time_t now, time_t deadline, const char *qr, struct oc_err *err);
 /* draft|submitted → withdrawn (company back to none). */
 int oc_hall_app_withdraw(struct oc_hall_store *st, long long id, time_t now,
 	struct oc_err *err);

@@ -993,14 +993,15 @@ app_submit(struct hall_call *c, long long id)
 	}
 	if (oc_calendar_deadline(c->h->cal, now, 1, &deadline) != 0)
 		deadline = now + 86400;
-	if ((s != NULL && oc_hall_app_update_form(c->st, id, s, NULL, &err) != 0) ||
-	    oc_hall_app_submit(c->st, id, now, deadline, oc_qr_verdict_name(v), &err) != 0 ||
+	/* the fields and the submission: one transaction, so that a failure
+	 * between them saves nothing */
+	snprintf(msg, sizeof(msg), "{\"kind\":\"%s\",\"qr\":\"%s\"}", k->kind,
+	    v == OC_QR_MATCH ? "match" : "flagged");
+	if (oc_hall_app_submit_form(c->st, id, s, now, deadline, oc_qr_verdict_name(v), &err) != 0 ||
 	    oc_hall_app_get(c->st, id, a, &err) != 0) {
 		oc_http_reply_err(c->req, &err);
 		goto out;
 	}
-	snprintf(msg, sizeof(msg), "{\"kind\":\"%s\",\"qr\":\"%s\"}", k->kind,
-	    v == OC_QR_MATCH ? "match" : "flagged");
 	oc_hall_audit(c->st, c->a.serial, oc_http_req_peer(c->req), "application.submit",
 	    co.org_code, msg, NULL);
 	{

@@ -1088,8 +1088,9 @@ app_submit(struct mreq *r, long long id)
 	}
 	if (oc_calendar_deadline(c->h->cal, now, 1, &deadline) != 0)
 		deadline = now + 86400;
-	if ((s != NULL && oc_hall_app_update_form(c->st, id, s, NULL, &err) != 0) ||
-	    oc_hall_app_submit(c->st, id, now, deadline, "none", &err) != 0 ||
+	/* the fields and the submission: one transaction, so that a failure
+	 * between them saves nothing */
+	if (oc_hall_app_submit_form(c->st, id, s, now, deadline, "none", &err) != 0 ||
 	    oc_hall_app_get(c->st, id, r->a, &err) != 0) {
 		oc_http_reply_err(c->req, &err);
 		goto out;

@@ -325,6 +325,13 @@ int
 oc_hall_app_submit(struct oc_hall_store *st, long long id, time_t now, time_t deadline,
     const char *qr, struct oc_err *err)
 {
+	return oc_hall_app_submit_form(st, id, NULL, now, deadline, qr, err);
+}
+
+int
+oc_hall_app_submit_form(struct oc_hall_store *st, long long id, const char *form_json,
+    time_t now, time_t deadline, const char *qr, struct oc_err *err)
+{
 	struct oc_hall_application a;
 	sqlite3_stmt *s;
 	int rc;
@@ -336,6 +343,10 @@ oc_hall_app_submit(struct oc_hall_store *st, long long id, time_t now, time_t de
 	if (strcmp(a.state, "draft") != 0)
 		return finish(st, oc_err_set(err, OC_ECONFLICT,
 		    "申请已提交或已处理 / the application was already submitted or decided"), err);
+	/* the fields first, inside the transaction: rolled back with it */
+	if (form_json != NULL &&
+	    (rc = oc_hall_app_update_form(st, id, form_json, NULL, err)) != 0)
+		return finish(st, rc, err);
 	/* the forms of 开通 and 更新 need their signed, sealed scan; a
 	 * matter's attachments are checked by its handler */
 	if (a.scan_len == 0 && strcmp(a.kind, "matter") != 0)

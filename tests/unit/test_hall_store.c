@@ -143,8 +143,14 @@ test_transitions(void **state)
 	unsigned char jpeg[4] = { 0xff, 0xd8, 0xff, 0xd9 }, *back = NULL;
 	size_t len = 0;
 
-	/* no scan: no submission, nothing changed */
+	/* no scan: no submission, nothing changed — the fields given with it
+	 * (保存提交) not saved either: one transaction */
 	assert_int_equal(oc_hall_app_submit(f->st, id, 100, 200, "none", &err), OC_ECONFLICT);
+	assert_int_equal(oc_hall_app_submit_form(f->st, id, "{\"x\":\"new\"}", 100, 200, "none",
+	    &err), OC_ECONFLICT);
+	assert_int_equal(oc_hall_app_get(f->st, id, &app, NULL), 0);
+	assert_string_not_equal(app.form, "{\"x\":\"new\"}");
+	assert_string_equal(app.state, "draft");
 	assert_string_equal(company_state(f), "none");
 	assert_int_equal(oc_hall_app_put_scan(f->st, id, jpeg, 4, "aa", "match", NULL), 0);
 	jpeg[1] = 0xd9;
@@ -155,8 +161,11 @@ test_transitions(void **state)
 	free(back);
 	/* deciding a draft is impossible */
 	assert_int_equal(oc_hall_app_decide(f->st, id, true, "R1", "", 150, &err), OC_ECONFLICT);
-	assert_int_equal(oc_hall_app_submit(f->st, id, 100, 200, "match", NULL), 0);
+	assert_int_equal(oc_hall_app_submit_form(f->st, id, "{\"x\":\"sent\"}", 100, 200, "match",
+	    NULL), 0);
 	assert_string_equal(company_state(f), "main_pending");
+	assert_int_equal(oc_hall_app_get(f->st, id, &app, NULL), 0);
+	assert_string_equal(app.form, "{\"x\":\"sent\"}");
 	assert_int_equal(oc_hall_app_submit(f->st, id, 100, 200, "match", &err), OC_ECONFLICT);
 	assert_int_equal(oc_hall_app_update_form(f->st, id, "{}", NULL, &err), OC_ECONFLICT);
 	assert_int_equal(oc_hall_app_put_scan(f->st, id, jpeg, 4, "cc", "none", &err), OC_ECONFLICT);
