@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "onecert/json.h"
+#include "onecert/utf8.h"
 
 json_t *
 oc_json_parse_object(const char *data, size_t len, size_t max,
@@ -59,51 +60,6 @@ out:
 	return ret;
 }
 
-/* The length of the longest prefix of s that is strict UTF-8: no
- * overlongs, no surrogates, nothing above U+10FFFF. */
-static size_t
-utf8_prefix(const unsigned char *s, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned char c = s[i];
-		unsigned int cp;
-		size_t n;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if (c >= 0xc2 && c <= 0xdf) {
-			n = 1, cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2, cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3, cp = c & 0x07;
-		} else {
-			return i;
-		}
-		if (len - i <= n)
-			return i;
-		for (size_t k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return i;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return i;
-		i += n + 1;
-	}
-	return i;
-}
-
-static bool
-utf8_valid(const unsigned char *s, size_t len)
-{
-	return utf8_prefix(s, len) == len;
-}
-
 /* The member, or NULL when absent or null; OC_EINVAL if required. */
 static int
 member(json_t *obj, const char *key, bool required, json_t **out,
@@ -142,7 +98,7 @@ oc_json_get_str(json_t *obj, const char *key, bool required, size_t maxlen,
 	if (memchr(s, '\0', len) != NULL)
 		return oc_err_set(err, OC_EINVAL, "字段 %s 含 NUL 字符 / field %s "
 		    "contains a NUL character", key, key);
-	if (!utf8_valid((const unsigned char *)s, len))
+	if (!oc_utf8_valid(s, len))
 		return oc_err_set(err, OC_EINVAL, "字段 %s 不是有效的 UTF-8 / "
 		    "field %s is not valid UTF-8", key, key);
 	if (len > maxlen)
@@ -196,13 +152,13 @@ oc_json_error(const char *code, const char *message)
 {
 	size_t mlen;
 
-	if (code == NULL || !utf8_valid((const unsigned char *)code, strlen(code)))
+	if (code == NULL || !oc_utf8_valid(code, strlen(code)))
 		code = "internal_error";
 	if (message == NULL)
 		message = "";
 	/* JSON holds only UTF-8: keep what comes before a bad byte (a message
 	 * cut inside a character by a fixed-size buffer, say). */
-	mlen = utf8_prefix((const unsigned char *)message, strlen(message));
+	mlen = oc_utf8_prefix((const unsigned char *)message, strlen(message));
 	return json_pack("{s:{s:s, s:s%}}", "error", "code", code, "message",
 	    message, mlen);
 }

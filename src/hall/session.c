@@ -38,6 +38,7 @@
 #include "hall/hall_int.h"
 #include "onecert/log.h"
 #include "onecert/rp.h"
+#include "onecert/utf8.h"
 
 static void
 b64url(const unsigned char *in, size_t n, char *out, size_t cap)
@@ -125,46 +126,6 @@ iso(time_t t, char *buf, size_t cap)
  * string that is not UTF-8 (every way in checks it, so only a hand-edited
  * database has one) is sent as "", a matter code like it left out. */
 
-/* Is s valid UTF-8 as jansson checks it (no overlong forms, surrogates or
- * code points past U+10FFFF)? */
-static bool
-utf8_ok(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	while (*p) {
-		unsigned cp;
-		int n;
-
-		if (*p < 0x80) {
-			p++;
-			continue;
-		}
-		if (*p >= 0xc2 && *p <= 0xdf) {
-			n = 1;
-			cp = *p & 0x1f;
-		} else if (*p >= 0xe0 && *p <= 0xef) {
-			n = 2;
-			cp = *p & 0x0f;
-		} else if (*p >= 0xf0 && *p <= 0xf4) {
-			n = 3;
-			cp = *p & 0x07;
-		} else {
-			return false;
-		}
-		for (int i = 1; i <= n; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (p[i] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		p += n + 1;
-	}
-	return true;
-}
-
 struct jw {
 	struct oc_buf b;
 	int rc;                      /* sticky: the first error */
@@ -187,7 +148,7 @@ jw_str(struct jw *w, const char *s)
 	static const char hex[] = "0123456789ABCDEF";
 	const char *run;
 
-	if (!utf8_ok(s))
+	if (!oc_utf8_valid(s, strlen(s)))
 		s = "";
 	run = s;
 	jw_raw(w, "\"", 1);
@@ -251,7 +212,7 @@ me_code_w(const char *code, void *arg)
 {
 	struct jw *w = arg;
 
-	if (!utf8_ok(code))
+	if (!oc_utf8_valid(code, strlen(code)))
 		return 0;                /* as json_string would: left out */
 	if (w->b.p[w->b.len - 1] != '[')
 		jw_raw(w, ",", 1);

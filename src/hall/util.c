@@ -13,6 +13,7 @@
 #include "onecert/ident.h"
 #include "onecert/log.h"
 #include "onecert/notify.h"
+#include "onecert/utf8.h"
 
 const char *
 hall_staff_role(struct hall_call *c, char *buf, size_t cap)
@@ -22,36 +23,6 @@ hall_staff_role(struct hall_call *c, char *buf, size_t cap)
 	    oc_hall_role_get(c->st, c->a.serial, buf, cap, NULL) != 0)
 		buf[0] = '\0';
 	return buf;
-}
-
-/* The length of the UTF-8 character at p (1–4 bytes), or 0 when the bytes
- * there are not one: no overlong forms, surrogates or code points past
- * U+10FFFF, as the SMS backend judges. */
-static size_t
-utf8_char(const unsigned char *p)
-{
-	unsigned cp;
-	size_t n;
-
-	if (*p < 0x80)
-		return 1;
-	if (*p >= 0xc2 && *p <= 0xdf)
-		n = 1, cp = *p & 0x1f;
-	else if (*p >= 0xe0 && *p <= 0xef)
-		n = 2, cp = *p & 0x0f;
-	else if (*p >= 0xf0 && *p <= 0xf4)
-		n = 3, cp = *p & 0x07;
-	else
-		return 0;
-	for (size_t i = 1; i <= n; i++) {
-		if ((p[i] & 0xc0) != 0x80)       /* the NUL too: cut short */
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n + 1;
 }
 
 void
@@ -73,8 +44,9 @@ hall_notify(struct hall_call *c, const char *mobile, const char *purpose, const 
 		oc_log(OC_LOG_WARN, "hall.notify_failed", "purpose=%s msg=out_of_memory", purpose);
 		return;
 	}
-	for (const unsigned char *p = (const unsigned char *)text; *p; ) {
-		size_t n = utf8_char(p);
+	for (const unsigned char *p = (const unsigned char *)text, *end = p + strlen(text);
+	    p < end; ) {
+		size_t n = oc_utf8_char(p, (size_t)(end - p));
 
 		if (n == 0) {
 			p++;

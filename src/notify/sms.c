@@ -27,54 +27,10 @@
 #include "onecert/ident.h"
 #include "onecert/log.h"
 #include "onecert/notify.h"
+#include "onecert/utf8.h"
 
 #define SEGMENT_FILE_MAX (64u << 20)
 #define CITY_MAX 64
-
-/* The length of the longest prefix of s that is strict UTF-8 (no
- * overlongs, no surrogates, nothing above U+10FFFF). */
-static size_t
-utf8_prefix(const unsigned char *s, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned char c = s[i];
-		unsigned int cp;
-		size_t k, n;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if (c >= 0xc2 && c <= 0xdf) {
-			n = 1, cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2, cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3, cp = c & 0x07;
-		} else {
-			return i;
-		}
-		if (len - i <= n)
-			return i;
-		for (k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return i;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return i;
-		i += n + 1;
-	}
-	return i;
-}
-
-static bool
-utf8_ok(const char *s, size_t len)
-{
-	return utf8_prefix((const unsigned char *)s, len) == len;
-}
 
 static int
 cfg_str(const struct oc_config *cfg, const char *sec, const char *key, const char *def,
@@ -140,7 +96,7 @@ oc_notify_new(const struct oc_config *cfg, const char *section, struct oc_err *e
 	}
 	if (cfg_str(cfg, sec, "local_city", "上海市", n->local_city, CITY_MAX + 1, err) != 0)
 		goto fail;
-	if (n->local_city[0] == '\0' || !utf8_ok(n->local_city, strlen(n->local_city))) {
+	if (n->local_city[0] == '\0' || !oc_utf8_valid(n->local_city, strlen(n->local_city))) {
 		oc_err_set(err, OC_ECONFIG, "%s.local_city 须为城市名（UTF-8） / %s.local_city "
 		    "must name a city (UTF-8)", sec, sec);
 		goto fail;
@@ -214,7 +170,7 @@ oc_notify_sms(struct oc_notify *n, struct oc_hall_store *st, const char *to,
 	if (len >= sizeof(m.text))
 		return oc_err_set(err, OC_ETOOBIG, "短信内容超过%zu字节 / the message is longer "
 		    "than %zu bytes", sizeof(m.text) - 1, sizeof(m.text) - 1);
-	if (!utf8_ok(text, len))
+	if (!oc_utf8_valid(text, len))
 		return oc_err_set(err, OC_EINVAL, "短信内容不是有效的 UTF-8 / the message is not "
 		    "valid UTF-8");
 	if (purpose == NULL)
@@ -348,7 +304,7 @@ parse_line(char *l, size_t lineno, struct seg *out, struct oc_err *err)
 	if (cl > CITY_MAX)
 		return oc_err_set(err, OC_EINVAL, "号段文件第%zu行：城市名超过%d字节 / line %zu: "
 		    "the city is longer than %d bytes", lineno, CITY_MAX, lineno, CITY_MAX);
-	if (!utf8_ok(c, cl))
+	if (!oc_utf8_valid(c, cl))
 		return oc_err_set(err, OC_EINVAL, "号段文件第%zu行：城市名不是有效的 UTF-8 / "
 		    "line %zu: the city is not valid UTF-8", lineno, lineno);
 	for (size_t i = 0; i < cl; i++)
