@@ -8,6 +8,7 @@
 # company's application ID.  The PDF is judged with pdftotext, the QR
 # code in it with zbarimg, the scans are made from the PDF by pdftoppm.
 . "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/hall.sh"
 D="$T/ca"; H="$T/hall"
 PORT=$((20000 + RANDOM % 20000)); HPORT=$((PORT + 1))
 BASE="http://127.0.0.1:$PORT"
@@ -52,29 +53,6 @@ ok "CA service and hall are up"
 
 C=(--cacert "$D/ca.pem")
 declare -A CSRF
-login() {
-	local r
-	r=$(curl -s "${C[@]}" -c "$T/jar.$1" --cert "$T/$1.pem" --key "$T/$1.key" -X POST "$URL/api/v1/login/tls")
-	CSRF[$1]=$(echo "$r" | sed -nE 's/.*"csrf":"([^"]+)".*/\1/p')
-	[ -n "${CSRF[$1]}" ] || { echo "$r" >&2; fail "login $1"; }
-}
-# api WHO METHOD PATH [JSON] — body and status on the last line
-api() {
-	local who=$1 m=$2 p=$3
-	shift 3
-	if [ $# -gt 0 ]; then
-		curl -s -w '\n%{http_code}' "${C[@]}" -b "$T/jar.$who" -H "X-CSRF-Token: ${CSRF[$who]}" \
-			-H 'Content-Type: application/json' -X "$m" --data-binary "$1" "$URL/api/v1/$p"
-	else
-		curl -s -w '\n%{http_code}' "${C[@]}" -b "$T/jar.$who" -H "X-CSRF-Token: ${CSRF[$who]}" -X "$m" "$URL/api/v1/$p"
-	fi
-}
-# upload WHO ID FILE [CONTENT-TYPE]
-upload() {
-	curl -s -w '\n%{http_code}' "${C[@]}" -b "$T/jar.$1" -H "X-CSRF-Token: ${CSRF[$1]}" \
-		-H "Content-Type: ${4:-image/jpeg}" -X PUT --data-binary "@$3" "$URL/api/v1/applications/$2/scan"
-}
-flat() { tr -d '\n' <<<"$1"; }
 form() { # license phone
 	printf '{"legal_rep":"张三","license_no":"%s","contact":"李四","phone":"%s","medium":"SH-2026-000123"}' "$1" "$2"
 }

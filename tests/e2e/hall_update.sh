@@ -17,6 +17,7 @@
 # 其他 without a text, an old serial that is not the main's, withdrawing
 # or deciding a decided application.
 . "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/hall.sh"
 D="$T/ca"; D2="$T/other"; H="$T/hall"
 PORT=$((20000 + RANDOM % 20000)); HPORT=$((PORT + 1)); CPORT=$((PORT + 2))
 BASE="http://127.0.0.1:$PORT"
@@ -71,28 +72,6 @@ curl -sf "${C[@]}" "https://127.0.0.1:$CPORT/healthz" >/dev/null || { cat "$T/ca
 ok "CA service (HTTP and HTTPS) and hall are up"
 
 declare -A CSRF
-login() {
-	local r
-	r=$(curl -s "${C[@]}" -c "$T/jar.$1" --cert "$T/$1.pem" --key "$T/$1.key" -X POST "$URL/api/v1/login/tls")
-	CSRF[$1]=$(echo "$r" | sed -nE 's/.*"csrf":"([^"]+)".*/\1/p')
-	[ -n "${CSRF[$1]}" ] || { echo "$r" >&2; fail "login $1"; }
-}
-# api WHO METHOD PATH [JSON] — body and status on the last line
-api() {
-	local who=$1 m=$2 p=$3
-	shift 3
-	if [ $# -gt 0 ]; then
-		curl -s -w '\n%{http_code}' "${C[@]}" -b "$T/jar.$who" -H "X-CSRF-Token: ${CSRF[$who]}" \
-			-H 'Content-Type: application/json' -X "$m" --data-binary "$1" "$URL/api/v1/$p"
-	else
-		curl -s -w '\n%{http_code}' "${C[@]}" -b "$T/jar.$who" -H "X-CSRF-Token: ${CSRF[$who]}" -X "$m" "$URL/api/v1/$p"
-	fi
-}
-upload() { # WHO ID FILE
-	curl -s -w '\n%{http_code}' "${C[@]}" -b "$T/jar.$1" -H "X-CSRF-Token: ${CSRF[$1]}" \
-		-H "Content-Type: image/jpeg" -X PUT --data-binary "@$3" "$URL/api/v1/applications/$2/scan"
-}
-flat() { tr -d '\n' <<<"$1"; }
 body() { head -n -1 <<<"$1"; }
 jget() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"; }
 idof() { body "$1" | sed -nE 's/.*"id":([0-9]+).*/\1/p'; }
