@@ -826,16 +826,19 @@ oc_ocsp_cache_refresh(struct oc_ocsp_cache *c, struct oc_err *err)
 	 * up the next one, and with it every revocation, for as long as that
 	 * takes.  So a refresh re-signs at most `budget` of them, earliest
 	 * nextUpdate first: enough that, at this pace, every entry on the
-	 * list is re-signed within the first half of refresh_before (one
-	 * refresh per max(revocation_interval, time since the last one)).
+	 * list is re-signed within the first half of refresh_before: each
+	 * refresh's share is for the time since the previous one began
+	 * (revocation_interval for the first), so refreshes kicked by the RA
+	 * API every few hundred milliseconds share out the same pace instead
+	 * of each taking a whole interval's share.
 	 * Urgent ones — no response, or less than refresh_before / 2 left —
 	 * are signed whatever the budget, so no response gets closer than
 	 * that to its nextUpdate while signing works (docs/ocsp.md). */
 	{
 		time_t step = c->o.revocation_interval, window;
 
-		if (c->last_start != 0 && now - c->last_start > step)
-			step = now - c->last_start;
+		if (c->last_start != 0)
+			step = now > c->last_start ? now - c->last_start : 0;
 		window = c->o.refresh_before - c->o.refresh_before / 2;
 		budget = (size_t)(((unsigned long long)c->ndue *
 		    (unsigned long long)step + (unsigned long long)window - 1) /
