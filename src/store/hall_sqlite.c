@@ -719,7 +719,9 @@ oc_hall_begin(struct oc_hall_store *st, struct oc_err *err)
 		if (!st->gated)
 			gate_enter(st);
 	}
-	if ((rc = hs_run(st, begin_group, err)) != 0)
+	/* a BEGIN refused inside this handle's own transaction ends nothing:
+	 * the gate is left when that transaction ends */
+	if ((rc = hs_run(st, begin_group, err)) != 0 && sqlite3_get_autocommit(st->db))
 		gate_leave(st);
 	return rc;
 }

@@ -626,6 +626,16 @@ test_writer_gate(void **state)
 	begin_commit(&g);
 	assert_int_equal(g.rc, 0);
 	assert_int_equal(g.busy_calls, 0);
+	/* a BEGIN refused inside the handle's own transaction ends nothing:
+	 * the other handle still waits at the gate, not on SQLite's lock */
+	assert_int_equal(oc_hall_begin(f->st, NULL), 0);
+	assert_int_not_equal(oc_hall_begin(f->st, NULL), 0);
+	assert_int_equal(pthread_create(&t, NULL, begin_commit, &g), 0);
+	usleep(50 * 1000);
+	assert_int_equal(oc_hall_commit(f->st, NULL), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(g.rc, 0);
+	assert_int_equal(g.busy_calls, 0);
 	oc_hall_store_close(g.st);
 }
 
