@@ -223,19 +223,17 @@ me_code_w(const char *code, void *arg)
 static void me_keep(struct hall_call *c, const struct oc_hall_version *v,
 	const unsigned char *body, size_t len);
 
-/* The reply to /me; v (or NULL): the version its rows were read at, to
- * keep the reply in the loop's cache (see below); known (or NULL): the
- * caller's company row, just read or written (a login), not read again. */
-static void
-me_reply(struct hall_call *c, int status, const struct oc_hall_version *v,
-    const struct oc_hall_company *known)
+/* The body of /me, in *body (malloc'ed) and *len; known (or NULL): the
+ * caller's company row, just read or written (a login), not read again.
+ * Returns 0 or OC_ENOMEM. */
+static int
+me_build(struct hall_call *c, const struct oc_hall_company *known, unsigned char **body,
+    size_t *len)
 {
 	struct oc_hall_company co;
 	char na[32], role[16] = "";
 	const char *org;
 	struct jw w;
-	unsigned char *body;
-	size_t len = 0;
 
 	memset(&co, 0, sizeof(co));
 	if (known != NULL && known->id == c->a.company_id)
@@ -290,11 +288,31 @@ me_reply(struct hall_call *c, int status, const struct oc_hall_version *v,
 		}
 	}
 	jw_raw(&w, "}", 1);
-	if (w.rc != 0 || (body = oc_buf_steal(&w.b, &len)) == NULL) {
+	*len = 0;
+	if (w.rc != 0 || (*body = oc_buf_steal(&w.b, len)) == NULL) {
 		oc_buf_cleanup(&w.b);
-		return oc_http_reply_error(c->req, 500, "internal_error",
-		    "内存不足 / out of memory");
+		return OC_ENOMEM;
 	}
+	return 0;
+}
+
+static void
+reply_oom(struct hall_call *c)
+{
+	oc_http_reply_error(c->req, 500, "internal_error", "内存不足 / out of memory");
+}
+
+/* The reply to /me; v (or NULL): the version its rows were read at, to
+ * keep the reply in the loop's cache (see below); known: as me_build. */
+static void
+me_reply(struct hall_call *c, int status, const struct oc_hall_version *v,
+    const struct oc_hall_company *known)
+{
+	unsigned char *body;
+	size_t len;
+
+	if (me_build(c, known, &body, &len) != 0)
+		return reply_oom(c);
 	if (v != NULL)
 		me_keep(c, v, body, len);
 	oc_http_reply_take(c->req, status, "application/json; charset=utf-8", body,
@@ -312,9 +330,10 @@ hall_session_start(struct hall_call *c, const struct hall_identity *id, X509 *ce
 {
 	struct oc_hall_company co;
 	struct oc_err err;
-	unsigned char rnd[32], csrf[24];
+	unsigned char rnd[32 + 24];   /* the session token, then the CSRF token */
 	char token[64], cookie[256];
-	unsigned char *der = NULL;
+	unsigned char *der = NULL, *body;
+	size_t len;
 	int n;
 	time_t now = time(NULL);
 
@@ -331,12 +350,14 @@ hall_session_start(struct hall_call *c, const struct hall_identity *id, X509 *ce
 	memcpy(c->s.cert, der, (size_t)n);
 	c->s.cert_len = (size_t)n;
 	OPENSSL_free(der);
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1 || RAND_bytes(csrf, sizeof(csrf)) != 1)
+	/* one draw for both tokens: each RAND_bytes call sets up the DRBG's
+	 * request anew */
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 		return oc_http_reply_error(c->req, 500, "internal_error", "no randomness");
-	b64url(rnd, sizeof(rnd), token, sizeof(token));
+	b64url(rnd, 32, token, sizeof(token));
+	b64url(rnd + 32, 24, c->s.csrf, sizeof(c->s.csrf));
 	OPENSSL_cleanse(rnd, sizeof(rnd));
 	hall_sha256_hex(token, c->s.id_hash);
-	b64url(csrf, sizeof(csrf), c->s.csrf, sizeof(c->s.csrf));
 	snprintf(c->s.serial, sizeof(c->s.serial), "%s", id->serial);
 	c->s.created_at = c->s.last_seen = c->s.checked_at = now;
 
@@ -369,16 +390,29 @@ hall_session_start(struct hall_call *c, const struct hall_identity *id, X509 *ce
 	c->s.account_id = c->a.id;
 	if (oc_hall_session_put(c->st, &c->s, &err) != 0 ||
 	    oc_hall_audit(c->st, c->a.serial, oc_http_req_peer(c->req), "login",
-	    id->staff ? "staff" : co.org_code, "{}", &err) != 0 ||
-	    oc_hall_commit(c->st, &err) != 0)
+	    id->staff ? "staff" : co.org_code, "{}", &err) != 0)
 		goto fail;
+	/* The reply's rows are read inside the transaction: read after the
+	 * COMMIT they took a read transaction of their own (the WAL's read
+	 * lock, two fcntl calls, and pages again that other workers' commits
+	 * had taken from this handle's cache).  It is sent only once the rows
+	 * are committed and on disk, as before. */
+	if (me_build(c, &co, &body, &len) != 0) {
+		oc_hall_rollback(c->st);
+		OPENSSL_cleanse(token, sizeof(token));
+		return reply_oom(c);
+	}
+	if (oc_hall_commit(c->st, &err) != 0) {
+		free(body);
+		goto fail;
+	}
 	snprintf(cookie, sizeof(cookie),
 	    "oc_session=%s; Path=/; HttpOnly; Secure; SameSite=Strict", token);
 	OPENSSL_cleanse(token, sizeof(token));
 	oc_http_set_header(c->req, "Set-Cookie", cookie);
 	OPENSSL_cleanse(cookie, sizeof(cookie));
 	c->have_session = true;
-	me_reply(c, 200, NULL, &co);
+	oc_http_reply_take(c->req, 200, "application/json; charset=utf-8", body, len);
 	return;
 fail:
 	oc_hall_rollback(c->st);
