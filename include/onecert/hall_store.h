@@ -75,7 +75,7 @@ void oc_hall_store_close(struct oc_hall_store *st);
  * the transaction is rolled back; rollback outside a transaction does
  * nothing.  Such transactions of the handles of one process on one file
  * take turns (the writer gate, src/store/hall_sqlite.c): a thread inside
- * one must not begin another on a second handle. */
+ * one must not begin another on a second handle (refused: OC_ESTORE). */
 int oc_hall_begin(struct oc_hall_store *st, struct oc_err *err);
 int oc_hall_commit(struct oc_hall_store *st, struct oc_err *err);
 void oc_hall_rollback(struct oc_hall_store *st);

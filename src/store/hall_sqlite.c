@@ -329,6 +329,7 @@ struct hs_group {
 	 * concurrent logins spent more time asleep there than in their
 	 * fsync.  Another process (the CLI) still meets the busy timeout. */
 	bool writing;
+	pthread_t writer;            /* the thread in it, while writing */
 	bool gate_ready;             /* gate_cv initialised (group_join) */
 	pthread_cond_t gate_cv;      /* never destroyed: glibc's holds nothing */
 };
@@ -391,18 +392,27 @@ group_join(struct oc_hall_store *st, const char *path)
 }
 
 /* The writer gate (struct hs_group): wait until no other handle of this
- * process is in a group transaction, and enter. */
-static void
+ * process is in a group transaction, and enter.  -1, without waiting,
+ * when the thread in it is this one (a transaction begun on a second
+ * handle inside one on the first): it would wait for itself for ever. */
+static int
 gate_enter(struct oc_hall_store *st)
 {
 	struct hs_group *g = st->group;
 
 	pthread_mutex_lock(&g->sh.mu);
-	while (g->writing)
+	while (g->writing) {
+		if (pthread_equal(g->writer, pthread_self())) {
+			pthread_mutex_unlock(&g->sh.mu);
+			return -1;
+		}
 		pthread_cond_wait(&g->gate_cv, &g->sh.mu);
+	}
 	g->writing = true;
+	g->writer = pthread_self();
 	pthread_mutex_unlock(&g->sh.mu);
 	st->gated = true;
+	return 0;
 }
 
 /* Leave the gate if this handle is in it (a commit, a rollback, a BEGIN
@@ -716,8 +726,9 @@ oc_hall_begin(struct oc_hall_store *st, struct oc_err *err)
 			return rc;
 		/* still in it when SQLite rolled this handle's last
 		 * transaction back by itself and no rollback followed */
-		if (!st->gated)
-			gate_enter(st);
+		if (!st->gated && gate_enter(st) != 0)
+			return oc_err_set(err, OC_ESTORE, "database error: this thread "
+			    "is already in a hall transaction on another handle");
 	}
 	/* a BEGIN refused inside this handle's own transaction ends nothing:
 	 * the gate is left when that transaction ends */

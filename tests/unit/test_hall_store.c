@@ -607,6 +607,14 @@ test_writer_gate(void **state)
 	assert_int_equal(g.rc, 0);
 	assert_int_equal(g.busy_calls, 0);
 
+	/* a thread in a transaction that begins another on a second handle
+	 * is refused at once, instead of waiting at the gate for itself */
+	assert_int_equal(oc_hall_begin(f->st, NULL), 0);
+	assert_int_equal(oc_hall_begin(g.st, NULL), OC_ESTORE);
+	assert_int_equal(oc_hall_commit(f->st, NULL), 0);
+	assert_int_equal(oc_hall_begin(g.st, NULL), 0);
+	assert_int_equal(oc_hall_commit(g.st, NULL), 0);
+
 	/* a rollback, and a BEGIN after SQLite rolled back by itself,
 	 * leave the gate */
 	assert_int_equal(oc_hall_begin(f->st, NULL), 0);
