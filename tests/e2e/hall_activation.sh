@@ -213,8 +213,7 @@ R=$(api a1 POST registration/sms "{\"mobile\":\"$LOCAL\"}")
 expect_grep "a code to a local mobile" '"sent":true.*200$' "$(flat "$R")"
 R=$(api a1 POST registration/sms "{\"mobile\":\"$LOCAL\"}")
 expect_grep "resend within the cooldown → 429" "429$" "$(flat "$R")"
-code() { "$ONECERT" admin outbox --dir "$H" --to "$1" --json | grep -oE '验证码为[0-9]{6}' | tail -1 | grep -oE '[0-9]{6}'; }
-CODE=$(code "$LOCAL")
+CODE=$(sms_code "$LOCAL")
 [ -n "$CODE" ] || fail "the code is in the outbox"
 ok "the code is in the outbox"
 WRONG=$(printf '%06d' $(( (10#$CODE + 1) % 1000000 )))
@@ -232,12 +231,12 @@ expect_grep "after five wrong tries even the right code is refused" "重新获�
 sleep 3.2
 R=$(api a1 POST registration/sms "{\"mobile\":\"$LOCAL\"}")
 expect_grep "a new code after the cooldown" '"sent":true' "$(flat "$R")"
-CODE=$(code "$LOCAL")
+CODE=$(sms_code "$LOCAL")
 sleep 7.5 # the TTL is compared in whole seconds
 R=$(api a1 POST registration "$(reg "$CODE" "$LOCAL")")
 expect_grep "an expired code → 403" "过期.*403$" "$(flat "$R")"
 R=$(api a1 POST registration/sms "{\"mobile\":\"$LOCAL\"}")
-CODE=$(code "$LOCAL")
+CODE=$(sms_code "$LOCAL")
 R=$(api a1 POST registration "$(reg "$CODE" "$LOCAL2")")
 expect_grep "the code was sent to another number → 400" "不一致.*400$" "$(flat "$R")"
 R=$(api a1 POST registration "$(reg "$CODE" "$LOCAL")")

@@ -95,8 +95,7 @@ expect_grep "…and the draft's fields are as they were (nothing half-done)" '^�
 	"$(jget "$(body "$R")" "d['form']['contact']")"
 
 # --- 开通 and registration of company A -----------------------------------
-curl -sf "${C[@]}" -b "$T/jar.a1" -o "$T/form.pdf" "$URL/api/v1/applications/$APP/form.pdf" || fail "download the PDF"
-pdftoppm -jpeg -r 100 -jpegopt quality=75 -singlefile "$T/form.pdf" "$T/scan" || fail "render the scan"
+scan a1 "$APP" scan
 R=$(upload a1 "$APP" "$T/scan.jpg")
 expect_grep "the scan is uploaded" '"qr":"match".*200$' "$(flat "$R")"
 R=$(api a1 POST "applications/$APP/submit")
@@ -113,7 +112,7 @@ R=$(api rev POST "review/applications/$APP/decision" '{"decision":"approve"}')
 expect_grep "the reviewer approves" '"state":"approved".*200$' "$(flat "$R")"
 R=$(api a1 POST registration/sms "{\"mobile\":\"$LOCAL\"}")
 expect_grep "an SMS code" '"sent":true' "$(flat "$R")"
-CODE=$(outbox "$LOCAL" | grep -oE '验证码为[0-9]{6}' | tail -1 | grep -oE '[0-9]{6}')
+CODE=$(sms_code "$LOCAL")
 [ -n "$CODE" ] || fail "the code is in the outbox"
 REG="{\"region\":\"local\",\"economic_type\":\"有限责任公司\",\"district\":\"浦东新区\",\"license_no\":\"$USCC\",\"nickname\":\"浦江主证书\",\"holder\":\"张三\",\"holder_mobile\":\"$LOCAL\",\"code\":\"CODE\"}"
 R=$(api a1 POST registration "${REG/CODE/$CODE}")
@@ -156,8 +155,7 @@ expect_grep "…and the draft's fields are as they were" '^\["甲"\]$' \
 R=$(api b1 POST applications "$(open_form "$USCC_B" "$LOCAL_B")")
 BAPP=$(body "$R" | sed -nE 's/.*"id":([0-9]+).*/\1/p')
 [ -n "$BAPP" ] || { echo "$R" >&2; fail "company B's 开通 draft"; }
-curl -sf "${C[@]}" -b "$T/jar.b1" -o "$T/form-b.pdf" "$URL/api/v1/applications/$BAPP/form.pdf" || fail "download B's PDF"
-pdftoppm -jpeg -r 100 -jpegopt quality=75 -singlefile "$T/form-b.pdf" "$T/scan-b" || fail "render B's scan"
+scan b1 "$BAPP" scan-b
 R=$(upload b1 "$BAPP" "$T/scan-b.jpg")
 expect_grep "B's scan is uploaded" '"qr":"match".*200$' "$(flat "$R")"
 R=$(api b1 POST "applications/$BAPP/submit")
@@ -174,8 +172,7 @@ expect_grep "…and sees the whole reason" "\"reason\":\"$REASON\"" "$(flat "$R"
 R=$(api b1 POST applications "$(open_form "$USCC_B" "$LOCAL_B")")
 BAPP=$(body "$R" | sed -nE 's/.*"id":([0-9]+).*/\1/p')
 [ -n "$BAPP" ] || { echo "$R" >&2; fail "company B's second 开通 draft"; }
-curl -sf "${C[@]}" -b "$T/jar.b1" -o "$T/form-b.pdf" "$URL/api/v1/applications/$BAPP/form.pdf" || fail "download B's PDF"
-pdftoppm -jpeg -r 100 -jpegopt quality=75 -singlefile "$T/form-b.pdf" "$T/scan-b" || fail "render B's scan"
+scan b1 "$BAPP" scan-b
 R=$(upload b1 "$BAPP" "$T/scan-b.jpg")
 expect_grep "B's second scan is uploaded" '"qr":"match".*200$' "$(flat "$R")"
 R=$(api b1 POST "applications/$BAPP/submit")
@@ -184,7 +181,7 @@ R=$(api rev POST "review/applications/$BAPP/decision" '{"decision":"approve"}')
 expect_grep "the reviewer approves B" '"state":"approved".*200$' "$(flat "$R")"
 R=$(api b1 POST registration/sms "{\"mobile\":\"$LOCAL_B\"}")
 expect_grep "B's SMS code" '"sent":true' "$(flat "$R")"
-CODE=$(outbox "$LOCAL_B" | grep -oE '验证码为[0-9]{6}' | tail -1 | grep -oE '[0-9]{6}')
+CODE=$(sms_code "$LOCAL_B")
 [ -n "$CODE" ] || fail "B's code is in the outbox"
 WRONG=$(printf '%06d' $(( (10#$CODE + 1) % 1000000 )))
 REG_B="{\"region\":\"other\",\"economic_type\":\"有限责任公司\",\"province\":\"北京市\",\"city\":\"北京市\",\"district\":\"东城区\",\"license_no\":\"$USCC_B\",\"nickname\":\"燕山主证书\",\"holder\":\"钱七\",\"holder_mobile\":\"$LOCAL_B\",\"code\":\"CODE\"}"
@@ -231,7 +228,7 @@ expect_grep "the right code after the burst: the code is dead → 403" '"sms_cod
 sleep 1.1
 R=$(api b1 POST registration/sms "{\"mobile\":\"$LOCAL_B\"}")
 expect_grep "a new code" '"sent":true' "$(flat "$R")"
-CODE=$(outbox "$LOCAL_B" | grep -oE '验证码为[0-9]{6}' | tail -1 | grep -oE '[0-9]{6}')
+CODE=$(sms_code "$LOCAL_B")
 R=$(api b1 POST registration "${REG_B/CODE/$CODE}")
 expect_grep "提交注册 with the new code → registered" '"company_state":"registered".*200$' "$(flat "$R")"
 R=$(api b1 POST registration "${REG_B/CODE/$CODE}")

@@ -89,15 +89,13 @@ for u in a1 a2 a3 b1 c1 rev; do login "$u"; done
 ok "six certificates log in"
 
 # --- two companies walked to "registered" through the API ---------------
-code() { "$ONECERT" admin outbox --dir "$H" --to "$1" --json | grep -oE '验证码为[0-9]{6}' | tail -1 | grep -oE '[0-9]{6}'; }
 register() { # who uscc mobile
 	local r id
 	r=$(api "$1" POST applications "$(printf '{"legal_rep":"张三","license_no":"%s","contact":"李四","phone":"%s","medium":"SH-2026-0001"}' "$2" "$3")")
 	id=$(idof "$r")
 	[ -n "$id" ] || { echo "$r" >&2; fail "$1: activation draft"; }
-	curl -sf "${C[@]}" -b "$T/jar.$1" -o "$T/form-$1.pdf" "$URL/api/v1/applications/$id/form.pdf" || fail "$1: the PDF form"
-	pdftoppm -jpeg -r 100 -jpegopt quality=75 -singlefile "$T/form-$1.pdf" "$T/scan-$1" || fail "$1: render the scan"
-	r=$(put "$1" "applications/$id/scan" "$T/scan-$1.jpg" image/jpeg)
+	scan "$1" "$id" "form-$1"
+	r=$(put "$1" "applications/$id/scan" "$T/form-$1.jpg" image/jpeg)
 	[ "$(tail -1 <<<"$r")" = 200 ] || { echo "$r" >&2; fail "$1: upload the scan"; }
 	r=$(api "$1" POST "applications/$id/submit")
 	[ "$(tail -1 <<<"$r")" = 200 ] || { echo "$r" >&2; fail "$1: submit"; }
@@ -105,13 +103,13 @@ register() { # who uscc mobile
 	[ "$(tail -1 <<<"$r")" = 200 ] || { echo "$r" >&2; fail "$1: approval"; }
 	r=$(api "$1" POST registration/sms "{\"mobile\":\"$3\"}")
 	[ "$(tail -1 <<<"$r")" = 200 ] || { echo "$r" >&2; fail "$1: SMS code"; }
-	r=$(api "$1" POST registration "$(printf '{"region":"local","economic_type":"有限责任公司","district":"浦东新区","license_no":"%s","nickname":"主证书","holder":"张三","holder_mobile":"%s","code":"%s"}' "$2" "$3" "$(code "$3")")")
+	r=$(api "$1" POST registration "$(printf '{"region":"local","economic_type":"有限责任公司","district":"浦东新区","license_no":"%s","nickname":"主证书","holder":"张三","holder_mobile":"%s","code":"%s"}' "$2" "$3" "$(sms_code "$3")")")
 	expect_grep "$1: 开通 → review → 注册: registered" '"company_state":"registered".*"is_main":true.*200$' "$(flat "$r")"
 }
 register a1 "$USCC" "$LOCAL"
 register b1 "$USCC_B" "$LOCAL2"
 cp "$T/form-a1.pdf" "$T/good.pdf"
-cp "$T/scan-a1.jpg" "$T/good.jpg"
+cp "$T/form-a1.jpg" "$T/good.jpg"
 
 # --- the catalogue -------------------------------------------------------
 R=$(curl -s -w '\n%{http_code}' "${C[@]}" "$URL/api/v1/matters")

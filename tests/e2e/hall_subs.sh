@@ -110,8 +110,7 @@ expect_grep "/me carries status and holder" '^\["active", "", "", null\]$' \
 R=$(api a1 POST applications "{\"legal_rep\":\"张三\",\"license_no\":\"$USCC\",\"contact\":\"李四\",\"phone\":\"$LOCAL\",\"medium\":\"SH-2026-000123\"}")
 APP=$(body "$R" | sed -nE 's/.*"id":([0-9]+).*/\1/p')
 [ -n "$APP" ] || { echo "$R" >&2; fail "the 开通 draft"; }
-curl -sf "${C[@]}" -b "$T/jar.a1" -o "$T/form.pdf" "$URL/api/v1/applications/$APP/form.pdf" || fail "download the PDF"
-pdftoppm -jpeg -r 100 -jpegopt quality=75 -singlefile "$T/form.pdf" "$T/scan" || fail "render the scan"
+scan a1 "$APP" scan
 R=$(upload a1 "$APP" "$T/scan.jpg")
 expect_grep "the scan is uploaded" '"qr":"match".*200$' "$(flat "$R")"
 R=$(api a1 POST "applications/$APP/submit")
@@ -120,7 +119,7 @@ R=$(api rev POST "review/applications/$APP/decision" '{"decision":"approve"}')
 expect_grep "the reviewer approves" '"state":"approved".*200$' "$(flat "$R")"
 R=$(api a1 POST registration/sms "{\"mobile\":\"$LOCAL\"}")
 expect_grep "an SMS code" '"sent":true' "$(flat "$R")"
-CODE=$(outbox "$LOCAL" | grep -oE '验证码为[0-9]{6}' | tail -1 | grep -oE '[0-9]{6}')
+CODE=$(sms_code "$LOCAL")
 [ -n "$CODE" ] || fail "the code is in the outbox"
 R=$(api a1 POST registration "{\"region\":\"local\",\"economic_type\":\"有限责任公司\",\"district\":\"浦东新区\",\"license_no\":\"$USCC\",\"nickname\":\"浦江主证书\",\"holder\":\"张三\",\"holder_mobile\":\"$LOCAL\",\"code\":\"$CODE\"}")
 expect_grep "提交注册 → registered, a1 is the main certificate" '"company_state":"registered".*"is_main":true.*200$' "$(flat "$R")"

@@ -75,11 +75,6 @@ declare -A CSRF
 body() { head -n -1 <<<"$1"; }
 jget() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"; }
 idof() { body "$1" | sed -nE 's/.*"id":([0-9]+).*/\1/p'; }
-# scan WHO ID NAME: the application's PDF, printed and scanned (pdftoppm)
-scan() {
-	curl -sf "${C[@]}" -b "$T/jar.$1" -o "$T/$3.pdf" "$URL/api/v1/applications/$2/form.pdf" || fail "download the PDF of $2"
-	pdftoppm -jpeg -r 100 -jpegopt quality=75 -singlefile "$T/$3.pdf" "$T/$3" || fail "render the scan of $2"
-}
 outbox() { "$ONECERT" admin outbox --dir "$H" --to "$1" --json; }
 
 # --- company A: 开通, review, registration, a sub certificate ------------
@@ -95,7 +90,7 @@ expect_grep "开通: submitted" '"state":"submitted"' "$(flat "$R")"
 R=$(api rev POST "review/applications/$OPEN/decision" '{"decision":"approve"}')
 expect_grep "开通: approved" '"state":"approved".*200$' "$(flat "$R")"
 R=$(api a1 POST registration/sms "{\"mobile\":\"$LOCAL\"}")
-CODE=$(outbox "$LOCAL" | grep -oE '验证码为[0-9]{6}' | tail -1 | grep -oE '[0-9]{6}')
+CODE=$(sms_code "$LOCAL")
 [ -n "$CODE" ] || fail "the SMS code is in the outbox"
 R=$(api a1 POST registration "{\"region\":\"local\",\"economic_type\":\"有限责任公司\",\"district\":\"浦东新区\",\"license_no\":\"$USCC\",\"nickname\":\"浦江主证书\",\"holder\":\"张三\",\"holder_mobile\":\"$LOCAL\",\"code\":\"$CODE\"}")
 expect_grep "company A is registered with a1 as its main certificate" '"company_state":"registered".*"is_main":true.*200$' "$(flat "$R")"

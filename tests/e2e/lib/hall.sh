@@ -31,3 +31,14 @@ upload() {
 }
 # flat TEXT — on one line (for expect_grep on a body and its status)
 flat() { tr -d '\n' <<<"$1"; }
+# scan WHO APP_ID NAME — the application's PDF form ($T/NAME.pdf), printed,
+# signed and "scanned" by pdftoppm into $T/NAME.jpg
+scan() {
+	curl -sf "${C[@]}" -b "$T/jar.$1" -o "$T/$3.pdf" "$URL/api/v1/applications/$2/form.pdf" || fail "download the PDF of $2"
+	pdftoppm -jpeg -r 100 -jpegopt quality=75 -singlefile "$T/$3.pdf" "$T/$3" || fail "render the scan of $2"
+}
+# sms_code MOBILE — the last SMS code sent to MOBILE, from the hall's outbox
+# (uses ONECERT and H, the hall's folder)
+sms_code() {
+	"$ONECERT" admin outbox --dir "$H" --to "$1" --json | grep -oE '验证码为[0-9]{6}' | tail -1 | grep -oE '[0-9]{6}'
+}
