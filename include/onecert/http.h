@@ -96,6 +96,18 @@ struct oc_http_config {
 	int queue_max;
 };
 
+/* Fixed malloc thresholds for a serving process (glibc; nothing
+ * elsewhere): glibc gives the free top of a heap back to the kernel as
+ * soon as it passes M_TRIM_THRESHOLD (128 KiB at first), with
+ * madvise(MADV_DONTNEED) in a thread's arena, and the next request faults
+ * the same pages in again.  Each worker's SQLite connection frees and
+ * re-allocates its page cache whenever another connection has committed,
+ * so under load this churn cost 6–11 % of `ca serve`'s CPU and 10 page
+ * faults per hall login (bench/README.md, "RA API issuance, 2026-12-05",
+ * "Logins, fourth round").  Call once at start-up, before any fork or
+ * thread (children inherit it). */
+void oc_http_malloc_tune(void);
+
 /* Caller owns the result.  Binds the listeners (so a busy port fails here,
  * with a clear message) but serves nothing until run. */
 struct oc_http_server *oc_http_server_new(const struct oc_http_config *cfg,

@@ -16,9 +16,6 @@
  */
 #include <errno.h>
 #include <grp.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <pthread.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -304,26 +301,6 @@ split_host(const char *addr, char *host, size_t cap)
 	}
 }
 
-/* glibc gives the free top of a heap back to the kernel as soon as it
- * passes M_TRIM_THRESHOLD (128 KiB at first): in a thread's arena with
- * madvise(MADV_DONTNEED), whose TLB shoot-down interrupts every core
- * running one of our threads, and the next request faults the same pages
- * in again.  Under RA API issuance each worker's SQLite connection frees
- * and re-allocates its page cache whenever another connection has
- * committed (every group commit), so this churn cost 6–11 % of the
- * service's CPU (bench/README.md, "RA API issuance, 2026-12-05").  Fixed
- * thresholds keep that memory in the arenas: the service's heap stays at
- * its working size instead of shrinking between requests.  Set before the
- * signer processes are forked, so they inherit it. */
-static void
-malloc_tune(void)
-{
-#ifdef __GLIBC__
-	mallopt(M_MMAP_THRESHOLD, 1 << 20);
-	mallopt(M_TRIM_THRESHOLD, 16 << 20);
-#endif
-}
-
 int
 oc_ca_serve(const struct oc_ca_serve_opts *o, struct oc_err *err)
 {
@@ -369,7 +346,7 @@ oc_ca_serve(const struct oc_ca_serve_opts *o, struct oc_err *err)
 		workers = 1;
 
 	/* 3. every fork before any thread */
-	malloc_tune();
+	oc_http_malloc_tune();   /* before the signers are forked */
 	s.ncas = (int)workers + 1;
 	if ((s.cas = calloc((size_t)s.ncas, sizeof(*s.cas))) == NULL) {
 		rc = oc_err_set(err, OC_ENOMEM, "out of memory");

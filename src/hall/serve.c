@@ -10,7 +10,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,23 +230,6 @@ unload(struct hall *h)
 	oc_config_free(h->cfg);
 }
 
-/* Fixed malloc thresholds, as `onecert ca serve` sets them (malloc_tune,
- * src/ca/service.c): a login's transient allocations (the worker's SQLite
- * page cache, emptied whenever another connection has committed, which is
- * every login; the chain check's certificates) pushed each thread's heap
- * top past glibc's 128 KiB trim threshold, so every login gave the pages
- * back with madvise(MADV_DONTNEED) and faulted them in again: about 11
- * page faults per login against nginx's one (bench/README.md, "Logins,
- * fourth round"). */
-static void
-malloc_tune(void)
-{
-#ifdef __GLIBC__
-	mallopt(M_MMAP_THRESHOLD, 1 << 20);
-	mallopt(M_TRIM_THRESHOLD, 16 << 20);
-#endif
-}
-
 int
 oc_hall_serve(const struct oc_hall_serve_opts *o, struct oc_err *err)
 {
@@ -263,7 +245,7 @@ oc_hall_serve(const struct oc_hall_serve_opts *o, struct oc_err *err)
 	int rc;
 
 	memset(&h, 0, sizeof(h));
-	malloc_tune();
+	oc_http_malloc_tune();
 	if ((rc = load(&h, o->dir, err)) != 0)
 		goto out;
 	/* create / migrate the database before serving */

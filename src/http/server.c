@@ -26,6 +26,9 @@
  * connections.
  */
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -1129,4 +1132,13 @@ oc_http_server_free(struct oc_http_server *srv)
 	free(srv->stats);
 	free(srv->name);
 	free(srv);
+}
+
+void
+oc_http_malloc_tune(void)
+{
+#ifdef __GLIBC__
+	mallopt(M_MMAP_THRESHOLD, 1 << 20);
+	mallopt(M_TRIM_THRESHOLD, 16 << 20);
+#endif
 }

@@ -152,14 +152,18 @@ expect_grep "…and the draft's fields are as they were" '^\["甲"\]$' \
 	"$(jget "$(body "$R")" "sorted(set(v for v in d['form'].values() if v != '1' and v != '2026-01-01'))")"
 
 # --- company B: 开通 approved, registration with a burst of wrong codes --
-R=$(api b1 POST applications "$(open_form "$USCC_B" "$LOCAL_B")")
-BAPP=$(body "$R" | sed -nE 's/.*"id":([0-9]+).*/\1/p')
-[ -n "$BAPP" ] || { echo "$R" >&2; fail "company B's 开通 draft"; }
-scan b1 "$BAPP" scan-b
-R=$(upload b1 "$BAPP" "$T/scan-b.jpg")
-expect_grep "B's scan is uploaded" '"qr":"match".*200$' "$(flat "$R")"
-R=$(api b1 POST "applications/$BAPP/submit")
-expect_grep "B submits" '"state":"submitted".*200$' "$(flat "$R")"
+# b_submits WHAT — company B's 开通: a draft, its scan, 保存提交 (BAPP)
+b_submits() {
+	R=$(api b1 POST applications "$(open_form "$USCC_B" "$LOCAL_B")")
+	BAPP=$(body "$R" | sed -nE 's/.*"id":([0-9]+).*/\1/p')
+	[ -n "$BAPP" ] || { echo "$R" >&2; fail "company B's $1 开通 draft"; }
+	scan b1 "$BAPP" scan-b
+	R=$(upload b1 "$BAPP" "$T/scan-b.jpg")
+	expect_grep "B's $1 scan is uploaded" '"qr":"match".*200$' "$(flat "$R")"
+	R=$(api b1 POST "applications/$BAPP/submit")
+	expect_grep "B submits ($1)" '"state":"submitted".*200$' "$(flat "$R")"
+}
+b_submits first
 # a rejection whose reason is longer than the SMS quotes (300 bytes) and
 # cut there inside a character: the contact is still told
 REASON="1$(printf '章%.0s' $(seq 110))"
@@ -169,14 +173,7 @@ expect_grep "…and B's contact is told by SMS, the reason cut between character
 	"未通过审核，原因：1$(printf '章%.0s' $(seq 99))\"" "$(outbox "$LOCAL_B")"
 R=$(api b1 GET "applications/$BAPP")
 expect_grep "…and sees the whole reason" "\"reason\":\"$REASON\"" "$(flat "$R")"
-R=$(api b1 POST applications "$(open_form "$USCC_B" "$LOCAL_B")")
-BAPP=$(body "$R" | sed -nE 's/.*"id":([0-9]+).*/\1/p')
-[ -n "$BAPP" ] || { echo "$R" >&2; fail "company B's second 开通 draft"; }
-scan b1 "$BAPP" scan-b
-R=$(upload b1 "$BAPP" "$T/scan-b.jpg")
-expect_grep "B's second scan is uploaded" '"qr":"match".*200$' "$(flat "$R")"
-R=$(api b1 POST "applications/$BAPP/submit")
-expect_grep "B submits again" '"state":"submitted".*200$' "$(flat "$R")"
+b_submits second
 R=$(api rev POST "review/applications/$BAPP/decision" '{"decision":"approve"}')
 expect_grep "the reviewer approves B" '"state":"approved".*200$' "$(flat "$R")"
 R=$(api b1 POST registration/sms "{\"mobile\":\"$LOCAL_B\"}")
