@@ -19,12 +19,23 @@
  *     i.e. once it is durably stored;
  *  4. untimed: check that the store holds N enterprise certificates, that
  *     one of them chains to the CA, and that the audit hash chain still
- *     verifies.
+ *     verifies;
+ *  5. timed, --sign-seconds S (default 3; 0 skips it): the CA signature
+ *     alone, the part of a certificate that the token sets the price of.
+ *     The TBS of one issued certificate is signed again and again by
+ *     every thread for S seconds, first through each handle's signer
+ *     process (what the engine pays: round trip, the signer's policy check,
+ *     the token), then by the issuing key opened in this process the way
+ *     the signer process opens it (oc__keys_open: the token's session copy
+ *     of the key; for SM2 the unwrapped key in memory), one per thread.
+ *     Every signature is checked once against the CA's public key before
+ *     the timing starts.
  *
  * Prints one line that bench/run reads:
  *   result algo=ec ee_key=ecdsa-p256 ca_key=ecdsa-p256 n=… threads=… batch=…
  *          seconds=… certs_per_s=… cpu_seconds=… certs_per_cpu_s=…
  *          cpu_busy=… stored=… audit_rows=…
+ *          remote_signs_per_s=… token_signs_per_s=… token_cpu_us=…
  * cpu_seconds is the CPU time the timed part took in this process (all
  * threads) and in its signer processes, certs_per_cpu_s = n / cpu_seconds;
  * cpu_busy is the share of all cores' time the machine spent busy during
@@ -57,6 +68,7 @@
 #include "onecert/pki.h"
 #include "onecert/signer.h"
 #include "onecert/store.h"
+#include "ca/ca_int.h"
 
 #define MAX_THREADS 16
 #define ENROLL_CHUNK 1000
@@ -73,8 +85,9 @@ static struct {
 	int threads;
 	int batch;
 	int keys;
+	int sign_seconds;
 	bool quiet;
-} opt = { .n = 0, .threads = 2, .batch = 256, .keys = 0 };
+} opt = { .n = 0, .threads = 2, .batch = 256, .keys = 0, .sign_seconds = 3 };
 
 static struct csr_pem *csrs;
 static long long *enrollments;
@@ -414,8 +427,10 @@ count_cb(const struct oc_cert_rec *r, void *arg)
 	return 0;
 }
 
+/* The leaf's to-be-signed bytes are put in *tbs (caller frees). */
 static void
-check_store(struct oc_ca *ca, long long *stored, long long *audit_rows)
+check_store(struct oc_ca *ca, long long *stored, long long *audit_rows,
+    unsigned char **tbs, size_t *tbslen)
 {
 	struct oc_cert_filter f = { .with_der = true };
 	struct count_arg c = { 0, NULL, 0 };
@@ -435,12 +450,98 @@ check_store(struct oc_ca *ca, long long *stored, long long *audit_rows)
 	sk_X509_push(untrusted, oc_ca_get0_issuing(ca));
 	if (oc_chain_verify(leaf, untrusted, anchors, NULL, 0, 0, &err) != 0)
 		die_err("a stored certificate does not chain to the CA", &err);
+	{
+		unsigned char *p = NULL;
+		int n = i2d_re_X509_tbs(leaf, &p);
+
+		if (n <= 0)
+			die("cannot encode a stored certificate's TBS");
+		*tbs = malloc((size_t)n);
+		if (*tbs == NULL)
+			die("out of memory");
+		memcpy(*tbs, p, (size_t)n);
+		*tbslen = (size_t)n;
+		OPENSSL_free(p);
+	}
 	X509_free(leaf);
 	free(c.der);
 	sk_X509_free(anchors);
 	sk_X509_free(untrusted);
 	if (oc_store_audit_verify(oc_ca_store(ca), audit_rows, &err) != 0)
 		die_err("audit chain", &err);
+}
+
+/* ---- 5. the CA signature alone ---- */
+
+struct signing {
+	pthread_t t;
+	struct oc_signer *s;
+	const unsigned char *tbs;
+	size_t tbslen;
+	double until;
+	long n;
+};
+
+static void *
+sign_loop(void *arg)
+{
+	struct signing *g = arg;
+	struct oc_err err;
+
+	pthread_barrier_wait(&start_line);
+	while (now_s() < g->until) {
+		unsigned char *sig = NULL;
+		size_t siglen = 0;
+
+		oc_err_clear(&err);
+		if (oc_signer_sign(g->s, g->tbs, g->tbslen, &sig, &siglen, &err) != 0)
+			die_err("signing the TBS", &err);
+		OPENSSL_free(sig);
+		g->n++;
+	}
+	return NULL;
+}
+
+/* Signatures per second by opt.threads threads, signer i on thread i, for
+ * opt.sign_seconds; *cpu_us gets the CPU time (this process and its
+ * children) per signature. */
+static double
+sign_rate(struct oc_signer **signers, EVP_PKEY *pub, const unsigned char *tbs,
+    size_t tbslen, double *cpu_us)
+{
+	struct signing g[MAX_THREADS];
+	struct oc_err err;
+	double start, secs, cpu0;
+	long total = 0;
+
+	for (int i = 0; i < opt.threads; i++) {
+		unsigned char *sig = NULL;
+		size_t siglen = 0;
+
+		oc_err_clear(&err);
+		if (oc_signer_sign(signers[i], tbs, tbslen, &sig, &siglen, &err) != 0)
+			die_err("signing the TBS", &err);
+		if (oc_verify_tbs(pub, tbs, tbslen, sig, siglen, &err) != 0)
+			die_err("the signature does not verify", &err);
+		OPENSSL_free(sig);
+	}
+	pthread_barrier_destroy(&start_line);
+	pthread_barrier_init(&start_line, NULL, (unsigned)opt.threads + 1);
+	cpu0 = cpu_seconds();
+	start = now_s();
+	for (int i = 0; i < opt.threads; i++) {
+		g[i] = (struct signing){ .s = signers[i], .tbs = tbs, .tbslen = tbslen,
+		    .until = start + opt.sign_seconds };
+		pthread_create(&g[i].t, NULL, sign_loop, &g[i]);
+	}
+	pthread_barrier_wait(&start_line);
+	for (int i = 0; i < opt.threads; i++) {
+		pthread_join(g[i].t, NULL);
+		total += g[i].n;
+	}
+	secs = now_s() - start;
+	*cpu_us = total > 0 ? (cpu_seconds() - cpu0) * 1e6 / (double)total : 0.0;
+	return (double)total / secs;
 }
 
 static void
@@ -455,7 +556,8 @@ usage(void)
 	    "  --threads  worker threads, each with its own CA handle (default 2)\n"
 	    "  --batch    certificates per oc_ca_issue_batch call (default 256);\n"
 	    "             0 = oc_ca_issue, one transaction per certificate\n"
-	    "  --keys     distinct subject key pairs (default: one per CSR; 64 for RSA)\n");
+	    "  --keys     distinct subject key pairs (default: one per CSR; 64 for RSA)\n"
+	    "  --sign-seconds  seconds of the CA-signature-only runs (default 3; 0: none)\n");
 	exit(2);
 }
 
@@ -470,6 +572,7 @@ main(int argc, char **argv)
 		{ "batch", required_argument, NULL, 'b' },
 		{ "keys", required_argument, NULL, 'k' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "sign-seconds", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct worker w[MAX_THREADS];
@@ -478,6 +581,9 @@ main(int argc, char **argv)
 	unsigned long long b0, t0, b1, t1;
 	long long stored = 0, audit_rows = 0;
 	double start, secs, cpu0, cpu;
+	double remote_rate = 0, remote_us = 0, token_rate = 0, token_us = 0;
+	unsigned char *tbs = NULL;
+	size_t tbslen = 0;
 	int c;
 
 	opt.algo = OC_ALGO_NONE;
@@ -493,11 +599,13 @@ main(int argc, char **argv)
 		case 'b': opt.batch = atoi(optarg); break;
 		case 'k': opt.keys = atoi(optarg); break;
 		case 'q': opt.quiet = true; break;
+		case 's': opt.sign_seconds = atoi(optarg); break;
 		default: usage();
 		}
 	}
 	if (opt.dir == NULL || opt.threads < 1 || opt.threads > MAX_THREADS ||
-	    opt.batch < 0 || opt.batch > OC_CA_BATCH_MAX || opt.n < 0 || opt.keys < 0)
+	    opt.batch < 0 || opt.batch > OC_CA_BATCH_MAX || opt.n < 0 || opt.keys < 0 ||
+	    opt.sign_seconds < 0)
 		usage();
 	oc_log_set_level(OC_LOG_WARN);
 	oc_err_clear(&err);
@@ -550,17 +658,48 @@ main(int argc, char **argv)
 	if (atomic_load(&failures) != 0 || atomic_load(&issued) != opt.n)
 		die("%d of %d certificates issued", atomic_load(&issued), opt.n);
 
-	check_store(w[0].ca, &stored, &audit_rows);
+	check_store(w[0].ca, &stored, &audit_rows, &tbs, &tbslen);
 	if (stored < opt.n)
 		die("the store holds %lld enterprise certificates, expected at least %d",
 		    stored, opt.n);
+	if (opt.sign_seconds > 0) {
+		struct oc_signer *rs[MAX_THREADS];
+		struct oc__keys keys[MAX_THREADS];
+		struct oc_signer *ts[MAX_THREADS];
+		struct oc_config *cfg;
+		EVP_PKEY *pub = X509_get0_pubkey(oc_ca_get0_issuing(w[0].ca));
+
+		if (!opt.quiet)
+			fprintf(stderr, "bench_issue: the CA signature alone, %d s through the "
+			    "signer processes, %d s in this process...\n",
+			    opt.sign_seconds, opt.sign_seconds);
+		for (int i = 0; i < opt.threads; i++)
+			rs[i] = oc_ca_signer(w[i].ca, "issuing");
+		remote_rate = sign_rate(rs, pub, tbs, tbslen, &remote_us);
+		snprintf(path, sizeof(path), "%s/ca.ini", opt.dir);
+		if ((cfg = oc_config_load(path, &err)) == NULL)
+			die_err("ca.ini", &err);
+		for (int i = 0; i < opt.threads; i++) {
+			if (oc__keys_open(opt.dir, cfg, &keys[i], &err) != 0)
+				die_err("opening the CA keys", &err);
+			ts[i] = keys[i].s[OC_KEY_ISSUING];
+		}
+		token_rate = sign_rate(ts, pub, tbs, tbslen, &token_us);
+		for (int i = 0; i < opt.threads; i++)
+			oc__keys_close(&keys[i]);
+		oc_config_free(cfg);
+	}
 	printf("result algo=%s ee_key=%s ca_key=%s n=%d threads=%d batch=%d "
 	    "seconds=%.3f certs_per_s=%.1f cpu_seconds=%.3f certs_per_cpu_s=%.1f "
-	    "cpu_busy=%.2f stored=%lld audit_rows=%lld\n",
+	    "cpu_busy=%.2f stored=%lld audit_rows=%lld "
+	    "remote_signs_per_s=%.1f remote_cpu_us=%.1f token_signs_per_s=%.1f "
+	    "token_cpu_us=%.1f\n",
 	    oc_algo_name(opt.algo), key_name(opt.algo, false), key_name(opt.algo, true),
 	    opt.n, opt.threads, opt.batch, secs, opt.n / secs, cpu,
 	    cpu > 0 ? opt.n / cpu : 0.0,
-	    t1 > t0 ? (double)(b1 - b0) / (double)(t1 - t0) : 0.0, stored, audit_rows);
+	    t1 > t0 ? (double)(b1 - b0) / (double)(t1 - t0) : 0.0, stored, audit_rows,
+	    remote_rate, remote_us, token_rate, token_us);
+	free(tbs);
 	for (int i = 0; i < opt.threads; i++)
 		oc_ca_close(w[i].ca);
 	for (int i = 0; i < opt.n; i++)
