@@ -266,3 +266,194 @@ hall.fileType = (file) => {
   if (/\.pdf$/i.test(file.name)) return 'application/pdf';
   return null;
 };
+
+// --- a paper application form on screen (activate.html, update.html) ------
+// What 主数字证书开通申请表 and 主数字证书更新申请表 share: the fields checked
+// as they are typed and all at once, ① 保存 (the draft made or updated, then
+// its PDF downloaded), ② the signed, sealed scan, ③ 保存提交, and 撤回 with a
+// confirmation in the page.  Both pages use the same element ids; the page
+// gives what differs:
+//   fields, checks[k](value) → '' or a message, value() → the fields to send,
+//   setForm(form), serverError(e, box), title ('主数字证书开通申请'),
+//   create (the API path that makes a new draft), submitted (the default
+//   status message), onSubmitted() (more to lock once submitted),
+//   onInput(k) (after a field changed), withdrawn() (after 撤回).
+// f.app is the application being filled in (null: none yet).
+hall.MAX_SCAN = 200 * 1024;
+hall.appForm = (p) => {
+  const f = { app: null, pdfForm: null };
+
+  // Every field checked; the first bad one focused.  true when all good.
+  f.checkAll = () => {
+    let first = null;
+    for (const k of p.fields) {
+      const msg = p.checks[k](hall.$(k).value.trim());
+      hall.fieldError(hall.$(k), msg);
+      if (msg && !first) first = hall.$(k);
+    }
+    if (first) first.focus();
+    return !first;
+  };
+  // The PDF on paper no longer matches the fields on screen.
+  f.showStale = () => {
+    hall.$('stale').hidden = !(f.pdfForm && JSON.stringify(p.value()) !== f.pdfForm);
+  };
+  f.showApp = () => {
+    const app = f.app, draft = app && app.state === 'draft';
+    hall.$('step1').classList.toggle('done', !!(draft && f.pdfForm));
+    for (const id of ['step2', 'step3']) hall.$(id).classList.toggle('locked', !draft);
+    hall.$('upload-locked').hidden = !!draft;
+    hall.$('scan').disabled = !draft;
+    hall.$('submit').disabled = !draft;
+    if (app && app.has_scan) {
+      const q = hall.qr(app.qr);
+      hall.$('qr-badge').replaceChildren(hall.badge(q));
+      hall.$('qr-text').textContent = q.cls === 'ok' ? '' : q.long;
+      hall.$('qr').hidden = false;
+      hall.$('step2').classList.add('done');
+      const img = hall.$('scan-preview');
+      img.src = '/api/v1/applications/' + app.id + '/scan?v=' + encodeURIComponent(app.scan_size + '-' + Date.now());
+      img.hidden = false;
+    }
+  };
+  // Submitted: the status and the form, read only.
+  f.showSubmitted = (message) => {
+    const app = f.app;
+    hall.$('status-msg').textContent = message || p.submitted;
+    hall.text('submitted-at', hall.timeCN(app.submitted_at));
+    hall.text('deadline', hall.timeCN(app.deadline));
+    hall.$('status').hidden = false;
+    hall.$('fields').disabled = true;
+    if (p.onSubmitted) p.onSubmitted();
+    hall.$('steps').hidden = true;
+    hall.$('intro').hidden = true;
+    hall.$('form-card').querySelector('h2').textContent = '申请内容';
+    hall.$('form-card').classList.add('readonly');
+    hall.$('form-card').hidden = false;
+    if (app.has_scan) {
+      hall.$('form-card').append(hall.el('div', { class: 'step' },
+        hall.el('h3', {}, '申请表扫描件 ', hall.badge(hall.qr(app.qr))),
+        hall.el('img', { class: 'scan-preview', alt: '已上传的申请表扫描件', src: '/api/v1/applications/' + app.id + '/scan' })));
+    }
+  };
+  f.blocked = (msg) => {
+    hall.$('blocked-msg').textContent = msg;
+    hall.$('blocked').hidden = false;
+  };
+  // The application the server last had for this company: true when the
+  // form is to be filled in (a draft of ours, or a new one starting from a
+  // rejected or withdrawn application's fields); otherwise the page says why
+  // not, or shows the submitted application read only.
+  f.resume = (app) => {
+    f.app = app;
+    if (app && (app.state === 'draft' || app.state === 'submitted') && !app.mine) {
+      f.blocked(app.state === 'submitted'
+        ? '贵企业已有一份' + p.title + '正在审核（由另一张数字证书提交，处理期限 ' + hall.timeCN(app.deadline) + '），请勿重复申请。'
+        : '贵企业的另一张数字证书正在填写' + p.title + '，请勿重复申请；如需由本证书申请，请先由该证书撤回。');
+      return false;
+    }
+    if (app) p.setForm(app.form);
+    if (app && app.state === 'submitted') { f.showSubmitted(); return false; }
+    if (app && app.state !== 'draft') {
+      if (app.state === 'rejected') {
+        hall.$('rejected-reason').textContent = app.reason || '（未填写）';
+        hall.$('rejected').hidden = false;
+      }
+      f.app = null;
+    }
+    return true;
+  };
+
+  for (const k of p.fields) {
+    const input = hall.$(k);
+    hall.checkOnBlur(input, p.checks[k]);
+    input.addEventListener(input.tagName === 'SELECT' ? 'change' : 'input', () => {
+      if (k === 'license_no' && /[a-z]/.test(input.value)) {
+        const at = input.selectionStart; input.value = input.value.toUpperCase(); input.setSelectionRange(at, at);
+      }
+      if (p.onInput) p.onInput(k);
+      if (input.classList.contains('invalid')) hall.fieldError(input, p.checks[k](input.value.trim()));
+      f.showStale();
+    });
+  }
+
+  // ① save the draft (create or update), then download its PDF
+  hall.$('save').addEventListener('click', async () => {
+    const btn = hall.$('save'), box = hall.$('save-error');
+    hall.hide(box);
+    if (!f.checkAll()) { hall.showError(box, '请按提示修改填写内容'); return; }
+    const form = p.value();
+    btn.disabled = true;
+    try {
+      const app = f.app;
+      if (app && app.state === 'draft') f.app = await hall.api('PUT', 'applications/' + app.id, form);
+      else f.app = await hall.api('POST', p.create, form);
+      hall.download('/api/v1/applications/' + f.app.id + '/form.pdf', p.title + '表-' + f.app.id + '.pdf');
+      f.pdfForm = JSON.stringify(form);
+      hall.$('saved').textContent = '已保存，申请表正在下载';
+      hall.$('saved').hidden = false;
+      f.showStale();
+      f.showApp();
+    } catch (e) {
+      p.serverError(e, box);
+    } finally { btn.disabled = false; }
+  });
+
+  // ② the scan: JPEG, at most 200 KB, checked here and by the server
+  hall.$('scan').addEventListener('change', async () => {
+    const input = hall.$('scan');
+    const file = input.files[0];
+    hall.fieldError(input, '');
+    if (!file) return;
+    hall.$('scan-name').textContent = file.name + '（' + Math.max(1, Math.round(file.size / 1024)) + 'KB）';
+    if (file.type && file.type !== 'image/jpeg') { hall.fieldError(input, '请上传JPG格式的扫描件（' + file.name + ' 不是JPG图片）'); input.value = ''; return; }
+    if (file.size > hall.MAX_SCAN) { hall.fieldError(input, '图片最大不超过200KB（该文件 ' + Math.ceil(file.size / 1024) + 'KB），请降低扫描分辨率或画质后重试'); input.value = ''; return; }
+    if (file.size === 0) { hall.fieldError(input, '文件为空，请重新选择'); input.value = ''; return; }
+    input.disabled = true;
+    hall.$('qr-badge').replaceChildren(hall.badge({ cls: 'info', text: '正在上传并核验…' }));
+    hall.$('qr-text').textContent = ''; hall.$('qr').hidden = false;
+    try {
+      f.app = await hall.upload('PUT', 'applications/' + f.app.id + '/scan', file, 'image/jpeg');
+      hall.$('scan-name').textContent = '已上传：' + file.name + '（' + Math.max(1, Math.round(file.size / 1024)) + 'KB）';
+      f.showApp();
+    } catch (e) {
+      const app = f.app;
+      hall.$('qr').hidden = !(app && app.has_scan);
+      if (app && app.has_scan) f.showApp();
+      hall.fieldError(input, e.status === 0 ? '上传中断：请确认图片为JPG格式、不超过200KB，然后重试' : e.message);
+    } finally { input.disabled = false; input.value = ''; }
+  });
+
+  // ③ 保存提交: the fields and the submission in one request
+  hall.$('submit').addEventListener('click', async () => {
+    const btn = hall.$('submit'), box = hall.$('submit-error');
+    hall.hide(box);
+    if (!f.checkAll()) { hall.showError(box, '请按提示修改填写内容'); return; }
+    if (!f.app || !f.app.has_scan) { hall.showError(box, '请先上传签字盖章后的申请表扫描件'); return; }
+    btn.disabled = true;
+    try {
+      f.app = await hall.api('POST', 'applications/' + f.app.id + '/submit', p.value());
+      window.scrollTo(0, 0);
+      f.showSubmitted(f.app.message);
+    } catch (e) {
+      p.serverError(e, box);
+      btn.disabled = false;
+    }
+  });
+
+  // 撤回, with a confirmation in the page
+  hall.$('withdraw').addEventListener('click', () => { hall.$('withdraw-actions').hidden = true; hall.$('withdraw-confirm').hidden = false; });
+  hall.$('withdraw-no').addEventListener('click', () => { hall.$('withdraw-confirm').hidden = true; hall.$('withdraw-actions').hidden = false; });
+  hall.$('withdraw-yes').addEventListener('click', async () => {
+    const btn = hall.$('withdraw-yes');
+    btn.disabled = true;
+    try {
+      await hall.api('POST', 'applications/' + f.app.id + '/withdraw');
+      p.withdrawn();
+    } catch (e) {
+      hall.showError(hall.$('withdraw-error'), e.message);
+      btn.disabled = false;
+    }
+  });
+  return f;
+};
