@@ -54,6 +54,10 @@ struct oc_hall_account {
 	time_t requested_at;
 	char decided_by[43];        /* serial of the certificate that decided */
 	char reason[256];           /* why a request was refused */
+	time_t removed_at;          /* when the company last removed it from its
+	                               sub certificates; 0 when never, or once
+	                               approved again since (it may ask again,
+	                               and is pending or refused meanwhile) */
 };
 
 struct oc_hall_session {
@@ -214,6 +218,27 @@ int oc_hall_app_submit(struct oc_hall_store *st, long long id, time_t now, time_
  * submission leaves the draft's fields as they were. */
 int oc_hall_app_submit_form(struct oc_hall_store *st, long long id, const char *form_json,
 	time_t now, time_t deadline, const char *qr, struct oc_err *err);
+/* Bounds on a company's matter applications (hall.matter_draft_max,
+ * hall.matter_daily_max in docs/config.md); 0: no bound.  Only the
+ * applications of the company's active certificates count: suspending or
+ * removing a sub certificate that filled the company's bound frees it. */
+struct oc_hall_matter_bounds {
+	long draft_max;             /* unsubmitted drafts at once */
+	long daily_max;             /* created in the last 24 hours */
+};
+/* Which bound oc_hall_matter_app_create met. */
+struct oc_hall_matter_refusal {
+	char which[8];              /* "draft" or "daily"; "" when none */
+	long limit;
+	time_t retry_at;            /* daily: when one more may be created */
+};
+/* oc_hall_app_create for a matter application, with the company's bounds
+ * counted in the same transaction, so that racing requests cannot pass
+ * them together.  OC_ECONFLICT with *ref filled (nothing stored) when a
+ * bound is met. */
+int oc_hall_matter_app_create(struct oc_hall_store *st, struct oc_hall_application *app,
+	const struct oc_hall_matter_bounds *b, time_t now, struct oc_hall_matter_refusal *ref,
+	struct oc_err *err);
 /* draft|submitted → withdrawn (company back to none). */
 int oc_hall_app_withdraw(struct oc_hall_store *st, long long id, time_t now,
 	struct oc_err *err);
@@ -280,6 +305,17 @@ int oc_hall_account_move_grants(struct oc_hall_store *st, long long id, long lon
 	const char *from_csv, const char *role_from_csv, const char *status, const char *role,
 	const char *by_serial, const char *reason, const char *const *codes, size_t n,
 	struct oc_err *err);
+/* A sub certificate the company suspended or removed loses what it had in
+ * flight that it can no longer be trusted with: its open 主数字证书更新
+ * application (whatever its state: approving it would hand the company to
+ * a certificate the company has just distrusted, and it holds the
+ * company's one update slot) and, when removed, its matter drafts (which
+ * nobody else may finish or withdraw).  Submitted matter applications stay
+ * with the reviewers: they were filed while the certificate was trusted.
+ * Call inside the transaction of the move; *n gets how many were
+ * withdrawn. */
+int oc_hall_account_withdraw_open(struct oc_hall_store *st, long long account_id,
+	bool removed, time_t now, int *n, struct oc_err *err);
 /* The sub request (状态 pending) with holder, mobile and note. */
 int oc_hall_account_request_sub(struct oc_hall_store *st, long long id, const char *holder,
 	const char *mobile, const char *note, time_t now, struct oc_err *err);

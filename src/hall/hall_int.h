@@ -34,6 +34,9 @@ struct hall {
 	long scan_max;                  /* bytes (图片最大不超过200KB) */
 	long sms_ttl, sms_cooldown;     /* s */
 	long sms_max_tries;
+	/* a company's matter applications: no certificate of it can fill the
+	 * database (docs/config.md hall.matter_draft_max, matter_daily_max) */
+	struct oc_hall_matter_bounds matter_bounds;
 	json_t *matters;                /* the matter catalogue (matters.c) */
 	json_t *guides;                 /* the guides (guides.c) */
 };

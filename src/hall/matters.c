@@ -833,7 +833,9 @@ static void
 app_create(struct mreq *r)
 {
 	struct hall_call *c = r->c;
+	struct oc_hall_matter_refusal ref;
 	struct oc_err err;
+	time_t now = time(NULL);
 	json_t *body, *form;
 	char *s;
 
@@ -855,8 +857,21 @@ app_create(struct mreq *r)
 	snprintf(r->a->form, sizeof(r->a->form), "%s", s);
 	free(s);
 	oc_err_clear(&err);
-	if (oc_hall_app_create(c->st, r->a, &err) != 0)
-		return oc_http_reply_err(c->req, &err);
+	if (oc_hall_matter_app_create(c->st, r->a, &c->h->matter_bounds, now, &ref, &err) != 0) {
+		if (ref.which[0] == '\0')
+			return oc_http_reply_err(c->req, &err);
+		/* a bound: 409 while too many drafts are open (submitting
+		 * or withdrawing one frees room), 429 for too many started
+		 * in 24 hours (with when to try again) */
+		oc_log(OC_LOG_INFO, "hall.matter_bound", "company=%s bound=%s limit=%ld by=%s",
+		    r->co.org_code, ref.which, ref.limit, c->a.serial);
+		if (strcmp(ref.which, "draft") == 0)
+			return oc_http_reply_json(c->req, 409, json_pack("{s:{s:s, s:s, s:I}}", "error",
+			    "code", "too_many_drafts", "message", err.msg, "limit", (json_int_t)ref.limit));
+		return oc_http_reply_json(c->req, 429, json_pack("{s:{s:s, s:s, s:I, s:I}}", "error",
+		    "code", "too_many", "message", err.msg, "limit", (json_int_t)ref.limit,
+		    "retry_after", (json_int_t)(ref.retry_at > now ? ref.retry_at - now : 1)));
+	}
 	audit(r, "matter.create", json_object());
 	oc_http_reply_json(c->req, 201, app_json(c, r->matter, r->a));
 }

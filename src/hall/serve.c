@@ -191,7 +191,11 @@ load(struct hall *h, const char *dir, struct oc_err *err)
 	    &h->scan_max, err) != 0 ||
 	    oc_config_get_duration(h->cfg, "hall", "sms_ttl", 600, &h->sms_ttl, err) != 0 ||
 	    oc_config_get_duration(h->cfg, "hall", "sms_cooldown", 60, &h->sms_cooldown, err) != 0 ||
-	    oc_config_get_long(h->cfg, "hall", "sms_max_tries", 5, 1, 100, &h->sms_max_tries, err) != 0)
+	    oc_config_get_long(h->cfg, "hall", "sms_max_tries", 5, 1, 100, &h->sms_max_tries, err) != 0 ||
+	    oc_config_get_long(h->cfg, "hall", "matter_draft_max", 20, 0, 100000,
+	    &h->matter_bounds.draft_max, err) != 0 ||
+	    oc_config_get_long(h->cfg, "hall", "matter_daily_max", 50, 0, 100000,
+	    &h->matter_bounds.daily_max, err) != 0)
 		return OC_ECONFIG;
 	if (h->sms_ttl < 1)
 		return oc_err_set(err, OC_ECONFIG, "hall.ini: sms_ttl must be at least 1s");

@@ -799,16 +799,31 @@ do_standing(struct op *o, enum action act)
 	    "active,suspended";
 	const char *to = act == A_SUSPEND ? "suspended" : act == A_RESUME ? "active" : "removed";
 	struct oc_err err;
+	int withdrawn = 0, rc;
 
-	/* removed means no role and no grants: both in one transaction */
+	/* removed means no role and no grants; suspended or removed, it
+	 * loses its open 主数字证书更新 (and, removed, its matter drafts:
+	 * oc_hall_account_withdraw_open says why) — all in one transaction,
+	 * so that no approval can come between */
 	oc_err_clear(&err);
-	if ((act == A_REMOVE ? oc_hall_account_move_grants(o->c->st, o->t.id, o->co.id, from,
+	if (oc_hall_begin(o->c->st, &err) != 0)
+		return oc_http_reply_err(o->c->req, &err);
+	rc = act == A_REMOVE ? oc_hall_account_move_grants(o->c->st, o->t.id, o->co.id, from,
 	    roles_from(o->who), to, "", o->c->a.serial, NULL, NULL, 0, &err) :
 	    oc_hall_account_move(o->c->st, o->t.id, o->co.id, from, roles_from(o->who), to, NULL,
-	    o->c->a.serial, NULL, &err)) != 0)
+	    o->c->a.serial, NULL, &err);
+	if (rc == 0 && act != A_RESUME)
+		rc = oc_hall_account_withdraw_open(o->c->st, o->t.id, act == A_REMOVE, time(NULL),
+		    &withdrawn, &err);
+	if (rc == 0)
+		rc = oc_hall_commit(o->c->st, &err);
+	if (rc != 0) {
+		oc_hall_rollback(o->c->st);
 		return oc_http_reply_err(o->c->req, &err);
+	}
 	audit(o->c, act == A_SUSPEND ? "sub.suspend" : act == A_RESUME ? "sub.resume" : "sub.remove",
-	    &o->t, json_pack("{s:s, s:s}", "from", o->t.status, "to", to));
+	    &o->t, json_pack("{s:s, s:s, s:i}", "from", o->t.status, "to", to,
+	    "withdrawn_applications", withdrawn));
 	notify_target(o, act == A_SUSPEND ? "sub.suspended" : act == A_RESUME ? "sub.resumed" :
 	    "sub.removed", act == A_SUSPEND ? "已被暂停使用，暂停期间不能办理事项。" :
 	    act == A_RESUME ? "已恢复使用。" : "已被移出本企业的副数字证书，授权事项已全部取消。");

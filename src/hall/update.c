@@ -494,30 +494,57 @@ out:
 
 /* ---- eligibility, GET and POST -------------------------------------- */
 
+/* Why the caller may not file an update (NULL: it may), in Chinese and
+ * in English, with the status to answer. */
+static const char *
+ineligible(const struct hall_call *c, const struct oc_hall_company *co, const char **en,
+    int *status)
+{
+	*status = 403;
+	if (strcmp(co->state, "main_active") != 0 && strcmp(co->state, "registered") != 0) {
+		*en = "the company has no main certificate to update";
+		return "贵企业尚未开通主数字证书，不能办理主数字证书更新；请先办理开通";
+	}
+	if (co->main_account_id == c->a.id) {
+		*status = 409;
+		*en = "this certificate is already the main certificate; log in with the new one";
+		return "本证书已是贵企业的主数字证书；证书更新（续期、变更或补办）后，请使用新证书登录办理主数字证书更新";
+	}
+	if (strcmp(c->a.status, "retired") == 0) {
+		*en = "this certificate was retired";
+		return "此证书已注销";
+	}
+	/* a sub certificate the company suspended or removed is one it has
+	 * said it does not trust: it may not ask to become the main one (and
+	 * a removed one not by asking to be a sub certificate again first).
+	 * A new certificate, or one without standing, still may. */
+	if (strcmp(c->a.status, "suspended") == 0) {
+		*en = "this certificate was suspended by the company and may not file a"
+		    " main-certificate update";
+		return "本证书已被贵企业暂停使用，不能办理主数字证书更新";
+	}
+	if (strcmp(c->a.status, "removed") == 0 || c->a.removed_at != 0) {
+		*en = "this certificate was removed from the company's sub certificates and may not"
+		    " file a main-certificate update";
+		return "本证书已被贵企业删除（移出副数字证书），不能办理主数字证书更新";
+	}
+	return NULL;
+}
+
 bool
 hall_update_eligible(struct hall_call *c, const struct oc_hall_company *co, bool reply)
 {
-	if (strcmp(co->state, "main_active") != 0 && strcmp(co->state, "registered") != 0) {
-		if (reply)
-			oc_http_reply_error(c->req, 403, "forbidden",
-			    "贵企业尚未开通主数字证书，不能办理主数字证书更新；请先办理开通"
-			    " / the company has no main certificate to update");
-		return false;
+	const char *zh, *en;
+	char msg[512];
+	int status;
+
+	if ((zh = ineligible(c, co, &en, &status)) == NULL)
+		return true;
+	if (reply) {
+		snprintf(msg, sizeof(msg), "%s / %s", zh, en);
+		oc_http_reply_error(c->req, status, status == 409 ? "conflict" : "forbidden", msg);
 	}
-	if (co->main_account_id == c->a.id) {
-		if (reply)
-			oc_http_reply_error(c->req, 409, "conflict",
-			    "本证书已是贵企业的主数字证书；证书更新后，请使用新证书登录办理"
-			    " / this certificate is already the main certificate; log in with the new one");
-		return false;
-	}
-	if (strcmp(c->a.status, "retired") == 0) {
-		if (reply)
-			oc_http_reply_error(c->req, 403, "forbidden",
-			    "此证书已注销 / this certificate was retired");
-		return false;
-	}
-	return true;
+	return false;
 }
 
 /* The company's current main certificate (the old one), false if none. */
@@ -586,16 +613,18 @@ update_get(struct hall_call *c)
 	const char *license;
 	char na[32], mna[32], msg[512] = "";
 	bool eligible, have_main;
+	int st;
 
 	if (!hall_session_require(c, false) || !hall_company_of(c, &co))
 		return;
 	if ((a = malloc(sizeof(*a))) == NULL)
 		return oc_http_reply_error(c->req, 500, "internal_error", "out of memory");
-	eligible = hall_update_eligible(c, &co, false);
-	if (!eligible)
-		snprintf(msg, sizeof(msg), "%s", co.main_account_id == c->a.id ?
-		    "本证书已是贵企业的主数字证书；证书更新（续期、变更或补办）后，请使用新证书登录办理主数字证书更新" :
-		    "贵企业尚未开通主数字证书，不能办理主数字证书更新；请先办理开通");
+	{
+		const char *en, *zh = ineligible(c, &co, &en, &st);
+
+		eligible = zh == NULL;
+		snprintf(msg, sizeof(msg), "%s", zh ? zh : "");
+	}
 	have_main = main_of(c, &co, &m);
 	olds = json_array();
 	if (have_main) {

@@ -137,6 +137,73 @@ oc_hall_app_create(struct oc_hall_store *st, struct oc_hall_application *app,
 	return rc;
 }
 
+int
+oc_hall_matter_app_create(struct oc_hall_store *st, struct oc_hall_application *app,
+    const struct oc_hall_matter_bounds *b, time_t now, struct oc_hall_matter_refusal *ref,
+    struct oc_err *err)
+{
+	/* the company's matter applications filed by its active certificates:
+	 * the drafts (what nobody submits lies in the database with its
+	 * attachments), and those created in the last 24 hours, withdrawn ones
+	 * included (else withdrawing and starting again would have no end;
+	 * what is submitted is bounded by this and decided by reviewers) */
+	sqlite3_stmt *s;
+	long long drafts = 0, recent = 0;
+	time_t since = now - 86400;
+	int rc;
+
+	memset(ref, 0, sizeof(*ref));
+	if ((rc = begin(st, err)) != 0)
+		return rc;
+	s = hs_prep(st, "SELECT coalesce(sum(a.state = 'draft'), 0),"
+	    " coalesce(sum(a.created_at > ?2), 0) FROM applications a"
+	    " JOIN accounts u ON u.id = a.account_id WHERE a.company_id = ?1 AND a.kind = 'matter'"
+	    " AND u.status = 'active' AND (a.state = 'draft' OR a.created_at > ?2)", err);
+	if (s == NULL)
+		return finish(st, OC_ESTORE, err);
+	sqlite3_bind_int64(s, 1, app->company_id);
+	sqlite3_bind_int64(s, 2, since);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		drafts = sqlite3_column_int64(s, 0);
+		recent = sqlite3_column_int64(s, 1);
+	} else {
+		rc = hs_dberr(st, err, "counting the company's applications");
+	}
+	sqlite3_finalize(s);
+	if (rc != 0)
+		return finish(st, rc, err);
+	if (b->draft_max > 0 && drafts >= b->draft_max) {
+		snprintf(ref->which, sizeof(ref->which), "draft");
+		ref->limit = b->draft_max;
+		return finish(st, oc_err_set(err, OC_ECONFLICT, "贵企业未提交的事项申请草稿已达%ld份，请先提交"
+		    "或撤回 / the company already has %ld unsubmitted matter drafts: submit or withdraw"
+		    " one first", b->draft_max, b->draft_max), err);
+	}
+	if (b->daily_max > 0 && recent >= b->daily_max) {
+		snprintf(ref->which, sizeof(ref->which), "daily");
+		ref->limit = b->daily_max;
+		/* one more may be made when enough of them leave the window:
+		 * the (recent - max + 1)-th oldest, 24 hours after it was made */
+		ref->retry_at = now + 86400;
+		s = hs_prep(st, "SELECT a.created_at FROM applications a JOIN accounts u"
+		    " ON u.id = a.account_id WHERE a.company_id = ?1 AND a.kind = 'matter'"
+		    " AND u.status = 'active' AND a.created_at > ?2 ORDER BY a.created_at"
+		    " LIMIT 1 OFFSET ?3", err);
+		if (s != NULL) {
+			sqlite3_bind_int64(s, 1, app->company_id);
+			sqlite3_bind_int64(s, 2, since);
+			sqlite3_bind_int64(s, 3, recent - b->daily_max);
+			if (sqlite3_step(s) == SQLITE_ROW)
+				ref->retry_at = (time_t)sqlite3_column_int64(s, 0) + 86400;
+			sqlite3_finalize(s);
+		}
+		return finish(st, oc_err_set(err, OC_ECONFLICT, "贵企业24小时内新建的事项申请已达%ld份，"
+		    "请稍后再试 / the company started %ld matter applications in the last 24 hours: try"
+		    " again later", b->daily_max, b->daily_max), err);
+	}
+	return finish(st, oc_hall_app_create(st, app, err), err);
+}
+
 static int
 get_one(struct oc_hall_store *st, sqlite3_stmt *s, struct oc_hall_application *out,
     struct oc_err *err)
@@ -403,6 +470,10 @@ swap_main(struct oc_hall_store *st, const struct oc_hall_application *a, char *r
 	sqlite3_stmt *s;
 	int rc;
 
+	/* filed before the company suspended or removed the applicant: the
+	 * suspension withdrew it, but the rule is kept where it matters */
+	if ((rc = hs_new_main_allowed(st, a->account_id, err)) != 0)
+		return rc;
 	s = hs_prep(st, RETIRE_MAIN_SET
 	    " WHERE id = (SELECT main_account_id FROM companies WHERE id = ?1)"
 	    " AND company_id = ?1 AND serial = json_extract(?2, '$.old_serial')"

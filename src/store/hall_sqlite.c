@@ -158,6 +158,11 @@ static const char *const migrations[] = {
 	 * NUL (an empty blob: none found), so that 保存提交 judges them
 	 * without decoding the scan again; NULL for scans stored before */
 	"ALTER TABLE applications ADD COLUMN scan_qr BLOB;",
+	/* 5: when a sub certificate was last removed by its company, kept
+	 * while it asks again (pending, refused) and cleared when approved:
+	 * a certificate the company removed may not file a 主数字证书更新
+	 * by asking again first (src/hall/update.c) */
+	"ALTER TABLE accounts ADD COLUMN removed_at INTEGER NOT NULL DEFAULT 0;",
 };
 #define NMIG ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -926,6 +931,7 @@ hs_account_row(sqlite3_stmt *s, struct oc_hall_account *a)
 	a->requested_at = (time_t)sqlite3_column_int64(s, 15);
 	hs_col(s, 16, a->decided_by, sizeof(a->decided_by));
 	hs_col(s, 17, a->reason, sizeof(a->reason));
+	a->removed_at = (time_t)sqlite3_column_int64(s, 18);
 }
 
 

@@ -60,8 +60,12 @@ void hs_col(sqlite3_stmt *s, int i, char *dst, size_t cap);  /* NULL reads '' */
 /* The columns hs_account_row reads, in its order. */
 #define ACCOUNT_COLS "id, uid, serial, issuer, company_id, kind, role, subject_cn," \
 	" not_after, first_login, last_login, status, holder_name, holder_mobile, note," \
-	" requested_at, decided_by, reason"
+	" requested_at, decided_by, reason, removed_at"
 void hs_account_row(sqlite3_stmt *s, struct oc_hall_account *a);
+/* May the account become its company's main certificate by a 主数字证书更新?
+ * Not when the company suspended or removed it (OC_ECONFLICT): checked
+ * again where the update is approved, whatever the handler saw. */
+int hs_new_main_allowed(struct oc_hall_store *st, long long account_id, struct oc_err *err);
 
 /* The SET of the UPDATE that retires a company's main certificate (an
  * approved or signed 主数字证书更新), with the company's id as ?1: no role,

@@ -66,8 +66,12 @@ oc_hall_account_move(struct oc_hall_store *st, long long id, long long company_i
     const char *from_csv, const char *role_from_csv, const char *status, const char *role,
     const char *by_serial, const char *reason, struct oc_err *err)
 {
+	/* removed_at: set by a removal, kept while the certificate asks again,
+	 * cleared when it is approved (pending → active) */
 	sqlite3_stmt *s = hs_prep(st, "UPDATE accounts SET status = ?4,"
-	    " role = COALESCE(?5, role), decided_by = ?6, reason = COALESCE(?7, reason)"
+	    " role = COALESCE(?5, role), decided_by = ?6, reason = COALESCE(?7, reason),"
+	    " removed_at = CASE ?4 WHEN 'removed' THEN CAST(strftime('%s','now') AS INTEGER)"
+	    " WHEN 'active' THEN 0 ELSE removed_at END"
 	    " WHERE id = ?1 AND company_id = ?2 AND kind = 'enterprise'"
 	    " AND instr(',' || ?3 || ',', ',' || status || ',') > 0"
 	    " AND (?8 IS NULL OR instr(',' || ?8 || ',', ',' || role || ',') > 0)", err);
@@ -111,6 +115,61 @@ oc_hall_account_move_grants(struct oc_hall_store *st, long long id, long long co
 		return 0;
 	hs_exec(st, "ROLLBACK TO move_grants", NULL);
 	hs_exec(st, "RELEASE move_grants", NULL);
+	return rc;
+}
+
+int
+oc_hall_account_withdraw_open(struct oc_hall_store *st, long long account_id, bool removed,
+    time_t now, int *n, struct oc_err *err)
+{
+	sqlite3_stmt *s = hs_prep(st, "UPDATE applications SET state = 'withdrawn', updated_at = ?2"
+	    " WHERE account_id = ?1 AND ((kind = 'main_update' AND state IN ('draft','submitted'))"
+	    " OR (?3 AND kind = 'matter' AND state = 'draft'))", err);
+	int rc;
+
+	*n = 0;
+	if (s == NULL)
+		return OC_ESTORE;
+	sqlite3_bind_int64(s, 1, account_id);
+	sqlite3_bind_int64(s, 2, now);
+	sqlite3_bind_int(s, 3, removed);
+	if (sqlite3_step(s) == SQLITE_DONE) {
+		*n = sqlite3_changes(st->db);
+		rc = 0;
+	} else {
+		rc = hs_dberr(st, err, "withdrawing the certificate's applications");
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+hs_new_main_allowed(struct oc_hall_store *st, long long account_id, struct oc_err *err)
+{
+	sqlite3_stmt *s = hs_prep(st, "SELECT status, removed_at FROM accounts WHERE id = ?1", err);
+	char status[16] = "";
+	long long removed_at = 0;
+	int rc;
+
+	if (s == NULL)
+		return OC_ESTORE;
+	sqlite3_bind_int64(s, 1, account_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		hs_col(s, 0, status, sizeof(status));
+		removed_at = sqlite3_column_int64(s, 1);
+		rc = 0;
+	} else {
+		rc = rc == SQLITE_DONE ? oc_err_set(err, OC_ENOTFOUND, "申请证书不存在 / no such"
+		    " certificate") : hs_dberr(st, err, "reading the applying certificate");
+	}
+	sqlite3_finalize(s);
+	if (rc == 0 && strcmp(status, "suspended") == 0)
+		rc = oc_err_set(err, OC_ECONFLICT, "申请证书已被企业暂停使用，不能成为主数字证书"
+		    " / the applying certificate was suspended by the company");
+	else if (rc == 0 && (strcmp(status, "removed") == 0 || removed_at != 0))
+		rc = oc_err_set(err, OC_ECONFLICT, "申请证书已被企业删除，不能成为主数字证书"
+		    " / the applying certificate was removed by the company");
 	return rc;
 }
 

@@ -95,6 +95,8 @@ swap(struct oc_hall_store *st, const struct oc_hall_application *app, char retir
 	sqlite3_stmt *s;
 	int rc;
 
+	if ((rc = hs_new_main_allowed(st, app->account_id, err)) != 0)
+		return rc;
 	s = hs_prep(st, RETIRE_MAIN_SET
 	    " WHERE id = (SELECT main_account_id FROM companies WHERE id = ?1"
 	    " AND state IN ('main_active','registered'))"

@@ -263,7 +263,8 @@ test_scan_qr_migration(void **state)
 	assert_int_equal(oc_hall_app_put_scan2(f->st, id, jpeg, 4, "aa", "match", qr, 1, NULL), 0);
 	/* back to schema 3 */
 	assert_int_equal(sqlite3_exec(f->st->db, "ALTER TABLE applications DROP COLUMN scan_qr;"
-	    " PRAGMA user_version = 3;", NULL, NULL, NULL), SQLITE_OK);
+	    " ALTER TABLE accounts DROP COLUMN removed_at; PRAGMA user_version = 3;", NULL, NULL,
+	    NULL), SQLITE_OK);
 	oc_hall_store_close(f->st);
 	assert_non_null(f->st = oc_hall_store_open(dbpath, NULL));
 	assert_int_equal(sqlite3_prepare_v2(f->st->db, "PRAGMA user_version", -1, &s, NULL),
@@ -271,7 +272,7 @@ test_scan_qr_migration(void **state)
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
 	v = sqlite3_column_int(s, 0);
 	sqlite3_finalize(s);
-	assert_int_equal(v, 4);
+	assert_int_equal(v, 5);     /* the latest schema */
 	assert_int_equal(oc_hall_app_get(f->st, id, &app, NULL), 0);
 	assert_int_equal(app.scan_len, 4);
 	assert_string_equal(app.scan_sha256, "aa");
