@@ -129,6 +129,11 @@ void hall_iso(time_t t, char *buf, size_t cap);
 /* "123", "123/scan" → id and the rest ("" or "scan"); false for anything
  * that is not a positive decimal id without leading zeros. */
 bool hall_parse_id_tail(const char *tail, long long *id, const char **rest);
+/* The value of cookie name in a Cookie header (h may be NULL), copied
+ * into buf: NULL when it is missing, or when its first occurrence is
+ * empty or does not fit in cap. */
+const char *hall_cookie_get(const char *h, const char *name, char *buf,
+	size_t cap);
 /* Parse a request body as a JSON object (reply 400 and NULL on failure). */
 json_t *hall_body_json(struct hall_call *c, size_t max);
 

@@ -83,10 +83,9 @@ hall_sha256_hex(const char *s, char out[65])
 	out[2 * n] = '\0';
 }
 
-static const char *
-cookie_value(struct oc_http_req *req, const char *name, char *buf, size_t cap)
+const char *
+hall_cookie_get(const char *h, const char *name, char *buf, size_t cap)
 {
-	const char *h = oc_http_req_header(req, "Cookie");
 	size_t nl = strlen(name);
 
 	if (h == NULL)
@@ -445,7 +444,8 @@ hall_session_require(struct hall_call *c, bool state_change)
 	time_t now = time(NULL);
 	bool checked = false;
 
-	if (cookie_value(c->req, "oc_session", token, sizeof(token)) == NULL) {
+	if (hall_cookie_get(oc_http_req_header(c->req, "Cookie"), "oc_session",
+	    token, sizeof(token)) == NULL) {
 		oc_http_reply_error(c->req, 401, "unauthenticated", "请先登录 / please log in");
 		return false;
 	}
@@ -646,7 +646,8 @@ hall_me_cached(struct hall_call *c, struct oc_hall_version *v)
 		memset(v, 0, sizeof(*v));        /* nothing kept, nothing used */
 		return false;
 	}
-	if (cookie_value(c->req, "oc_session", token, sizeof(token)) == NULL)
+	if (hall_cookie_get(oc_http_req_header(c->req, "Cookie"), "oc_session",
+	    token, sizeof(token)) == NULL)
 		return false;
 	hall_sha256_hex(token, hash);
 	OPENSSL_cleanse(token, sizeof(token));

@@ -28,9 +28,6 @@
 #include "onecert/log.h"
 #include "http_int.h"
 
-#define OC__CHAIN_MAX 8
-#define OC__DER_MAX (16 * 1024)
-
 /* ---- proxies ------------------------------------------------------------- */
 
 static int
@@ -139,7 +136,7 @@ sf_binary_cert(const char *s, const char **rest)
 		return NULL;
 	*rest = e + 1;
 	bl = (size_t)(e - b);
-	if (bl == 0 || bl > OC__DER_MAX * 4 / 3 + 4 ||
+	if (bl == 0 || bl > OC__CLIENT_DER_MAX * 4 / 3 + 4 ||
 	    strspn(b, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 	    "0123456789+/=") < bl)
 		return NULL;
@@ -161,12 +158,16 @@ out:
 	return x;
 }
 
-static int
-from_headers(struct oc_http_req *req, const char *cert_h, const char *chain_h)
+int
+oc__client_cert_parse(const char *cert_h, const char *chain_h, X509 **cert,
+    STACK_OF(X509) **chain)
 {
 	const char *rest = NULL;
 	X509 *x;
+	int st = 400;
 
+	*cert = NULL;
+	*chain = NULL;
 	if (cert_h == NULL)
 		return 0;                    /* a chain without a certificate */
 	if ((x = sf_binary_cert(cert_h, &rest)) == NULL)
@@ -177,28 +178,37 @@ from_headers(struct oc_http_req *req, const char *cert_h, const char *chain_h)
 		X509_free(x);
 		return 400;
 	}
-	req->cert = x;
+	*cert = x;
 	if (chain_h == NULL || chain_h[0] == '\0')
 		return 0;
-	if ((req->chain = sk_X509_new_null()) == NULL)
-		return 500;
+	if ((*chain = sk_X509_new_null()) == NULL) {
+		st = 500;
+		goto fail;
+	}
 	for (const char *s = chain_h; ; ) {
-		if (sk_X509_num(req->chain) >= OC__CHAIN_MAX ||
+		if (sk_X509_num(*chain) >= OC__CLIENT_CHAIN_MAX ||
 		    (x = sf_binary_cert(s, &rest)) == NULL)
-			return 400;
-		if (sk_X509_push(req->chain, x) == 0) {
+			goto fail;
+		if (sk_X509_push(*chain, x) == 0) {
 			X509_free(x);
-			return 500;
+			st = 500;
+			goto fail;
 		}
 		while (*rest == ' ' || *rest == '\t')
 			rest++;
 		if (*rest == '\0')
 			break;
 		if (*rest != ',')
-			return 400;
+			goto fail;
 		s = rest + 1;
 	}
 	return 0;
+fail:
+	X509_free(*cert);
+	sk_X509_pop_free(*chain, X509_free);
+	*cert = NULL;
+	*chain = NULL;
+	return st;
 }
 
 static void
@@ -235,14 +245,11 @@ oc__req_load_client_cert(struct oc_http_req *req)
 	int st;
 
 	if (oc__peer_is_proxy(srv, req->peer)) {
-		if ((st = from_headers(req, cert_h, chain_h)) != 0) {
+		if ((st = oc__client_cert_parse(cert_h, chain_h, &req->cert,
+		    &req->chain)) != 0) {
 			oc_log(OC_LOG_WARN, "http.client_cert_bad", "service=%s "
 			    "peer=%s msg=\"malformed Client-Cert from a trusted proxy\"",
 			    srv->name, oc_log_q(qp, sizeof(qp), req->peer));
-			X509_free(req->cert);
-			req->cert = NULL;
-			sk_X509_pop_free(req->chain, X509_free);
-			req->chain = NULL;
 			return st;
 		}
 	} else {

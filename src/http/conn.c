@@ -321,14 +321,6 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- parsing a request head ------------------------------------------- */
 
-struct head {
-	size_t len;              /* bytes of the head */
-	char method[16];
-	char path[256];          /* for the log only */
-	int status;              /* 0, or the refusal */
-	const char *code, *msg;
-};
-
 static bool
 method_known(const char *m)
 {
@@ -348,7 +340,7 @@ is_tchar(int ch)
 }
 
 static void
-refuse(struct head *h, int status, const char *code, const char *msg)
+refuse(struct oc__head *h, int status, const char *code, const char *msg)
 {
 	if (h->status == 0) {
 		h->status = status;
@@ -376,16 +368,24 @@ trimmed(const char *v, size_t n, char *out, size_t cap)
  * Returns the body limit for an accepted head.
  */
 static size_t
-head_parse(struct oc_http_server *srv, const char *p, size_t n, struct head *h)
+head_parse(struct oc_http_server *srv, const char *p, size_t n,
+    struct oc__head *h)
 {
 	const char *eol = memchr(p, '\n', n), *sp1, *sp2, *line, *end = p + n;
 	char target[8192], version[16], root[] = "/", *path, *q;
 	long long cl = -1;
-	bool chunked = false, te = false, keepalive_hdr = false, body_method;
+	bool chunked = false, te = false, keepalive_hdr = false, conn_hdr = false;
+	bool body_method;
 	size_t tl, limit, plen;
 	const char *too_large = "请求内容过大";
 
 	if (eol == NULL)
+		goto bad;
+	/* A NUL is in no valid head (RFC 9110 5.5), and both the checks
+	 * below and evhttp read the request line as C strings: "GET /a\0
+	 * HTTP/1.1" would pass here as "GET /a … HTTP/1.1" and then get
+	 * evhttp's own HTML 400 (fuzz_head, regress-nul-*). */
+	if (memchr(p, '\0', n) != NULL)
 		goto bad;
 	tl = (size_t)(eol - p);
 	if (tl > 0 && p[tl - 1] == '\r')
@@ -481,10 +481,19 @@ head_parse(struct oc_http_server *srv, const char *p, size_t n, struct head *h)
 					return 0;
 				}
 				te = chunked = true;
-			} else if (strcasecmp(name, "Connection") == 0) {
-				trimmed(colon + 1, ll - (size_t)(colon + 1 - line), value,
-				    sizeof(value));
-				keepalive_hdr = strcasecmp(value, "close") != 0;
+			} else if (strcasecmp(name, "Connection") == 0 && !conn_hdr) {
+				/* Decided as evhttp will: it reads the first
+				 * Connection header only, with only spaces
+				 * skipped before the value ("\tclose" is not
+				 * "close" to it) (fuzz_head, regress-connection-*). */
+				const char *v = colon + 1;
+
+				while (v < line + ll && *v == ' ')
+					v++;
+				trimmed(v, (size_t)(line + ll - v), value, sizeof(value));
+				keepalive_hdr = (v < line + ll && *v == '\t') ||
+				    strcasecmp(value, "close") != 0;
+				conn_hdr = true;
 			}
 		}
 		line = le + 1;
@@ -539,8 +548,6 @@ bad:
 	return 0;
 }
 
-enum verdict { V_MORE, V_ACCEPT, V_REFUSE };
-
 /*
  * Where the head at the start of buf ends (the offset after its empty
  * line), or 0 if it is not complete yet.  The search resumes where the
@@ -577,12 +584,9 @@ head_end(struct oc__conn *c, struct evbuffer *buf)
 	}
 }
 
-/*
- * Look at the head at the start of buf (c->hold).  V_MORE: incomplete;
- * otherwise h says what was found and *limit the body limit.
- */
-static enum verdict
-head_look(struct oc__conn *c, struct evbuffer *buf, struct head *h,
+/* Look at the head at the start of buf (c->hold): see http_int.h. */
+enum oc__verdict
+oc__head_look(struct oc__conn *c, struct evbuffer *buf, struct oc__head *h,
     size_t *limit)
 {
 	size_t end;
@@ -598,15 +602,15 @@ head_look(struct oc__conn *c, struct evbuffer *buf, struct head *h,
 	}
 	if ((end = head_end(c, buf)) == 0 || end > OC__HTTP_MAX_HEAD) {
 		if (end == 0 && evbuffer_get_length(buf) < OC__HTTP_MAX_HEAD)
-			return V_MORE;
+			return OC__V_MORE;
 		refuse(h, 431, "header_too_large", "请求头过大");
-		return V_REFUSE;
+		return OC__V_REFUSE;
 	}
 	if ((p = (const char *)evbuffer_pullup(buf, (ev_ssize_t)end)) == NULL)
-		return V_MORE;
+		return OC__V_MORE;
 	h->len = end;
 	*limit = head_parse(c->loop->srv, p, end, h);
-	return h->status != 0 ? V_REFUSE : V_ACCEPT;
+	return h->status != 0 ? OC__V_REFUSE : OC__V_ACCEPT;
 }
 
 static void
@@ -626,20 +630,20 @@ set_limit(struct oc__conn *c, size_t limit)
 static void
 take_head(struct oc__conn *c, struct evbuffer *buf, bool reading)
 {
-	struct head h;
+	struct oc__head h;
 	size_t limit = 0;
 
 	c->busy = true;
 	if (!reading)
 		evbuffer_unfreeze(buf, 0);
 	evbuffer_add_buffer(c->hold, buf);
-	switch (head_look(c, c->hold, &h, &limit)) {
-	case V_MORE:
+	switch (oc__head_look(c, c->hold, &h, &limit)) {
+	case OC__V_MORE:
 		c->busy = false;
 		if (!reading)
 			evbuffer_freeze(buf, 0);
 		return;                     /* keep holding */
-	case V_REFUSE:
+	case OC__V_REFUSE:
 		c->linger = true;
 		c->reject = h.status;
 		c->reject_code = h.code;
@@ -653,7 +657,7 @@ take_head(struct oc__conn *c, struct evbuffer *buf, bool reading)
 		c->state = OC__CS_DISCARD;
 		event_del(c->deadline);
 		break;
-	case V_ACCEPT:
+	case OC__V_ACCEPT:
 	default:
 		set_limit(c, limit);
 		evbuffer_add_buffer(buf, c->hold);

@@ -231,6 +231,22 @@ struct oc_http_req {
 };
 
 /* conn.c */
+/* A request head as the connection looks at it before evhttp does. */
+struct oc__head {
+	size_t len;              /* bytes of the head */
+	char method[16];
+	char path[256];          /* for the log only */
+	int status;              /* 0, or the refusal */
+	const char *code, *msg;
+};
+enum oc__verdict { OC__V_MORE, OC__V_ACCEPT, OC__V_REFUSE };
+/* Look at the head at the start of buf (c->hold; only c->scanned and
+ * c->loop->srv's routes are used).  OC__V_MORE: incomplete (c->scanned
+ * says how far it was searched); otherwise h says what was found, h->len
+ * where the head ends, and *limit the body limit of an accepted one.
+ * Empty lines before the request line are drained from buf. */
+enum oc__verdict oc__head_look(struct oc__conn *c, struct evbuffer *buf,
+	struct oc__head *h, size_t *limit);
 struct bufferevent *oc__conn_bevcb(struct event_base *base, void *arg);
 struct oc__conn *oc__conn_of(struct oc_http_server *srv,
 	struct evhttp_request *evreq);
@@ -275,11 +291,24 @@ bool oc__static_serve(struct oc_http_req *req);
 bool oc__static_exists(const struct oc_http_server *srv, const char *path);
 
 /* clientcert.c */
+#define OC__CLIENT_CHAIN_MAX 8             /* Client-Cert-Chain members */
+#define OC__CLIENT_DER_MAX   (16 * 1024)   /* a certificate's DER (its base64:
+                                              at most 4/3 of this + 4) */
 int oc__proxies_parse(struct oc_http_server *srv, const char *const *list,
 	size_t n, struct oc_err *err);
 bool oc__peer_is_proxy(const struct oc_http_server *srv, const char *peer);
 /* 0, or a status to refuse the request with (400: bad Client-Cert). */
 int oc__req_load_client_cert(struct oc_http_req *req);
+/* RFC 9440: the values of a trusted proxy's Client-Cert and
+ * Client-Cert-Chain headers (NUL-terminated, either may be NULL) to the
+ * certificate and the rest of the chain (caller frees both).  0 with
+ * *cert NULL when there is no Client-Cert; 0 with *chain NULL when there
+ * is no chain; 400 for anything but ":base64 DER:" (OWS around it) with
+ * DER that is exactly one certificate, and for more than
+ * OC__CLIENT_CHAIN_MAX chain members; 500 out of memory.  On an error
+ * both are NULL. */
+int oc__client_cert_parse(const char *cert_h, const char *chain_h,
+	X509 **cert, STACK_OF(X509) **chain);
 
 /* metrics.c */
 /* On the loop thread. */

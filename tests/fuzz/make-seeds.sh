@@ -23,7 +23,7 @@ C=$here/corpus
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 
-for d in csr cert json config ident calendar ocsp; do
+for d in csr cert json config ident calendar ocsp clientcert head hallreq static; do
 	mkdir -p "$C/$d"
 	rm -f "$C/$d"/seed-*
 done
@@ -422,6 +422,95 @@ PY
 der trail "$O/seed-ec-sha256-no-nonce.der" "$O/seed-trailing.der"
 head -c 40 "$O/seed-ec-sha1-nonce.der" > "$O/seed-truncated.der"
 
+# ---- HTTP requests and the hall's request parsers -------------------------
+# Client-Cert headers (RFC 9440) with the certificates above as a proxy
+# sends them, and broken ones; request heads at every refusal conn.c
+# makes; Cookie headers and path tails; static paths (fuzz_static.c makes
+# the root they walk).
+for a in ec sm2 rsa; do
+	for c in root issuing; do
+		pem2der x509 "$CAS/$a/$c.pem" "$W/$a-$c.der"
+	done
+done
+pem2der x509 "$C/cert/seed-enterprise-sm2.pem" "$W/sm2-leaf.der"
+pem2der x509 "$C/cert/seed-enterprise-rsa.pem" "$W/rsa-leaf.der"
+python3 - "$C" "$C/cert/seed-enterprise-ec.der" "$W/ec-issuing.der" \
+	"$W/ec-root.der" "$W/sm2-leaf.der" "$W/sm2-issuing.der" "$W/sm2-root.der" \
+	"$W/rsa-leaf.der" "$W/rsa-issuing.der" "$W/rsa-root.der" <<'PY'
+import sys, base64
+c = sys.argv[1]
+d = [open(f, 'rb').read() for f in sys.argv[2:11]]
+def sf(b):
+    return ':' + base64.b64encode(b).decode() + ':'
+def w(name, s):
+    open(c + '/' + name, 'wb').write(s.encode() if isinstance(s, str) else s)
+# clientcert: "Client-Cert value\nClient-Cert-Chain value"
+w('clientcert/seed-ec-leaf', sf(d[0]))
+w('clientcert/seed-ec-chain', sf(d[0]) + '\n' + sf(d[1]) + ', ' + sf(d[2]))
+w('clientcert/seed-sm2-chain', ' ' + sf(d[3]) + ' \n' + sf(d[4]) + ',' + sf(d[5]))
+w('clientcert/seed-rsa-chain', sf(d[6]) + '\t\n\t' + sf(d[7]) + ' ,\t' + sf(d[8]) + ' ')
+w('clientcert/seed-chain-8', sf(d[0]) + '\n' + ', '.join([sf(d[1])] * 8))
+w('clientcert/seed-chain-9', sf(d[0]) + '\n' + ', '.join([sf(d[1])] * 9))
+w('clientcert/seed-chain-only', '\n' + sf(d[1]))
+w('clientcert/seed-empty-chain', sf(d[3]) + '\n')
+w('clientcert/seed-unpadded', sf(d[2]).rstrip(':').rstrip('=') + ':')
+w('clientcert/seed-trailing-der', sf(d[0] + b'\x00'))
+w('clientcert/seed-two-in-cert', sf(d[0]) + ', ' + sf(d[1]))
+w('clientcert/seed-empty-member', sf(d[0]) + '\n' + sf(d[1]) + ',,' + sf(d[2]))
+w('clientcert/seed-trailing-comma', sf(d[0]) + '\n' + sf(d[1]) + ',')
+w('clientcert/seed-params', sf(d[0]) + ';a=1')
+w('clientcert/seed-url-safe', sf(d[0]).replace('+', '-').replace('/', '_'))
+w('clientcert/seed-pem', '-----BEGIN CERTIFICATE-----\n' + base64.b64encode(d[0]).decode() + '\n-----END CERTIFICATE-----\n')
+w('clientcert/seed-empty-item', '::')
+w('clientcert/seed-truncated', sf(d[0][:-20]))
+# head: what a client sends on a new connection
+H = 'Host: ca.example.cn\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n'
+w('head/seed-get', 'GET /api/v1/certs?serial=0A1B HTTP/1.1\r\n' + H + '\r\n')
+w('head/seed-post-login', 'POST /api/v1/login HTTP/1.1\r\n' + H + 'Content-Type: application/json\r\nContent-Length: 27\r\n\r\n{"certificate":"","sig":""}')
+w('head/seed-post-chunked', 'POST /api/v1/enroll HTTP/1.1\r\n' + H + 'Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n')
+w('head/seed-put-scan', 'PUT /api/v1/apps/12/scan HTTP/1.1\r\n' + H + 'Content-Type: image/jpeg\r\nContent-Length: 5000000\r\nConnection: keep-alive\r\n\r\n')
+w('head/seed-413', 'POST /api/v1/login HTTP/1.1\r\n' + H + 'Content-Length: 70000\r\n\r\n')
+w('head/seed-cl-te', 'POST /ocsp HTTP/1.1\r\n' + H + 'Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n')
+w('head/seed-two-cl', 'POST /ocsp HTTP/1.1\r\nContent-Length: 4\r\ncontent-length:  04 \r\nContent-Length: 5\r\n\r\n')
+w('head/seed-get-body', 'GET /ocsp/MEowSDBGMEQwQjAJBgUrDgMCGgUABBQ HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc')
+w('head/seed-411', 'POST /api/v1/login HTTP/1.1\r\nConnection: keep-alive\r\n\r\n')
+w('head/seed-absolute', 'GET https://ca.example.cn/ocsp/MEow%2Fabc HTTP/1.1\r\n\r\n')
+w('head/seed-pct', 'POST /api/v1/%6Cogin HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}')
+w('head/seed-pct-nul', 'POST /api/v1/login%00x HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}')
+w('head/seed-leading-crlf', '\r\n\r\n\nGET /healthz HTTP/1.0\r\n\r\n')
+w('head/seed-lf-only', 'DELETE /api/v1/matters/3 HTTP/1.1\nHost: x\n\n')
+w('head/seed-folded', 'GET / HTTP/1.1\r\nX-A: 1\r\n  2\r\n\r\n')
+w('head/seed-505', 'GET / HTTP/2.0\r\n\r\n')
+w('head/seed-501', 'BREW /pot HTTP/1.1\r\n\r\n')
+w('head/seed-te-gzip', 'POST /ocsp HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n')
+w('head/seed-pipelined', 'GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n')
+w('head/seed-options-star', 'OPTIONS * HTTP/1.1\r\n\r\n')
+w('head/seed-incomplete', 'GET /api/v1/certs HTTP/1.1\r\nHost: x\r\n\r')
+w('head/seed-414', 'GET /' + 'a' * 8200 + ' HTTP/1.1\r\n\r\n')
+w('head/seed-431', 'GET / HTTP/1.1\r\n' + ('X-Pad: ' + 'p' * 90 + '\r\n') * 170 + '\r\n')
+w('head/seed-client-cert', 'POST /api/v1/login/tls HTTP/1.1\r\nHost: hall.example.cn\r\nClient-Cert: ' + sf(d[3]) + '\r\nClient-Cert-Chain: ' + sf(d[4]) + '\r\nContent-Length: 0\r\n\r\n')
+# hallreq: a Cookie header and a path tail at once
+w('hallreq/seed-cookie', 'theme=dark; oc_session=AbC123_-xyzAbC123_-xyzAbC123_-xyzAbC123_-x; a=1')
+w('hallreq/seed-cookie-first-empty', 'oc_session=; oc_session=real')
+w('hallreq/seed-cookie-64', 'oc_session=' + 'k' * 64)
+w('hallreq/seed-cookie-65', ' ;;oc_session=' + 'k' * 65 + ';')
+w('hallreq/seed-cookie-prefix', 'xoc_session=1;oc_sessionx=2; oc_session =3')
+w('hallreq/seed-tail-scan', '123/scan')
+w('hallreq/seed-tail-max', '8999999999999999999')
+w('hallreq/seed-tail-over', '9000000000000000000/x')
+w('hallreq/seed-tail-zero', '0123')
+w('hallreq/seed-tail-slash', '7/')
+# static: decoded URL paths (the scratch root is fuzz_static.c's)
+for name, p in [('root', '/'), ('index', '/index.html'), ('css', '/css/app.css'),
+                ('dir-slash', '/guides/'), ('dir', '/guides'), ('link-in', '/in.js'),
+                ('link-out', '/out.txt'), ('dotfile', '/.env'), ('dotdot', '/css/../app.js'),
+                ('dotdot-out', '/../secret.txt'), ('dot', '/./app.js'),
+                ('empty-seg', '/css//app.css'), ('backslash', '\\..\\secret.txt'),
+                ('file-slash', '/app.js/'), ('double-slash', '//etc/passwd'),
+                ('relative', 'index.html'), ('nul', '/index.html\0/../secret.txt')]:
+    w('static/seed-' + name, p)
+PY
+
 # ---- JSON ---------------------------------------------------------------
 J=$C/json
 printf '{"uscc":"91310115MA1FL8XY7N","name":"上海浦江建筑工程有限公司","mobile":"13800138000","days":365,"approve":true,"profile":"enterprise"}' > "$J/seed-enroll.json"
@@ -526,7 +615,7 @@ open(d + '/seed-rules-401.txt', 'w').write('\n'.join(lines) + '\nworkday 2028-12
 EOF
 : > "$K2/seed-empty.txt"
 
-for d in csr cert json config ident calendar ocsp; do
+for d in csr cert json config ident calendar ocsp clientcert head hallreq static; do
 	printf '%-9s %3d files %7d bytes\n' "$d" "$(ls "$C/$d" | wc -l)" \
 		"$(cat "$C/$d"/* | wc -c)"
 done
