@@ -143,6 +143,10 @@ int oc_hall_session_end(struct oc_hall_store *st, const char *id_hash, struct oc
 /* End every session of a certificate (revoked, retired). */
 int oc_hall_session_end_serial(struct oc_hall_store *st, const char *serial,
 	struct oc_err *err);
+/* Delete at most limit (≤ 0: every) sessions last seen before `before`,
+ * oldest first; *pruned (may be NULL) gets how many. */
+int oc_hall_session_prune(struct oc_hall_store *st, time_t before, int limit,
+	int *pruned, struct oc_err *err);
 
 /* --- applications (开通 and, later, 主数字证书更新) -------------------------
  *

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <time.h>
 
 #include <jansson.h>
 #include <openssl/crypto.h>
@@ -256,6 +257,18 @@ oc_hall_serve(const struct oc_hall_serve_opts *o, struct oc_err *err)
 	if ((st = oc_hall_store_open(h.db_path, err)) == NULL) {
 		rc = OC_ESTORE;
 		goto out;
+	}
+	/* sessions that went idle while the hall was down (the logins below
+	 * delete the rest as they go: session.c) */
+	{
+		int pruned = 0;
+		struct oc_err perr;
+
+		oc_err_clear(&perr);
+		if (oc_hall_session_prune(st, time(NULL) - h.session_idle, 0, &pruned, &perr) != 0)
+			oc_log(OC_LOG_WARN, "hall.session_prune_failed", "msg=\"%s\"", perr.msg);
+		else if (pruned > 0)
+			oc_log(OC_LOG_INFO, "hall.sessions_pruned", "n=%d", pruned);
 	}
 	oc_hall_store_close(st);
 	snprintf(too_large, sizeof(too_large), "图片最大不超过%ldKB / the scan may be at most %ld KB",

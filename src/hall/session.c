@@ -40,6 +40,9 @@
 #include "onecert/rp.h"
 #include "onecert/utf8.h"
 
+/* dead sessions deleted by each login (hall_session_start) */
+#define PRUNE_PER_LOGIN 4
+
 static void
 b64url(const unsigned char *in, size_t n, char *out, size_t cap)
 {
@@ -387,7 +390,15 @@ hall_session_start(struct hall_call *c, const struct hall_identity *id, X509 *ce
 		    " when the main certificate was updated; it can no longer log in");
 	}
 	c->s.account_id = c->a.id;
-	if (oc_hall_session_put(c->st, &c->s, &err) != 0 ||
+	/* A session nobody comes back to is never ended by a request: each
+	 * login deletes up to PRUNE_PER_LOGIN sessions idle past session_idle
+	 * (which no request would accept any more), more than the one it adds,
+	 * so the table holds the live sessions and a few dead ones, however
+	 * often a certificate logs in and walks away.  An indexed look-up when
+	 * there are none. */
+	if (oc_hall_session_prune(c->st, now - c->h->session_idle, PRUNE_PER_LOGIN, NULL,
+	    &err) != 0 ||
+	    oc_hall_session_put(c->st, &c->s, &err) != 0 ||
 	    oc_hall_audit(c->st, c->a.serial, oc_http_req_peer(c->req), "login",
 	    id->staff ? "staff" : co.org_code, "{}", &err) != 0)
 		goto fail;

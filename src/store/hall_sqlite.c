@@ -163,6 +163,9 @@ static const char *const migrations[] = {
 	 * a certificate the company removed may not file a 主数字证书更新
 	 * by asking again first (src/hall/update.c) */
 	"ALTER TABLE accounts ADD COLUMN removed_at INTEGER NOT NULL DEFAULT 0;",
+	/* 6: sessions idle past session_idle are deleted by the next logins
+	 * (oc_hall_session_prune), found by when they were last seen */
+	"CREATE INDEX sessions_last_seen ON sessions(last_seen);",
 };
 #define NMIG ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -1199,6 +1202,28 @@ int
 oc_hall_session_end_serial(struct oc_hall_store *st, const char *serial, struct oc_err *err)
 {
 	return delete_where(st, "DELETE FROM sessions WHERE serial = ?1", serial, err);
+}
+
+int
+oc_hall_session_prune(struct oc_hall_store *st, time_t before, int limit, int *pruned,
+    struct oc_err *err)
+{
+	sqlite3_stmt *s = hs_stmt(st, "DELETE FROM sessions WHERE id_hash IN (SELECT id_hash"
+	    " FROM sessions WHERE last_seen < ?1 ORDER BY last_seen LIMIT ?2)", err);
+	int rc = 0;
+
+	if (pruned != NULL)
+		*pruned = 0;
+	if (s == NULL)
+		return OC_ESTORE;
+	sqlite3_bind_int64(s, 1, before);
+	sqlite3_bind_int(s, 2, limit > 0 ? limit : -1);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		rc = hs_dberr(st, err, "deleting idle sessions");
+	else if (pruned != NULL)
+		*pruned = sqlite3_changes(st->db);
+	hs_done(st, s);
+	return rc;
 }
 
 int

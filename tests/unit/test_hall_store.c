@@ -263,7 +263,8 @@ test_scan_qr_migration(void **state)
 	assert_int_equal(oc_hall_app_put_scan2(f->st, id, jpeg, 4, "aa", "match", qr, 1, NULL), 0);
 	/* back to schema 3 */
 	assert_int_equal(sqlite3_exec(f->st->db, "ALTER TABLE applications DROP COLUMN scan_qr;"
-	    " ALTER TABLE accounts DROP COLUMN removed_at; PRAGMA user_version = 3;", NULL, NULL,
+	    " ALTER TABLE accounts DROP COLUMN removed_at; DROP INDEX sessions_last_seen;"
+	    " PRAGMA user_version = 3;", NULL, NULL,
 	    NULL), SQLITE_OK);
 	oc_hall_store_close(f->st);
 	assert_non_null(f->st = oc_hall_store_open(dbpath, NULL));
@@ -272,7 +273,7 @@ test_scan_qr_migration(void **state)
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
 	v = sqlite3_column_int(s, 0);
 	sqlite3_finalize(s);
-	assert_int_equal(v, 5);     /* the latest schema */
+	assert_int_equal(v, 6);     /* the latest schema */
 	assert_int_equal(oc_hall_app_get(f->st, id, &app, NULL), 0);
 	assert_int_equal(app.scan_len, 4);
 	assert_string_equal(app.scan_sha256, "aa");
@@ -427,6 +428,47 @@ test_sessions_and_transactions(void **state)
 		assert_int_equal(oc_hall_session_get(f->st, x.id_hash, &got, &err), OC_ENOTFOUND);
 		oc_hall_store_close(other);
 	}
+}
+
+/* Idle sessions go, oldest first, at most limit at a time; a session seen
+ * at or after the cut stays. */
+static void
+test_session_prune(void **state)
+{
+	struct fx *f = *state;
+	struct oc_hall_session x, got;
+	struct oc_err err;
+	int n = -1;
+
+	memset(&x, 0, sizeof(x));
+	snprintf(x.csrf, sizeof(x.csrf), "c");
+	snprintf(x.serial, sizeof(x.serial), "01");
+	x.account_id = f->a1.id;
+	x.cert[0] = 0x30;
+	x.cert_len = 1;
+	for (int i = 0; i < 10; i++) {
+		snprintf(x.id_hash, sizeof(x.id_hash), "%064d", i);
+		x.created_at = x.last_seen = x.checked_at = 1000 + i * 100;
+		assert_int_equal(oc_hall_session_put(f->st, &x, &err), 0);
+	}
+	/* before 1500: sessions 0..4 are idle; 3 at a time, oldest first */
+	assert_int_equal(oc_hall_session_prune(f->st, 1500, 3, &n, &err), 0);
+	assert_int_equal(n, 3);
+	snprintf(x.id_hash, sizeof(x.id_hash), "%064d", 2);
+	assert_int_equal(oc_hall_session_get(f->st, x.id_hash, &got, &err), OC_ENOTFOUND);
+	snprintf(x.id_hash, sizeof(x.id_hash), "%064d", 3);
+	assert_int_equal(oc_hall_session_get(f->st, x.id_hash, &got, &err), 0);
+	assert_int_equal(oc_hall_session_prune(f->st, 1500, 3, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(oc_hall_session_prune(f->st, 1500, 3, &n, &err), 0);
+	assert_int_equal(n, 0);
+	/* limit 0: every idle one; last_seen == the cut is not idle */
+	assert_int_equal(oc_hall_session_prune(f->st, 1800, 0, &n, &err), 0);
+	assert_int_equal(n, 3);
+	snprintf(x.id_hash, sizeof(x.id_hash), "%064d", 8);
+	assert_int_equal(oc_hall_session_get(f->st, x.id_hash, &got, &err), 0);
+	snprintf(x.id_hash, sizeof(x.id_hash), "%064d", 9);
+	assert_int_equal(oc_hall_session_get(f->st, x.id_hash, &got, &err), 0);
 }
 
 /* The version the loop's /me cache keys on (oc_hall_data_version): equal
@@ -735,6 +777,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_racing_decisions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sms_codes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sessions_and_transactions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_session_prune, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_data_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_writes_outside_group_at_full, setup, teardown),
