@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,8 +47,9 @@ struct svc {
 	pthread_mutex_t mu;
 	struct oc_http_server *srv;
 	struct oc_ocsp_cache *ocsp;
-	volatile int stopping;
-	volatile int failed;
+	/* set by one thread, read by another: atomics (volatile orders nothing) */
+	atomic_int stopping;
+	atomic_int failed;
 	long crl_refresh;
 	char algo[8];
 };

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -810,7 +811,7 @@ crl_racer(void *arg)
 	return NULL;
 }
 
-static volatile int crl_watch_stop;
+static atomic_int crl_watch_stop;   /* volatile is no synchronization */
 
 struct crl_seen {
 	char path[1200];
