@@ -61,12 +61,10 @@ expect_fail "a malformed bound stops the start, naming it" "matter_daily_max" ti
 
 "$ONECERT" hall serve --dir "$H" >"$T/hall.log" 2>&1 & PIDS+=($!)
 URL="https://127.0.0.1:$HPORT"
-for _ in $(seq 50); do curl -sf --cacert "$D/ca.pem" "$URL/healthz" >/dev/null 2>&1 &&
-	curl -sf "$BASE/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
-curl -sf --cacert "$D/ca.pem" "$URL/healthz" >/dev/null || { cat "$T/hall.log" >&2; fail "hall is up"; }
+C=(--cacert "$D/ca.pem")
+wait_up
 ok "CA service and hall are up"
 
-C=(--cacert "$D/ca.pem")
 declare -A CSRF ID
 body() { sed '$d' <<<"$1"; }
 jget() { python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); print(eval(sys.argv[1]))' "$1" <<<"$2"; }

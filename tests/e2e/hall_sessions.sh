@@ -36,9 +36,7 @@ declare -A CSRF
 q() { sqlite3 "$H/hall.db" "$1"; }
 start_hall() {   # at level info: the start says how many sessions it deleted
 	ONECERT_LOG_LEVEL=info "$ONECERT" hall serve --dir "$H" >>"$T/hall.log" 2>&1 & HALL=$!; PIDS+=($HALL)
-	for _ in $(seq 50); do curl -sf "${C[@]}" "$URL/healthz" >/dev/null 2>&1 &&
-		curl -sf "$BASE/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
-	curl -sf "${C[@]}" "$URL/healthz" >/dev/null || { cat "$T/hall.log" >&2; fail "hall is up"; }
+	wait_up
 }
 # N sessions of a1 left behind long ago (last seen an hour back)
 dead() {

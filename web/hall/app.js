@@ -441,19 +441,26 @@ hall.appForm = (p) => {
     }
   });
 
-  // 撤回, with a confirmation in the page
-  hall.$('withdraw').addEventListener('click', () => { hall.$('withdraw-actions').hidden = true; hall.$('withdraw-confirm').hidden = false; });
-  hall.$('withdraw-no').addEventListener('click', () => { hall.$('withdraw-confirm').hidden = true; hall.$('withdraw-actions').hidden = false; });
+  hall.confirmWithdraw('withdraw-actions', 'withdraw-error',
+    () => 'applications/' + f.app.id + '/withdraw', () => p.withdrawn());
+  return f;
+};
+
+// 撤回 with a confirmation in the page (no browser dialog): #withdraw hides
+// the buttons in #actions and shows #withdraw-confirm; 确定撤回 posts to
+// path() and gives the answer to done(answer) (which may put the buttons
+// back); 取消 puts them back; a refusal shows in #errorId.
+hall.confirmWithdraw = (actions, errorId, path, done) => {
+  const ask = (yes) => { hall.$(actions).hidden = yes; hall.$('withdraw-confirm').hidden = !yes; };
+  hall.$('withdraw').addEventListener('click', () => ask(true));
+  hall.$('withdraw-no').addEventListener('click', () => ask(false));
   hall.$('withdraw-yes').addEventListener('click', async () => {
     const btn = hall.$('withdraw-yes');
     btn.disabled = true;
     try {
-      await hall.api('POST', 'applications/' + f.app.id + '/withdraw');
-      p.withdrawn();
+      await done(await hall.api('POST', path()), () => ask(false));
     } catch (e) {
-      hall.showError(hall.$('withdraw-error'), e.message);
-      btn.disabled = false;
-    }
+      hall.showError(hall.$(errorId), e.message);
+    } finally { btn.disabled = false; }
   });
-  return f;
 };

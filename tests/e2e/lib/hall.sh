@@ -42,3 +42,11 @@ scan() {
 sms_code() {
 	"$ONECERT" admin outbox --dir "$H" --to "$1" --json | grep -oE '验证码为[0-9]{6}' | tail -1 | grep -oE '[0-9]{6}'
 }
+# wait_up — until the hall ($URL) and the CA service ($BASE) answer
+# /healthz (10 s at most), else fail the test with the hall's log
+# ($T/hall.log)
+wait_up() {
+	for _ in $(seq 50); do curl -sf "${C[@]}" "$URL/healthz" >/dev/null 2>&1 &&
+		curl -sf "$BASE/healthz" >/dev/null 2>&1 && return 0; sleep 0.2; done
+	cat "$T/hall.log" >&2; fail "the hall and the CA service are up"
+}
