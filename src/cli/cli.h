@@ -20,6 +20,7 @@ int oc_cli_ca(int argc, char **argv);
 int oc_cli_token(int argc, char **argv);
 int oc_cli_hall(int argc, char **argv);
 int oc_cli_admin(int argc, char **argv);
+int oc_cli_agent(int argc, char **argv);
 
 /* Print err to stderr as above; returns 1. */
 int oc_cli_fail(const struct oc_err *err);

@@ -42,6 +42,9 @@ static const char usage[] =
 "  onecert admin outbox   --dir HDIR [--to MOBILE] [--after ID] [--json]\n"
 "  onecert admin send-sms --dir HDIR --to MOBILE --text TEXT [--purpose P]   (test the SMS gateway)\n"
 "\n"
+"Local agent (证书助手, on the user's PC; lets the hall's pages use the USB key):\n"
+"  onecert agent [--config agent.ini] [--listen 127.0.0.1:PORT] --origin https://HALL [--module P11.so]\n"
+"\n"
 "Tokens (USB keys, through PKCS#11; SoftHSM2 by default):\n"
 "  onecert token list | init | keygen | csr | put-cert | objects | change-pin | unblock\n"
 "\n"
@@ -67,6 +70,9 @@ main(int argc, char **argv)
 		printf("onecert %s\n", ONECERT_VERSION);
 		return 0;
 	}
+	/* the agent has no subcommands */
+	if (strcmp(argv[1], "agent") == 0)
+		return oc_cli_agent(argc - 1, argv + 1);
 	if (argc < 3 || strcmp(argv[2], "--help") == 0) {
 		fputs(usage, stdout);
 		return argc < 3 ? 2 : 0;

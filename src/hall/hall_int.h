@@ -39,6 +39,9 @@ struct hall {
 	struct oc_hall_matter_bounds matter_bounds;
 	json_t *matters;                /* the matter catalogue (matters.c) */
 	json_t *guides;                 /* the guides (guides.c) */
+	/* the local agent (证书助手) the login page tries: "" = none
+	 * (docs/config.md hall.agent_url; always a loopback http URL) */
+	char agent_url[64];
 };
 
 /* What a verified certificate says about its holder. */

@@ -86,6 +86,17 @@ h_login(struct oc_http_req *req, void *arg)
 		hall_login_signed(&c);
 }
 
+/* GET /api/v1/login/options: what the login page may try besides the TLS
+ * login — the agent's URL (hall.agent_url), "" for none.  Public and in
+ * memory: on the event loop. */
+static void
+h_login_options(struct oc_http_req *req, void *arg)
+{
+	struct hall *h = arg;
+
+	oc_http_reply_json(req, 200, json_pack("{s:s}", "agent_url", h->agent_url));
+}
+
 static void
 h_me(struct oc_http_req *req, void *arg)
 {
@@ -171,6 +182,38 @@ load_form_key(struct hall *h, struct oc_err *err)
 	return 0;
 }
 
+/* hall.agent_url: the agent listens on loopback only and the page runs
+ * in the user's browser, so anything but http://<loopback>:PORT would
+ * send the PIN somewhere else — refused at start rather than tried. */
+static int
+load_agent_url(struct hall *h, struct oc_err *err)
+{
+	static const char *const hosts[] = {
+		"http://127.0.0.1:", "http://localhost:", "http://[::1]:",
+	};
+	const char *v = oc_config_get(h->cfg, "hall", "agent_url", "http://127.0.0.1:17650");
+	const char *p = NULL;
+	long port = 0;
+
+	if (v[0] == '\0') {
+		h->agent_url[0] = '\0';
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]) && p == NULL; i++)
+		if (strncmp(v, hosts[i], strlen(hosts[i])) == 0)
+			p = v + strlen(hosts[i]);
+	if (p != NULL && p[0] >= '1' && p[0] <= '9') {
+		for (; *p >= '0' && *p <= '9' && port <= 65535; p++)
+			port = port * 10 + (*p - '0');
+	}
+	if (p == NULL || *p != '\0' || port < 1 || port > 65535 ||
+	    strlen(v) >= sizeof(h->agent_url))
+		return oc_err_set(err, OC_ECONFIG, "hall.ini: agent_url must be http://127.0.0.1:PORT, "
+		    "http://localhost:PORT or http://[::1]:PORT (or empty for no agent), not \"%.64s\"", v);
+	snprintf(h->agent_url, sizeof(h->agent_url), "%s", v);
+	return 0;
+}
+
 static int
 load(struct hall *h, const char *dir, struct oc_err *err)
 {
@@ -200,6 +243,8 @@ load(struct hall *h, const char *dir, struct oc_err *err)
 		return OC_ECONFIG;
 	if (h->sms_ttl < 1)
 		return oc_err_set(err, OC_ECONFIG, "hall.ini: sms_ttl must be at least 1s");
+	if (load_agent_url(h, err) != 0)
+		return OC_ECONFIG;
 	{
 		char cal[4096];
 		const char *v = oc_config_get(h->cfg, "hall", "calendar", NULL);
@@ -293,6 +338,7 @@ oc_hall_serve(const struct oc_hall_serve_opts *o, struct oc_err *err)
 		{ "POST", "/api/v1/login/tls", h_login_tls, &h, 1024, OC_HTTP_BLOCKING | OC_HTTP_TLS_ONLY },
 		{ "POST", "/api/v1/login/challenge", h_challenge, &h, 1024, OC_HTTP_BLOCKING | OC_HTTP_TLS_ONLY },
 		{ "POST", "/api/v1/login", h_login, &h, 64 * 1024, OC_HTTP_BLOCKING | OC_HTTP_TLS_ONLY },
+		{ "GET", "/api/v1/login/options", h_login_options, &h, 0, OC_HTTP_TLS_ONLY },
 		/* read-only when nothing is due: answered on the event loop */
 		{ "GET", "/api/v1/me", h_me, &h, 0, OC_HTTP_BLOCKING | OC_HTTP_LOOP_FIRST | OC_HTTP_TLS_ONLY },
 		{ "POST", "/api/v1/logout", h_logout, &h, 1024, OC_HTTP_BLOCKING | OC_HTTP_TLS_ONLY },

@@ -70,6 +70,32 @@ const hall = {
     location.href = '/';
   },
 
+  // The local 证书助手 (`onecert agent`, SPEC §5) at base (login/options'
+  // agent_url): plain HTTP on this computer's loopback, which it answers
+  // only for this hall's origin (CORS).  One JSON call; throws an Error
+  // with the agent's message (Chinese part), status and code — status 0
+  // when it did not answer within ms (not running, not installed).
+  async agent(base, method, path, body, ms) {
+    const ctl = new AbortController();
+    const timer = setTimeout(() => ctl.abort(), ms || 15000);
+    const opts = { method, mode: 'cors', credentials: 'omit', cache: 'no-store', signal: ctl.signal, headers: {} };
+    if (body !== undefined) { opts.headers['Content-Type'] = 'application/json'; opts.body = JSON.stringify(body); }
+    let r, data = null;
+    try {
+      r = await fetch(base + '/api/v1/' + path, opts);
+      try { data = await r.json(); } catch (e) { data = null; }
+    } catch (e) {
+      const err = new Error('无法连接证书助手，请确认证书助手正在运行'); err.status = 0; throw err;
+    } finally { clearTimeout(timer); }
+    if (!r.ok) {
+      const e = data && data.error;
+      const err = new Error(e && e.message ? hall.zh(e.message) : '证书助手出错（' + r.status + '），请稍后重试');
+      err.status = r.status; err.code = e && e.code; err.retryAfter = e && e.retry_after;
+      throw err;
+    }
+    return data;
+  },
+
   // --- DOM ------------------------------------------------------------
   $(id) { return document.getElementById(id); },
   showError(el, msg) { el.textContent = hall.zh(msg); el.hidden = false; },

@@ -88,7 +88,9 @@ export function dateCN(d) {
   return `${t.getUTCFullYear()}年${p(t.getUTCMonth() + 1)}月${p(t.getUTCDate())}日`;
 }
 
-export async function startWorld() {
+// opts.hallIni: lines appended to hall.ini before the hall starts (e.g.
+// "[hall]\nagent_url = …").
+export async function startWorld(opts = {}) {
   const base = process.env.ONECERT_TEST_TMP || os.tmpdir();
   fs.mkdirSync(base, { recursive: true });
   const T = fs.mkdtempSync(path.join(base, 'browser.'));
@@ -104,16 +106,19 @@ export async function startWorld() {
     procs: [], browsers: [],
   };
   const env = { ...process.env, ONECERT_LOG_LEVEL: process.env.ONECERT_LOG_LEVEL || 'error' };
-  const start = (name, args) => {
+  const start = (name, args, extraEnv = {}) => {
     const log = fs.openSync(path.join(T, `${name}.log`), 'a');
-    const p = spawn(ONECERT, args, { env, stdio: ['ignore', log, log] });
+    const p = spawn(ONECERT, args, { env: { ...env, ...extraEnv }, stdio: ['ignore', log, log] });
     fs.closeSync(log);
     live.add(p.pid);
     p.on('exit', () => live.delete(p.pid));
     w.procs.push(p);
     return p;
   };
-  w.logs = () => `--- ca.log\n${tail(path.join(T, 'ca.log'))}\n--- hall.log\n${tail(path.join(T, 'hall.log'))}`;
+  w.logs = () => `--- ca.log\n${tail(path.join(T, 'ca.log'))}\n--- hall.log\n${tail(path.join(T, 'hall.log'))}` +
+    (fs.existsSync(path.join(T, 'agent.log')) ? `\n--- agent.log\n${tail(path.join(T, 'agent.log'))}` : '');
+  // another onecert process of this world (NAME.log in T; stopped with it)
+  w.start = start;
 
   try {
     run(ONECERT, ['ca', 'init', '--dir', D, '--algo', 'ec', '--base-url', w.caURL], { env });
@@ -125,6 +130,7 @@ export async function startWorld() {
     run(ONECERT, ['hall', 'init', '--dir', H, '--trust', w.caPem,
       '--tls-cert', path.join(T, 'hall.pem'), '--tls-key', path.join(T, 'hall.key'),
       '--tls-listen', `127.0.0.1:${hport}`], { env });
+    if (opts.hallIni) fs.appendFileSync(path.join(H, 'hall.ini'), `\n${opts.hallIni}\n`);
     start('hall', ['hall', 'serve', '--dir', H]);
     const ca = fs.readFileSync(w.caPem);
     let up = false;
@@ -175,13 +181,14 @@ function writePolicy(url) {
 }
 
 // Chromium with one identity: HOME/.pki/nssdb holds the certificate and
-// key (from the PKCS#12) and the CA as a trusted root.
+// key (from the PKCS#12) and the CA as a trusted root.  A cert without p12
+// ({tag} only): no client certificate at all, the CA trusted.
 export async function browserWith(w, cert) {
   const home = path.join(w.T, `home-${cert.tag}`);
   const db = `sql:${path.join(home, '.pki', 'nssdb')}`;
   fs.mkdirSync(path.join(home, '.pki', 'nssdb'), { recursive: true });
   run('certutil', ['-N', '-d', db, '--empty-password']);
-  run('pk12util', ['-i', cert.p12, '-d', db, '-W', '']);
+  if (cert.p12) run('pk12util', ['-i', cert.p12, '-d', db, '-W', '']);
   run('certutil', ['-A', '-d', db, '-n', 'onecert test CA', '-t', 'C,,', '-i', w.caPem]);
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
