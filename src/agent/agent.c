@@ -42,6 +42,7 @@
 #include "onecert/pki.h"
 #include "onecert/signer.h"
 #include "onecert/token.h"
+#include "onecert/utf8.h"
 
 /* Wrong PINs in a row, per token.  A real USB key locks itself after a
  * few; SoftHSM2 and some cheap keys never do, and the agent is the one
@@ -115,7 +116,9 @@ oc_agent_listen_ok(const char *listen)
 
 	if (split_hostport(listen, host, sizeof(host), &port) != 0)
 		return 0;
-	return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 ||
+	/* exactly the names the Host check (and the hall's agent_url)
+	 * accept: another 127.x address would answer every request 403 */
+	return strcmp(host, "127.0.0.1") == 0 || strcmp(host, "::1") == 0 ||
 	    strcmp(host, "localhost") == 0;
 }
 
@@ -273,7 +276,11 @@ pin_outcome(struct agent *a, const char *serial, const struct oc_err *err, time_
 			memset(f, 0, sizeof(*f));
 		return;
 	}
-	if (err->code != OC_EPIN || (f = fails_of(a, serial, true)) == NULL)
+	/* only a PIN the token said is wrong (pin.c's "PIN 错误…", also when
+	 * already logged in with another PIN): not a PIN of a length no
+	 * token takes, nor a new PIN the token refuses on a PIN change */
+	if (err->code != OC_EPIN || strncmp(err->msg, "PIN 错误", strlen("PIN 错误")) != 0 ||
+	    (f = fails_of(a, serial, true)) == NULL)
 		return;
 	f->fails++;
 	if ((over = f->fails - AGENT_PIN_FREE) >= 0)
@@ -287,16 +294,47 @@ reply_wait(struct oc_http_req *req, long wait)
 
 	snprintf(msg, sizeof(msg), "PIN 错误次数过多，请%ld秒后再试 / too many wrong PINs; "
 	    "wait %ld s", wait, wait);
+	char ra[24];
+	snprintf(ra, sizeof(ra), "%ld", wait);
+	oc_http_set_header(req, "Retry-After", ra);
 	oc_http_reply_json(req, 429, json_pack("{s:{s:s, s:s, s:I}}", "error", "code",
 	    "too_many", "message", msg, "retry_after", (json_int_t)wait));
 }
 
 /* ---- GET /api/v1/tokens ---- */
 
+/* A token's label, manufacturer or model as JSON can carry it: USB keys
+ * made in China often have GBK labels, and a label cut at 32 bytes may end
+ * inside a UTF-8 character.  Bytes that are not UTF-8 become '?', so one
+ * odd token does not hide the others. */
+static void
+utf8_copy(char *dst, size_t cap, const char *src)
+{
+	size_t i = 0, o = 0, n = strlen(src);
+
+	while (i < n && o + 1 < cap) {
+		unsigned char c = (unsigned char)src[i];
+		size_t k = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 :
+		    (c & 0xf8) == 0xf0 ? 4 : 0;
+		if (k > 1 && i + k <= n && o + k < cap && oc_utf8_valid(src + i, k)) {
+			memcpy(dst + o, src + i, k);
+			o += k;
+			i += k;
+		} else if (k == 1 && c >= 0x20) {
+			dst[o++] = (char)c;
+			i++;
+		} else {
+			dst[o++] = '?';
+			i++;
+		}
+	}
+	dst[o] = '\0';
+}
+
 static json_t *
 cert_json(const struct oc_token_object *ob)
 {
-	char cn[256] = "", serial[43] = "", when[32] = "";
+	char cn[256] = "", serial[43] = "", when[32] = "", label[sizeof(ob->label)];
 	const ASN1_TIME *na = X509_get0_notAfter(ob->cert);
 	struct tm tm;
 	BIO *b;
@@ -312,8 +350,9 @@ cert_json(const struct oc_token_object *ob)
 		return NULL;
 	}
 	BIO_get_mem_ptr(b, &m);
+	utf8_copy(label, sizeof(label), ob->label);
 	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s%}", "id", ob->id_hex,
-	    "label", ob->label, "algo", oc_algo_name(ob->algo), "subject_cn", cn,
+	    "label", label, "algo", oc_algo_name(ob->algo), "subject_cn", cn,
 	    "serial", serial, "not_after", when, "certificate", m->data, m->length);
 	BIO_free(b);
 	return j;
@@ -343,10 +382,17 @@ h_tokens(struct oc_http_req *req, struct agent *a)
 	for (i = 0; i < n; i++) {
 		if (!tis[i].initialized)
 			continue;
+		char serial[sizeof(tis[i].serial)], label[sizeof(tis[i].label)];
+		char maker[sizeof(tis[i].manufacturer)], model[sizeof(tis[i].model)];
+
+		utf8_copy(serial, sizeof(serial), tis[i].serial);
+		utf8_copy(label, sizeof(label), tis[i].label);
+		utf8_copy(maker, sizeof(maker), tis[i].manufacturer);
+		utf8_copy(model, sizeof(model), tis[i].model);
 		certs = json_array();
-		t = json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:o}", "serial", tis[i].serial,
-		    "label", tis[i].label, "manufacturer", tis[i].manufacturer,
-		    "model", tis[i].model, "pin_locked", tis[i].user_pin_locked,
+		t = json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:o}", "serial", serial,
+		    "label", label, "manufacturer", maker,
+		    "model", model, "pin_locked", tis[i].user_pin_locked,
 		    "pin_low", tis[i].user_pin_low, "certificates", certs);
 		if (t == NULL || json_array_append_new(arr, t) != 0)
 			goto oom;
@@ -547,14 +593,16 @@ h_pin(struct oc_http_req *req, struct agent *a, const char *origin)
 			pin_outcome(a, ti.serial, rc == 0 ? NULL : &err, time(NULL));
 	}
 	pthread_mutex_unlock(&a->mu);
-	json_decref(j);
 	if (rc != 0) {
+		/* token points into j: logged before j goes */
 		oc_log(OC_LOG_WARN, "agent.pin_change_failed", "token=%s origin=%s code=%d wait=%ld",
 		    oc_log_q(q, sizeof(q), token), origin, err.code, wait);
+		json_decref(j);
 		if (wait > 0)
 			return reply_wait(req, wait);
 		return oc_http_reply_err(req, &err);
 	}
+	json_decref(j);
 	oc_log(OC_LOG_INFO, "agent.pin_changed", "token=%s origin=%s", ti.serial, origin);
 	oc_http_reply_json(req, 200, json_pack("{s:b}", "changed", 1));
 }

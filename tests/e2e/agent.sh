@@ -40,6 +40,11 @@ expect_ok "the CA issues" "$ONECERT" ca issue --dir "$D" --csr "$T/req.pem" \
 expect_ok "token put-cert" "$ONECERT" token put-cert --token "$TOKEN" --pin "$PIN" \
 	--cert "$T/issued.pem" --label login
 
+# a second USB key whose label is GBK (上海KEY), as keys made in China often
+# are: it must not spoil the list for the others
+softhsm2-util --init-token --free --label "$(printf '\xc9\xcf\xba\xa3KEY')" --so-pin 87654321 --pin 654321 >/dev/null ||
+	fail "a GBK-labelled token"
+
 "$ONECERT" ca serve --dir "$D" --listen "127.0.0.1:$PORT" >"$T/ca.log" 2>&1 & PIDS+=($!)
 expect_ok "hall init" "$ONECERT" hall init --dir "$H" --trust "$D/ca.pem" \
 	--tls-cert "$T/hall-tls.pem" --tls-key "$T/hall-tls.key" --tls-listen "127.0.0.1:$HPORT"
@@ -51,6 +56,9 @@ HALL_ORIGIN="https://127.0.0.1:$HPORT"
 R=$("$ONECERT" agent --listen "0.0.0.0:$APORT" --origin "$HALL_ORIGIN" 2>&1) &&
 	fail "the agent started on 0.0.0.0"
 expect_grep "the agent refuses to listen off loopback" "loopback only" "$R"
+R=$("$ONECERT" agent --listen "127.0.0.2:$APORT" --origin "$HALL_ORIGIN" 2>&1) &&
+	fail "the agent started on 127.0.0.2"
+expect_grep "… nor on another loopback address (its Host check names 127.0.0.1)" "loopback only" "$R"
 R=$("$ONECERT" agent --listen "127.0.0.1:$APORT" 2>&1) && fail "the agent started with no origin"
 expect_grep "the agent refuses to start with no allowed origin" "no web origin" "$R"
 R=$("$ONECERT" agent --listen "127.0.0.1:$APORT" --origin "https://hall.example.cn/login" 2>&1) &&
@@ -116,6 +124,7 @@ import json, sys
 j = json.load(open(sys.argv[1]))
 toks = [t for t in j["tokens"] if t["serial"] == sys.argv[3]]
 assert len(toks) == 1, j
+assert any(t["label"].endswith("KEY") and "?" in t["label"] for t in j["tokens"]), j  # bytes that are not UTF-8 shown as "?", not a 500
 t = toks[0]
 assert t["label"] == "ACME-1" and t["pin_locked"] is False, t
 assert len(t["certificates"]) == 1, t
@@ -125,6 +134,7 @@ open(sys.argv[1] + ".pem", "w").write(c["certificate"])
 EOF
 cmp -s <(openssl x509 -in "$T/tokens.json.pem" -outform DER) <(openssl x509 -in "$T/issued.pem" -outform DER) ||
 	fail "the listed certificate is the issued one"
+ok "a token with a GBK label is listed (bytes that are not UTF-8 as '?') beside the others"
 ok "the list names the token by its medium serial ($TOKEN) and gives the issued certificate (id $KEYID), no PIN asked"
 SERIAL=$(serial_of "$T/issued.pem")
 expect_grep "… with its serial" "\"serial\": *\"$SERIAL\"" "$(cat "$T/tokens.json")"
@@ -190,6 +200,7 @@ R=$(call POST /api/v1/sign "$HALL_ORIGIN" "$(sign_body "$TOKEN" "$KEYID" "$PIN" 
 expect_grep "after three wrong PINs in a row, even the right one waits → 429" "^429$" "$R"
 expect_grep "… told how long, in Chinese" "PIN 错误次数过多，请[0-9]+秒后再试" "$R"
 expect_grep "… with retry_after" '"retry_after": *(2[0-9]|30)' "$R"
+expect_grep "… and a Retry-After header" "^Retry-After: (2[0-9]|30)" "$R"
 R=$(call POST /api/v1/pin "$HALL_ORIGIN" "{\"token\":\"$TOKEN\",\"pin\":\"$PIN\",\"new_pin\":\"654321\"}")
 expect_grep "… and so does a PIN change → 429" "^429$" "$R"
 # the agent restarted (a person's PC rebooted) starts counting afresh
@@ -202,6 +213,7 @@ R=$(call POST /api/v1/pin "$HALL_ORIGIN" "{\"token\":\"$TOKEN\",\"pin\":\"000000
 expect_grep "PIN change with a wrong old PIN → 403" "^403$" "$R"
 R=$(call POST /api/v1/pin "$HALL_ORIGIN" "{\"token\":\"$TOKEN\",\"pin\":\"$PIN\",\"new_pin\":\"12\"}")
 expect_grep "a new PIN too short → 400" "^400$" "$R"
+expect_grep "the agent is still up after failed PIN changes" "^200$" "$(curl -s -o /dev/null -w '%{http_code}\n' "$A/healthz")"
 R=$(call POST /api/v1/pin "$HALL_ORIGIN" "{\"token\":\"$TOKEN\",\"pin\":\"$PIN\",\"new_pin\":\"654321\"}")
 expect_grep "PIN change → 200" "^200$" "$R"
 R=$(call POST /api/v1/sign "$HALL_ORIGIN" "$(sign_body "$TOKEN" "$KEYID" "$PIN" "$(challenge)")")

@@ -567,6 +567,8 @@ def rows():
                                         "Matters (事项)", "Main-certificate update", "Guides (public)")
     return [
         Row(S, "POST /api/v1/login/tls", "—", "login_tls", note="the caller's certificate on the TLS connection"),
+        Row(S, "GET /api/v1/login/options", "—", "session", "login/options",
+            note="where the login page looks for the local agent"),
         Row(S, "POST /api/v1/login/challenge", "—", "session", "login/challenge"),
         Row(S, "POST /api/v1/login", "—", "login_signed",
             note="a fresh challenge signed with the caller's key; anonymous: `{}`"),

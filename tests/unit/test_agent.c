@@ -18,7 +18,10 @@ listen_addresses(void **state)
 {
 	(void)state;
 	assert_true(oc_agent_listen_ok("127.0.0.1:17650"));
-	assert_true(oc_agent_listen_ok("127.0.0.2:0"));
+	assert_true(oc_agent_listen_ok("127.0.0.1:0"));
+	/* another loopback address: the Host check would refuse every request */
+	assert_false(oc_agent_listen_ok("127.0.0.2:17650"));
+	assert_false(oc_agent_listen_ok("127.example.com:17650"));
 	assert_true(oc_agent_listen_ok("[::1]:17650"));
 	assert_true(oc_agent_listen_ok("localhost:17650"));
 	assert_false(oc_agent_listen_ok("0.0.0.0:17650"));
