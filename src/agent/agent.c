@@ -135,6 +135,22 @@ oc_agent_host_ok(const char *hostport, int port)
 }
 
 int
+oc_agent_url_ok(const char *url)
+{
+	char host[64];
+	long port;
+	const char *hp = url + 7, *colon;
+
+	if (strncmp(url, "http://", 7) != 0 || strlen(hp) >= 64)
+		return 0;
+	/* a port of 1–65535 without leading zeros: the URL a page will fetch */
+	if ((colon = strrchr(hp, ':')) == NULL || colon[1] == '0' ||
+	    split_hostport(hp, host, sizeof(host), &port) != 0 || port < 1)
+		return 0;
+	return oc_agent_host_ok(hp, (int)port);
+}
+
+int
 oc_agent_origin_valid(const char *s)
 {
 	const char *h;
@@ -310,22 +326,19 @@ reply_wait(struct oc_http_req *req, long wait)
 static void
 utf8_copy(char *dst, size_t cap, const char *src)
 {
-	size_t i = 0, o = 0, n = strlen(src);
+	size_t i = 0, o = 0, n = strlen(src), k;
 
 	while (i < n && o + 1 < cap) {
-		unsigned char c = (unsigned char)src[i];
-		size_t k = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 :
-		    (c & 0xf8) == 0xf0 ? 4 : 0;
-		if (k > 1 && i + k <= n && o + k < cap && oc_utf8_valid(src + i, k)) {
+		k = oc_utf8_char((const unsigned char *)src + i, n - i);
+		if (k == 0 || (k == 1 && (unsigned char)src[i] < 0x20)) {
+			dst[o++] = '?';
+			i++;
+		} else if (o + k < cap) {
 			memcpy(dst + o, src + i, k);
 			o += k;
 			i += k;
-		} else if (k == 1 && c >= 0x20) {
-			dst[o++] = (char)c;
-			i++;
 		} else {
-			dst[o++] = '?';
-			i++;
+			break;
 		}
 	}
 	dst[o] = '\0';
@@ -425,7 +438,24 @@ oom:
 	oc_http_reply_error(req, 500, "internal_error", "out of memory");
 }
 
-/* ---- POST /api/v1/sign ---- */
+/* ---- POST /api/v1/sign, /api/v1/pin ---- */
+
+/* With a->mu held: the token whose serial is exactly `token` (the page
+ * names serials; oc_token_find also matches labels) into *ti, and 0 when
+ * a PIN may be tried on it now; else OC_ENOTFOUND with err set, or OC_EPIN
+ * with *wait the seconds before the next try. */
+static int
+token_for_pin(struct agent *a, const char *token, struct oc_token_info *ti, long *wait,
+    struct oc_err *err)
+{
+	if (oc_token_find(a->p11, token, ti, err) != 0)
+		return err->code;
+	if (strcmp(ti->serial, token) != 0)
+		return oc_err_set(err, OC_ENOTFOUND, "没有找到该 USB key / no such token");
+	if ((*wait = pin_wait(a, ti->serial, time(NULL))) > 0)
+		return OC_EPIN;
+	return 0;
+}
 
 /* The certificate with CKA_ID id on token (public objects), or NULL. */
 static X509 *
@@ -499,16 +529,8 @@ h_sign(struct oc_http_req *req, struct agent *a, const char *origin)
 	}
 	pthread_mutex_lock(&a->mu);
 	rc = -1;
-	if (oc_token_find(a->p11, token, &ti, &err) != 0)
-		goto done;
-	if (strcmp(ti.serial, token) != 0) {
-		/* oc_token_find also matches labels; the page names the serial */
-		oc_err_set(&err, OC_ENOTFOUND, "没有找到该 USB key / no such token");
-		goto done;
-	}
-	if ((cert = token_cert(a, ti.serial, id, &err)) == NULL)
-		goto done;
-	if ((wait = pin_wait(a, ti.serial, time(NULL))) > 0)
+	if (token_for_pin(a, token, &ti, &wait, &err) != 0 ||
+	    (cert = token_cert(a, ti.serial, id, &err)) == NULL)
 		goto done;
 	s = oc_token_signer(a->p11, ti.serial, pin, id, &err);
 	pin_outcome(a, ti.serial, s ? NULL : &err, time(NULL));
@@ -580,17 +602,9 @@ h_pin(struct oc_http_req *req, struct agent *a, const char *origin)
 		return oc_http_reply_err(req, &err);
 	}
 	pthread_mutex_lock(&a->mu);
-	rc = oc_token_find(a->p11, token, &ti, &err);
-	if (rc == 0 && strcmp(ti.serial, token) != 0)
-		rc = oc_err_set(&err, OC_ENOTFOUND, "没有找到该 USB key / no such token");
-	if (rc == 0 && (wait = pin_wait(a, ti.serial, time(NULL))) > 0)
-		rc = OC_EPIN;
-	else if (rc == 0) {
+	if ((rc = token_for_pin(a, token, &ti, &wait, &err)) == 0) {
 		rc = oc_token_change_pin(a->p11, ti.serial, pin, new_pin, &err);
-		/* only a refused old PIN counts (OC_EPIN); a new PIN of the
-		 * wrong length is OC_EINVAL, answered before the token is asked */
-		if (rc == 0 || err.code == OC_EPIN)
-			pin_outcome(a, ti.serial, rc == 0 ? NULL : &err, time(NULL));
+		pin_outcome(a, ti.serial, rc == 0 ? NULL : &err, time(NULL));
 	}
 	pthread_mutex_unlock(&a->mu);
 	if (rc != 0) {

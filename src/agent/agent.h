@@ -29,6 +29,10 @@ int oc_agent_listen_ok(const char *listen);
 /* Whether a Host header names this agent: 127.0.0.1, localhost or [::1]
  * with exactly `port`. */
 int oc_agent_host_ok(const char *host, int port);
+/* Whether url is where a page may find the agent: http://127.0.0.1:PORT,
+ * http://localhost:PORT or http://[::1]:PORT, PORT 1–65535 (the hall's
+ * hall.agent_url). */
+int oc_agent_url_ok(const char *url);
 /* Whether s is an origin as a browser sends it: scheme "http" or "https",
  * "://", a host, an optional ":port", nothing else (no path, no user
  * info).  Used to check the configuration. */

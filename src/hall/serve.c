@@ -20,6 +20,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "agent/agent.h"
 #include "hall/hall_int.h"
 #include "hall/serve.h"
 #include "onecert/calendar.h"
@@ -188,26 +189,9 @@ load_form_key(struct hall *h, struct oc_err *err)
 static int
 load_agent_url(struct hall *h, struct oc_err *err)
 {
-	static const char *const hosts[] = {
-		"http://127.0.0.1:", "http://localhost:", "http://[::1]:",
-	};
 	const char *v = oc_config_get(h->cfg, "hall", "agent_url", "http://127.0.0.1:17650");
-	const char *p = NULL;
-	long port = 0;
 
-	if (v[0] == '\0') {
-		h->agent_url[0] = '\0';
-		return 0;
-	}
-	for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]) && p == NULL; i++)
-		if (strncmp(v, hosts[i], strlen(hosts[i])) == 0)
-			p = v + strlen(hosts[i]);
-	if (p != NULL && p[0] >= '1' && p[0] <= '9') {
-		for (; *p >= '0' && *p <= '9' && port <= 65535; p++)
-			port = port * 10 + (*p - '0');
-	}
-	if (p == NULL || *p != '\0' || port < 1 || port > 65535 ||
-	    strlen(v) >= sizeof(h->agent_url))
+	if (v[0] != '\0' && (!oc_agent_url_ok(v) || strlen(v) >= sizeof(h->agent_url)))
 		return oc_err_set(err, OC_ECONFIG, "hall.ini: agent_url must be http://127.0.0.1:PORT, "
 		    "http://localhost:PORT or http://[::1]:PORT (or empty for no agent), not \"%.64s\"", v);
 	snprintf(h->agent_url, sizeof(h->agent_url), "%s", v);

@@ -53,6 +53,24 @@ host_header(void **state)
 }
 
 static void
+agent_urls(void **state)
+{
+	(void)state;
+	assert_true(oc_agent_url_ok("http://127.0.0.1:17650"));
+	assert_true(oc_agent_url_ok("http://localhost:1"));
+	assert_true(oc_agent_url_ok("http://[::1]:65535"));
+	assert_false(oc_agent_url_ok("https://127.0.0.1:17650"));
+	assert_false(oc_agent_url_ok("http://agent.example.cn:17650"));
+	assert_false(oc_agent_url_ok("http://127.0.0.1:17650/x"));
+	assert_false(oc_agent_url_ok("http://127.0.0.1:0"));
+	assert_false(oc_agent_url_ok("http://127.0.0.1:017"));
+	assert_false(oc_agent_url_ok("http://127.0.0.1:65536"));
+	assert_false(oc_agent_url_ok("http://127.0.0.1"));
+	assert_false(oc_agent_url_ok("http://127.0.0.2:17650"));
+	assert_false(oc_agent_url_ok(""));
+}
+
+static void
 origins(void **state)
 {
 	(void)state;
@@ -93,6 +111,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(listen_addresses),
 		cmocka_unit_test(host_header),
+		cmocka_unit_test(agent_urls),
 		cmocka_unit_test(origins),
 		cmocka_unit_test(challenges),
 	};
