@@ -16,7 +16,6 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe } from 'node:test';
 import { dateCN, docShot, opensslFacts, run, startWorld, stopWorld } from './lib/world.mjs';
@@ -28,14 +27,6 @@ const PIN = '123456';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // Chromium without a client certificate (only the CA trusted)
 const NOCERT = { tag: 'nocert' };
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
-}
 
 function healthy(url) {
   return new Promise((resolve) => {
@@ -75,9 +66,13 @@ describe('service hall login with the 证书助手 (agent) in Chromium', () => {
 
   before(async () => {
     clearShots();
-    agentPort = await freePort();
-    agentURL = `http://127.0.0.1:${agentPort}`;
-    w = await startWorld({ hallIni: `[hall]\nagent_url = ${agentURL}` });
+    w = await startWorld({
+      hallIni: (world) => {
+        agentPort = world.spare;
+        agentURL = `http://127.0.0.1:${agentPort}`;
+        return `[hall]\nagent_url = ${agentURL}`;
+      },
+    });
     // the company's USB key, as tests/e2e/hall_token_login.sh makes it
     fs.mkdirSync(path.join(w.T, 'usb', 'tokens'), { recursive: true });
     const conf = path.join(w.T, 'usb', 'softhsm2.conf');

@@ -6,7 +6,7 @@
 # graceful SIGTERM, and a dead signer process stopping the service.
 . "$(dirname "$0")/lib/common.sh"
 D="$T/ca"
-PORT=$((20000 + RANDOM % 20000)); TPORT=$((PORT + 1))
+reserve_ports; TPORT=$((PORT + 1))
 BASE="http://127.0.0.1:$PORT"
 NAME="上海浦江建筑工程有限公司"; USCC=91310115MA1FL8XY7N
 

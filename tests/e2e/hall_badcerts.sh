@@ -17,7 +17,7 @@
 # would answer "unknown"); the hall falls back to the CRL.
 . "$(dirname "$0")/lib/common.sh"
 D="$T/ca"; D2="$T/dev"; H="$T/hall"; O="$T/oca"
-PORT=$((20000 + RANDOM % 20000)); PORT2=$((PORT + 1)); HPORT=$((PORT + 2))
+reserve_ports; PORT2=$((PORT + 1)); HPORT=$((PORT + 2))
 NAME="上海浦江建筑工程有限公司"; USCC=91310115MA1FL8XY7N   # RECIPES.md's vector, embedded code MA1FL8XY7
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"' EXIT

@@ -10,7 +10,7 @@
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/hall.sh"
 D="$T/ca"; H="$T/hall"
-PORT=$((20000 + RANDOM % 20000)); HPORT=$((PORT + 1))
+reserve_ports; HPORT=$((PORT + 1))
 BASE="http://127.0.0.1:$PORT"
 NAME="上海浦江建筑工程有限公司"; USCC=91310115MA1FL8XY7N
 NAME_B="北京燕山建材有限公司"; USCC_B=91110000600037341L

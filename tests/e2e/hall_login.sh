@@ -5,7 +5,7 @@
 # certificates refused, the RFC 9440 header ignored from non-proxies.
 . "$(dirname "$0")/lib/common.sh"
 D="$T/ca"; D2="$T/other"; H="$T/hall"
-PORT=$((20000 + RANDOM % 20000)); HPORT=$((PORT + 1))
+reserve_ports; HPORT=$((PORT + 1))
 BASE="http://127.0.0.1:$PORT"
 NAME="上海浦江建筑工程有限公司"; USCC=91310115MA1FL8XY7N
 PIDS=()

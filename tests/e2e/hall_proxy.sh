@@ -12,7 +12,7 @@ SRC=${ONECERT_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 CONF="$SRC/docs/nginx-hall.conf"
 command -v nginx >/dev/null || fail "nginx is installed (scripts/bootstrap installs nginx-light)"
 D="$T/ca"; D2="$T/other"; H="$T/hall"; N="$T/nginx"
-PORT=$((20000 + RANDOM % 20000)); HPORT=$((PORT + 1)); NPORT=$((PORT + 2))
+reserve_ports; HPORT=$((PORT + 1)); NPORT=$((PORT + 2))
 BASE="http://127.0.0.1:$PORT"
 PROXY=127.0.0.2          # nginx connects to the hall from here, and only nginx does
 NAME="上海浦江建筑工程有限公司"; USCC=91310115MA1FL8XY7N

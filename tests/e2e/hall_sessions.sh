@@ -12,7 +12,7 @@
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/hall.sh"
 D="$T/ca"; H="$T/hall"
-PORT=$((20000 + RANDOM % 20000)); HPORT=$((PORT + 1))
+reserve_ports; HPORT=$((PORT + 1))
 BASE="http://127.0.0.1:$PORT"
 NAME="上海浦江建筑工程有限公司"; USCC=91310115MA1FL8XY7N
 PIDS=()
@@ -86,7 +86,7 @@ ok "two more logins leave only live sessions (4); the live ones still work"
 # a hall that starts deletes every session idle past session_idle
 dead 25
 kill "$HALL"; wait "$HALL" 2>/dev/null
-sleep 3.5     # the sessions of this part go idle while the hall is down
+sleep 4.2     # idle while the hall is down: last_seen is whole seconds, so past 3 s surely
 start_hall
 [ "$(q "SELECT count(*) FROM sessions")" = 0 ] || fail "every idle session deleted at start: $(q "SELECT count(*) FROM sessions") left"
 expect_grep "a restarted hall deletes the sessions idle past session_idle, and says how many" \

@@ -20,7 +20,7 @@
 . "$(dirname "$0")/lib/common.sh"
 usb_softhsm
 D="$T/ca"; H="$T/hall"
-PORT=$((20000 + RANDOM % 20000)); HPORT=$((PORT + 1))
+reserve_ports; HPORT=$((PORT + 1))
 NAME="上海浦江建筑工程有限公司"; USCC=91310115MA1FL8XY7N
 PIN=123456
 P11() { pkcs11-tool --module "$SOFTHSM_MODULE" "$@"; }

@@ -26,12 +26,8 @@ stop() { # name: TERM, then KILL if it lingers
 	unset "PID[$1]"
 }
 trap 'stop fakesmsc; stop smsbox; stop bearerbox; rm -rf "$T"' EXIT
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-ADMIN=$(free_port); BOX=$(free_port); SMSC=$(free_port); SENDSMS=$(free_port)
-[ "$(printf '%s\n' "$ADMIN" "$BOX" "$SMSC" "$SENDSMS" | sort -u | wc -l)" = 4 ] ||
-	fail "four distinct free ports"
+reserve_ports
+ADMIN=$PORT; BOX=$((PORT + 1)); SMSC=$((PORT + 2)); SENDSMS=$((PORT + 3))
 
 # --- Kannel: one configuration for bearerbox and smsbox ---------------------
 mkdir -p "$K"

@@ -51,12 +51,41 @@ export function run(cmd, args, opts = {}) {
   }
 }
 
-async function freePort() {
-  return new Promise((resolve, reject) => {
+function portFree(port) {
+  return new Promise((resolve) => {
     const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+    s.on('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
+}
+
+// reservePorts(T) — four loopback ports for one test's servers, the same
+// way tests/e2e/lib/common.sh reserve_ports takes them: below the kernel's
+// ephemeral range (so a client connection of a test running beside this
+// one cannot be given one of them meanwhile), claimed by a symlink to the
+// test's directory T under /tmp/onecert-ports (stale once T is removed).
+export async function reservePorts(T) {
+  const dir = '/tmp/onecert-ports';
+  fs.mkdirSync(dir, { recursive: true });
+  try { fs.chmodSync(dir, 0o1777); } catch { /* another user's */ }
+  let lo = 10000, hi = 32768;
+  try { hi = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').split(/\s+/)[0]); } catch { /* keep */ }
+  if (!(hi > lo + 2000)) { lo = 20000; hi = 40000; }
+  for (let i = 0; i < 200; i++) {
+    const base = lo + 4 * Math.floor(Math.random() * ((hi - lo) / 4 - 1));
+    const link = path.join(dir, String(base));
+    try {
+      fs.symlinkSync(T, link);
+    } catch {
+      if (!fs.existsSync(link)) { try { fs.unlinkSync(link); } catch { /* raced */ } }
+      continue;
+    }
+    let free = true;
+    for (let p = base; p < base + 4 && free; p++) free = await portFree(p);
+    if (free) return [base, base + 1, base + 2, base + 3];
+    fs.unlinkSync(link);
+  }
+  throw new Error('no four free loopback ports');
 }
 
 function get(url, ca) {
@@ -89,18 +118,17 @@ export function dateCN(d) {
 }
 
 // opts.hallIni: lines appended to hall.ini before the hall starts (e.g.
-// "[hall]\nagent_url = …").
+// "[hall]\nagent_url = …"), or a function of the world giving them (the
+// world's w.spare is a reserved port left for such a server).
 export async function startWorld(opts = {}) {
   const base = process.env.ONECERT_TEST_TMP || os.tmpdir();
   fs.mkdirSync(base, { recursive: true });
   const T = fs.mkdtempSync(path.join(base, 'browser.'));
   tmpDirs.add(T);
   const D = path.join(T, 'ca'), H = path.join(T, 'hall');
-  const port = await freePort();
-  let hport = await freePort();
-  while (hport === port) hport = await freePort();
+  const [port, hport, spare] = await reservePorts(T);
   const w = {
-    T, D, H, port, hport,
+    T, D, H, port, hport, spare,
     caURL: `http://127.0.0.1:${port}`,
     url: `https://127.0.0.1:${hport}`,
     procs: [], browsers: [],
@@ -130,7 +158,10 @@ export async function startWorld(opts = {}) {
     run(ONECERT, ['hall', 'init', '--dir', H, '--trust', w.caPem,
       '--tls-cert', path.join(T, 'hall.pem'), '--tls-key', path.join(T, 'hall.key'),
       '--tls-listen', `127.0.0.1:${hport}`], { env });
-    if (opts.hallIni) fs.appendFileSync(path.join(H, 'hall.ini'), `\n${opts.hallIni}\n`);
+    if (opts.hallIni) {
+      const ini = typeof opts.hallIni === 'function' ? opts.hallIni(w) : opts.hallIni;
+      fs.appendFileSync(path.join(H, 'hall.ini'), `\n${ini}\n`);
+    }
     start('hall', ['hall', 'serve', '--dir', H]);
     const ca = fs.readFileSync(w.caPem);
     let up = false;

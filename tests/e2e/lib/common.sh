@@ -13,6 +13,39 @@ SOFTHSM_MODULE=/usr/lib/softhsm/libsofthsm2.so
 export ONECERT_LOG_LEVEL=error
 trap 'rm -rf "$T"' EXIT
 
+# reserve_ports — four loopback ports for this test's servers: PORT and the
+# three after it.  They are taken below the kernel's ephemeral range, so no
+# client connection of a test running beside this one can be given one of
+# them while our server is starting, and each block of four is claimed by a
+# symlink to $T under /tmp/onecert-ports: atomic to make, and stale once
+# the test's EXIT trap has removed $T (every test's trap does).
+reserve_ports() {
+	local dir=/tmp/onecert-ports lo=10000 hi base tries
+	mkdir -p "$dir" 2>/dev/null; chmod 1777 "$dir" 2>/dev/null
+	hi=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null) || hi=32768
+	[ "${hi:-0}" -gt $((lo + 2000)) ] 2>/dev/null || { lo=20000; hi=40000; }
+	for tries in $(seq 200); do
+		base=$((lo + 4 * (RANDOM % ((hi - lo) / 4 - 1))))
+		if [ -L "$dir/$base" ] && [ ! -e "$dir/$base" ]; then
+			rm -f "$dir/$base"   # its test has ended
+			continue
+		fi
+		ln -s "$T" "$dir/$base" 2>/dev/null || continue
+		# nothing may listen there already (a server left over, or one
+		# of another user's)
+		if python3 -c '
+import socket, sys
+for p in range(int(sys.argv[1]), int(sys.argv[1]) + 4):
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", p)); s.close()' "$base" 2>/dev/null; then
+			PORT=$base
+			return 0
+		fi
+		rm -f "$dir/$base"
+	done
+	fail "four free loopback ports"
+}
+
 ok() { PASSED=$((PASSED + 1)); echo "ok - $*"; }
 fail() {
 	echo "FAIL - $*" >&2
