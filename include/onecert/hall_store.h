@@ -317,9 +317,11 @@ int oc_hall_account_move_grants(struct oc_hall_store *st, long long id, long lon
  * nobody else may finish or withdraw).  Submitted matter applications stay
  * with the reviewers: they were filed while the certificate was trusted.
  * Call inside the transaction of the move; *n gets how many were
- * withdrawn. */
+ * withdrawn, and *submitted_update (when not NULL) the id of the update
+ * withdrawn after it was submitted — its contact was told to wait for a
+ * review that will not come — or 0. */
 int oc_hall_account_withdraw_open(struct oc_hall_store *st, long long account_id,
-	bool removed, time_t now, int *n, struct oc_err *err);
+	bool removed, time_t now, int *n, long long *submitted_update, struct oc_err *err);
 /* The sub request (状态 pending) with holder, mobile and note. */
 int oc_hall_account_request_sub(struct oc_hall_store *st, long long id, const char *holder,
 	const char *mobile, const char *note, time_t now, struct oc_err *err);

@@ -791,6 +791,27 @@ do_role(struct op *o)
 	reply_target(o, 200);
 }
 
+/* The contact phone of the update withdrawn after it was submitted (id),
+ * into buf ('' when it has none or cannot be read). */
+static void
+update_contact(struct op *o, long long id, char *buf, size_t cap)
+{
+	struct oc_hall_application *app;
+	json_t *f;
+	const char *p;
+
+	buf[0] = '\0';
+	if ((app = calloc(1, sizeof(*app))) == NULL)
+		return;
+	if (oc_hall_app_get(o->c->st, id, app, NULL) == 0 &&
+	    (f = json_loads(app->form, 0, NULL)) != NULL) {
+		p = json_string_value(json_object_get(f, "phone"));
+		snprintf(buf, cap, "%s", p ? p : "");
+		json_decref(f);
+	}
+	free(app);
+}
+
 /* suspend, resume, remove */
 static void
 do_standing(struct op *o, enum action act)
@@ -798,8 +819,12 @@ do_standing(struct op *o, enum action act)
 	const char *from = act == A_SUSPEND ? "active" : act == A_RESUME ? "suspended" :
 	    "active,suspended";
 	const char *to = act == A_SUSPEND ? "suspended" : act == A_RESUME ? "active" : "removed";
+	const char *what = act == A_SUSPEND ? "已被暂停使用，暂停期间不能办理事项。" :
+	    act == A_RESUME ? "已恢复使用。" : "已被移出本企业的副数字证书，授权事项已全部取消。";
 	struct oc_err err;
+	long long upd = 0;
 	int withdrawn = 0, rc;
+	char phone[32] = "", text[512], also[640];
 
 	/* removed means no role and no grants; suspended or removed, it
 	 * loses its open 主数字证书更新 (and, removed, its matter drafts:
@@ -814,7 +839,7 @@ do_standing(struct op *o, enum action act)
 	    o->c->a.serial, NULL, &err);
 	if (rc == 0 && act != A_RESUME)
 		rc = oc_hall_account_withdraw_open(o->c->st, o->t.id, act == A_REMOVE, time(NULL),
-		    &withdrawn, &err);
+		    &withdrawn, &upd, &err);
 	if (rc == 0)
 		rc = oc_hall_commit(o->c->st, &err);
 	if (rc != 0) {
@@ -824,9 +849,25 @@ do_standing(struct op *o, enum action act)
 	audit(o->c, act == A_SUSPEND ? "sub.suspend" : act == A_RESUME ? "sub.resume" : "sub.remove",
 	    &o->t, json_pack("{s:s, s:s, s:i}", "from", o->t.status, "to", to,
 	    "withdrawn_applications", withdrawn));
+	/* An update withdrawn after it was submitted: its contact was told
+	 * 网站将于1个工作日内处理 and would wait for a review that will not
+	 * come.  One text when the contact is the holder told below. */
+	if (upd > 0)
+		update_contact(o, upd, phone, sizeof(phone));
+	if (phone[0] != '\0') {
+		snprintf(text, sizeof(text), "%s的主数字证书更新申请（编号%lld）已撤回：申请所用的数字证书%s"
+		    "。如仍需更新，请使用其他数字证书重新申请。", o->co.name, upd,
+		    act == A_SUSPEND ? "已被贵企业暂停使用" : "已被移出本企业");
+		if (strcmp(phone, o->t.holder_mobile) == 0) {
+			snprintf(also, sizeof(also), "%s%s", what, text);
+			what = also;
+		} else {
+			snprintf(also, sizeof(also), "【网上办事大厅】%s", text);
+			hall_notify(o->c, phone, "main_update.withdrawn", also);
+		}
+	}
 	notify_target(o, act == A_SUSPEND ? "sub.suspended" : act == A_RESUME ? "sub.resumed" :
-	    "sub.removed", act == A_SUSPEND ? "已被暂停使用，暂停期间不能办理事项。" :
-	    act == A_RESUME ? "已恢复使用。" : "已被移出本企业的副数字证书，授权事项已全部取消。");
+	    "sub.removed", what);
 	reply_target(o, 200);
 }
 

@@ -120,15 +120,31 @@ oc_hall_account_move_grants(struct oc_hall_store *st, long long id, long long co
 
 int
 oc_hall_account_withdraw_open(struct oc_hall_store *st, long long account_id, bool removed,
-    time_t now, int *n, struct oc_err *err)
+    time_t now, int *n, long long *submitted_update, struct oc_err *err)
 {
-	sqlite3_stmt *s = hs_prep(st, "UPDATE applications SET state = 'withdrawn', updated_at = ?2"
-	    " WHERE account_id = ?1 AND ((kind = 'main_update' AND state IN ('draft','submitted'))"
-	    " OR (?3 AND kind = 'matter' AND state = 'draft'))", err);
+	sqlite3_stmt *s;
 	int rc;
 
 	*n = 0;
-	if (s == NULL)
+	if (submitted_update != NULL) {
+		/* at most one: a company has one open update (applications_open) */
+		*submitted_update = 0;
+		if ((s = hs_prep(st, "SELECT id FROM applications WHERE account_id = ?1"
+		    " AND kind = 'main_update' AND state = 'submitted'", err)) == NULL)
+			return OC_ESTORE;
+		sqlite3_bind_int64(s, 1, account_id);
+		if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+			*submitted_update = sqlite3_column_int64(s, 0);
+		else if (rc != SQLITE_DONE) {
+			rc = hs_dberr(st, err, "reading the certificate's submitted update");
+			sqlite3_finalize(s);
+			return rc;
+		}
+		sqlite3_finalize(s);
+	}
+	if ((s = hs_prep(st, "UPDATE applications SET state = 'withdrawn', updated_at = ?2"
+	    " WHERE account_id = ?1 AND ((kind = 'main_update' AND state IN ('draft','submitted'))"
+	    " OR (?3 AND kind = 'matter' AND state = 'draft'))", err)) == NULL)
 		return OC_ESTORE;
 	sqlite3_bind_int64(s, 1, account_id);
 	sqlite3_bind_int64(s, 2, now);

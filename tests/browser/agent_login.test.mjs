@@ -140,6 +140,18 @@ describe('service hall login with the 证书助手 (agent) in Chromium', () => {
       assert.equal(info['企业名称'], NAME);
       assert.equal(info['证书序列号'], cert.serial, 'the token\'s certificate is the one logged in');
       assert.ok((await ctx.cookies()).some((c) => c.name === 'oc_session'), 'a session');
+
+      // 开通: the 介质单号 read off the key through the agent (SPEC §3.3, §5)
+      await page.goto(`${w.url}/activate.html`);
+      const medium = page.getByLabel(/拟设为主数字证书的介质单号/);
+      await page.locator('#medium-agent').waitFor({ state: 'visible' });
+      assert.equal(await medium.inputValue(), token, 'the medium serial of the key holding this certificate');
+      assert.equal(await medium.isEditable(), true, 'the holder can still correct it');
+      await shot(page, 'activate-medium');
+      await medium.fill(`${token}-X`);
+      assert.ok(await page.locator('#medium-agent').isHidden(), 'the note goes once the number is changed');
+      await page.goto(`${w.url}/home.html`);
+      await page.getByRole('heading', { name: '当前证书信息' }).waitFor();
       // the session works for state changes: the CSRF token was kept as the TLS login keeps it
       await page.getByRole('button', { name: '退出', exact: true }).click();
       await page.waitForURL(`${w.url}/`);
@@ -197,6 +209,14 @@ describe('service hall login with the 证书助手 (agent) in Chromium', () => {
       await page.waitForURL(`${w.url}/home.html`);
       await page.getByRole('heading', { name: '当前证书信息' }).waitFor();
       assert.equal((await certInfo(page))['证书序列号'], soft.serial);
+      // no agent: the 开通 form leaves the 介质单号 to the holder
+      const tried = page.waitForEvent('requestfailed', (r) => r.url().startsWith(agentURL));
+      await page.goto(`${w.url}/activate.html`);
+      await page.locator('#form-card').waitFor({ state: 'visible' });
+      await tried;
+      await sleep(300);
+      assert.equal(await page.getByLabel(/拟设为主数字证书的介质单号/).inputValue(), '', 'nothing filled in');
+      assert.ok(await page.locator('#medium-agent').isHidden(), 'no note');
     });
   });
 

@@ -187,6 +187,40 @@ q "UPDATE accounts SET status = 'active' WHERE id = ${ID[a3]}"
 R=$(api a3 POST "applications/$A3_UPD/withdraw")
 expect_grep "a3 withdraws its update" '"state":"withdrawn".*200$' "$(flat "$R")"
 
+# a submitted update withdrawn by a suspension or removal: its contact was
+# told "网站将于1个工作日内处理", so the contact is told it will not be
+outbox() { "$ONECERT" admin outbox --dir "$H" --to "$1" | grep '^#'; }   # a line a text
+submitted_update() { # who phone — files, scans and submits; the id in UPD
+	R=$(api "$1" POST main-update "$(uform 遗失办证 | sed "s/$LOCAL2/$2/")")
+	UPD=$(idof "$R")
+	[ -n "$UPD" ] || { echo "$R" >&2; fail "$1 files an update"; }
+	scan "$1" "$UPD" "upd-$1-$UPD"
+	R=$(upload "$1" "$UPD" "$T/upd-$1-$UPD.jpg")
+	R=$(api "$1" POST "applications/$UPD/submit")
+	expect_grep "the clerk $1 submits a 主数字证书更新 (contact $2)" '"state":"submitted".*200$' "$(flat "$R")"
+}
+submitted_update a2 "$LOCAL2"
+N=$(outbox "$LOCAL2" | wc -l)
+R=$(api a1 POST "subs/${ID[a2]}/suspend")
+expect_grep "the main certificate suspends a2" '"status":"suspended".*200$' "$(flat "$R")"
+[ "$(q "SELECT state FROM applications WHERE id = $UPD")" = withdrawn ] || fail "a2's submitted update is withdrawn"
+expect_grep "…its submitted update's contact is told it was withdrawn, and why" \
+	"主数字证书更新申请（编号$UPD）已撤回：申请所用的数字证书已被贵企业暂停使用" "$(outbox "$LOCAL2")"
+[ "$(outbox "$LOCAL2" | wc -l)" = $((N + 1)) ] || fail "one text to the contact"
+expect_grep "…and a2's holder is told of the suspension" "已被暂停使用" "$(outbox "$M2")"
+R=$(api a1 POST "subs/${ID[a2]}/resume")
+expect_grep "the main certificate resumes a2" '"status":"active".*200$' "$(flat "$R")"
+submitted_update a2 "$M2"
+N=$(outbox "$M2" | wc -l)
+R=$(api a1 POST "subs/${ID[a2]}/suspend")
+expect_grep "suspended again, a2's update filed with its holder's own mobile as contact" '"status":"suspended".*200$' "$(flat "$R")"
+expect_grep "…one text to that mobile says both" \
+	"sub.suspended .*已被暂停使用，暂停期间不能办理事项。.*主数字证书更新申请（编号$UPD）已撤回" "$(outbox "$M2" | tail -1)"
+[ "$(outbox "$M2" | wc -l)" = $((N + 1)) ] || fail "one text, not two: $(outbox "$M2" | tail -2)"
+ok "…one text, not two"
+R=$(api a1 POST "subs/${ID[a2]}/resume")
+expect_grep "…and a2 is resumed" '"status":"active".*200$' "$(flat "$R")"
+
 # --- bounds on a company's matter applications ---------------------------
 count() { q "SELECT count(*) FROM applications WHERE kind = 'matter' AND company_id = (SELECT company_id FROM accounts WHERE id = ${ID[$1]})"; }
 for i in 1 2 3; do

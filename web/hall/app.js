@@ -96,6 +96,25 @@ const hall = {
     return data;
   },
 
+  // The 介质号 (the token's serial, SPEC §3.3) of the USB key that holds
+  // the certificate with this serial, read through the 证书助手; '' when
+  // this hall names no agent, none answers, or no key plugged in holds that
+  // certificate.  Never throws: without it the holder types the number.
+  async agentMedium(serial) {
+    const key = (s) => String(s || '').replace(/:/g, '').replace(/^0+/, '').toUpperCase();
+    const want = key(serial);
+    if (!want) return '';
+    try {
+      const opts = await hall.api('GET', 'login/options');
+      if (!opts || !opts.agent_url) return '';
+      const r = await hall.agent(opts.agent_url, 'GET', 'tokens', undefined, 1500);
+      const t = (r.tokens || []).find((tok) => (tok.certificates || []).some((c) => key(c.serial) === want));
+      return t && !hall.mediumCheck(t.serial) ? t.serial : '';
+    } catch (e) {
+      return '';
+    }
+  },
+
   // --- DOM ------------------------------------------------------------
   $(id) { return document.getElementById(id); },
   showError(el, msg) { el.textContent = hall.zh(msg); el.hidden = false; },
@@ -361,6 +380,20 @@ hall.appForm = (p) => {
         hall.el('h3', {}, '申请表扫描件 ', hall.badge(hall.qr(app.qr))),
         hall.el('img', { class: 'scan-preview', alt: '已上传的申请表扫描件', src: '/api/v1/applications/' + app.id + '/scan' })));
     }
+  };
+  // The medium field filled from the USB key through the 证书助手, when
+  // it is empty and stays so until the agent answers (a number typed or
+  // saved meanwhile wins).  The holder can still correct it.
+  f.prefillMedium = async (serial) => {
+    const input = hall.$('medium');
+    if (input.value.trim() || input.matches(':disabled')) return;
+    const m = await hall.agentMedium(serial);
+    if (!m || input.value.trim()) return;
+    input.value = m;
+    input.dispatchEvent(new Event('input'));
+    const note = hall.$('medium-agent');
+    note.hidden = false;
+    input.addEventListener('input', () => { note.hidden = input.value.trim() !== m; });
   };
   f.blocked = (msg) => {
     hall.$('blocked-msg').textContent = msg;
