@@ -49,6 +49,12 @@ for p in range(int(sys.argv[1]), int(sys.argv[1]) + 4):
 ok() { PASSED=$((PASSED + 1)); echo "ok - $*"; }
 fail() {
 	echo "FAIL - $*" >&2
+	# who holds this test's ports (a server that would not start because
+	# its reserved port was taken: once seen under TSan, cause not found)
+	if [ -n "${PORT:-}" ] && command -v ss >/dev/null; then
+		echo "sockets on ports $PORT-$((PORT + 3)):" >&2
+		ss -tanp 2>/dev/null | grep -E ":($PORT|$((PORT + 1))|$((PORT + 2))|$((PORT + 3)))[[:space:]]" >&2
+	fi
 	echo "$PASSED passed, 1 failed"
 	exit 1
 }
