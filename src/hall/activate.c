@@ -878,17 +878,6 @@ scan_get(struct hall_call *c, long long id)
 	free(a);
 }
 
-static const char *
-contact_phone(const struct oc_hall_application *a, char *buf, size_t cap)
-{
-	json_t *f = json_loads(a->form, 0, NULL);
-	const char *p = f ? json_string_value(json_object_get(f, "phone")) : NULL;
-
-	snprintf(buf, cap, "%s", p ? p : "");
-	json_decref(f);
-	return buf;
-}
-
 /* Tell the application's contact by SMS; an update also the company's
  * registered holder (持证人) mobile, once when both are the same number. */
 static void
@@ -897,7 +886,7 @@ notify_app(struct hall_call *c, const struct app_kind *k, const struct oc_hall_c
 {
 	char phone[32], holder[32];
 
-	contact_phone(a, phone, sizeof(phone));
+	hall_app_contact_phone(a, phone, sizeof(phone));
 	hall_notify(c, phone, purpose, text);
 	if (strcmp(k->kind, "main_update") != 0)
 		return;

@@ -123,6 +123,9 @@ void hall_admin_outbox(struct hall_call *c);
  * number is skipped; a failure is logged, never fails the request) */
 void hall_notify(struct hall_call *c, const char *mobile, const char *purpose,
 	const char *text);
+/* the contact phone (联系电话) of an application's form into buf; '' when
+ * the form has none */
+const char *hall_app_contact_phone(const struct oc_hall_application *a, char *buf, size_t cap);
 /* the caller's staff role ("reviewer"/"admin") or "" */
 const char *hall_staff_role(struct hall_call *c, char *buf, size_t cap);
 /* HMAC-SHA256(form_key, s) as hex */

@@ -142,7 +142,7 @@ decide(struct hall_call *c, struct oc_hall_application *a)
 	struct oc_err err;
 	const char *decision = NULL, *reason = NULL;
 	char phone[32] = "", text[1024], detail[700], retired[43] = "";
-	json_t *body, *f;
+	json_t *body;
 	bool approve;
 
 	if ((body = hall_body_json(c, 4096)) == NULL)
@@ -195,11 +195,7 @@ decide(struct hall_call *c, struct oc_hall_application *a)
 	if (retired[0] != '\0')
 		oc_hall_audit(c->st, c->a.serial, oc_http_req_peer(c->req), "main.retired", retired,
 		    "{\"by\":\"main_update\"}", NULL);
-	if ((f = json_loads(a->form, 0, NULL)) != NULL) {
-		const char *p = json_string_value(json_object_get(f, "phone"));
-		snprintf(phone, sizeof(phone), "%s", p ? p : "");
-		json_decref(f);
-	}
+	hall_app_contact_phone(a, phone, sizeof(phone));
 	{
 		const char *what = strcmp(a->kind, "main_open") == 0 ? "主数字证书开通申请" :
 		    strcmp(a->kind, "main_update") == 0 ? "主数字证书更新申请" : "事项申请";

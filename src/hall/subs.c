@@ -797,18 +797,12 @@ static void
 update_contact(struct op *o, long long id, char *buf, size_t cap)
 {
 	struct oc_hall_application *app;
-	json_t *f;
-	const char *p;
 
 	buf[0] = '\0';
 	if ((app = calloc(1, sizeof(*app))) == NULL)
 		return;
-	if (oc_hall_app_get(o->c->st, id, app, NULL) == 0 &&
-	    (f = json_loads(app->form, 0, NULL)) != NULL) {
-		p = json_string_value(json_object_get(f, "phone"));
-		snprintf(buf, cap, "%s", p ? p : "");
-		json_decref(f);
-	}
+	if (oc_hall_app_get(o->c->st, id, app, NULL) == 0)
+		hall_app_contact_phone(app, buf, cap);
 	free(app);
 }
 

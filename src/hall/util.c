@@ -25,6 +25,17 @@ hall_staff_role(struct hall_call *c, char *buf, size_t cap)
 	return buf;
 }
 
+const char *
+hall_app_contact_phone(const struct oc_hall_application *a, char *buf, size_t cap)
+{
+	json_t *f = json_loads(a->form, 0, NULL);
+	const char *p = f ? json_string_value(json_object_get(f, "phone")) : NULL;
+
+	snprintf(buf, cap, "%s", p ? p : "");
+	json_decref(f);
+	return buf;
+}
+
 void
 hall_notify(struct hall_call *c, const char *mobile, const char *purpose, const char *text)
 {
